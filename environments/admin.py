@@ -1,0 +1,84 @@
+from django.contrib import admin, messages
+from django.db import models, transaction
+from django.template.loader import render_to_string
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from environments.choices import EnvironmentKey, HealthStatus
+from environments.dashboard import health_summary
+from environments.models import Environment, RequiredVariable
+from environments.tasks import check_environment_health
+
+_BADGE = {HealthStatus.UP: "ops-ok", HealthStatus.DOWN: "ops-bad"}
+
+
+class RequiredVariableInline(admin.TabularInline):
+    model = RequiredVariable
+    extra = 0
+    fields = ["name", "scope", "expected_value", "secret", "description"]
+
+
+@admin.register(Environment)
+class EnvironmentAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "url", "deploy_source", "deployment_strategy", "data_policy", "health"]
+    list_display_links = ["name"]
+    list_filter = ["deployment_strategy", "data_policy", "last_health_status"]
+    search_fields = ["name", "key", "url"]
+    ordering = ["order"]
+    inlines = [RequiredVariableInline]
+    actions = ["run_health_check_now"]
+    readonly_fields = ["health", "recent_checks"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    fieldsets = [
+        (None, {"fields": ["key", "name", "order", "purpose", "url"]}),
+        ("Configuration (§2)", {"fields": ["database", "payments", "email", "storage", "storage_bucket", "auth"]}),
+        ("Deployment", {"fields": ["deploy_source", "deploy_trigger", "deployment_strategy"]}),
+        ("Data", {"fields": ["data_policy", "encrypted_at_rest", "backups_enabled"]}),
+        (
+            "Monitoring",
+            {"fields": ["monitoring_enabled", "alerting_enabled", "health_check_enabled", "health_path", "health"]},
+        ),
+        ("Recent health checks", {"fields": ["recent_checks"], "classes": ["collapse"]}),
+        ("Features", {"fields": ["features"], "classes": ["collapse"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The key ties an environment to the strategy; it is fixed once created.
+        return [*self.readonly_fields, "key"] if obj else self.readonly_fields
+
+    def has_add_permission(self, request):
+        # The strategy has four environments; a new one only while one of them is missing.
+        return super().has_add_permission(request) and Environment.objects.count() < len(EnvironmentKey)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.display(description="Health", ordering="last_health_status")
+    def health(self, obj):
+        return format_html(
+            '<span class="ops-badge {}" title="{}">{}</span>',
+            _BADGE.get(obj.last_health_status, ""),
+            obj.last_health_detail,
+            health_summary(obj),
+        )
+
+    @admin.display(description="Last checks")
+    def recent_checks(self, obj):
+        checks = obj.health_checks.all()[:20] if obj.pk else []
+        return render_to_string("admin/environments/recent_checks.html", {"checks": checks})
+
+    @admin.action(description="Run health check now", permissions=["change"])
+    def run_health_check_now(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True))
+        for pk in ids:
+            transaction.on_commit(lambda pk=pk: check_environment_health.delay(pk))
+        self.message_user(
+            request,
+            f"Health check queued for {len(ids)} environment(s); results appear here when the worker reports.",
+            messages.SUCCESS,
+        )

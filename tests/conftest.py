@@ -1,0 +1,156 @@
+"""Shared fixtures. Tests talk to real PostgreSQL, Redis and a real Celery worker process."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config):
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine or not getattr(settings, "REDIS_URL", None):
+        pytest.exit(
+            "Tests run on PostgreSQL and Redis, not the embedded default: use `make test`, "
+            "or set DATABASE_URL=postgres://... and REDIS_URL=redis://...",
+            returncode=2,
+        )
+
+
+def wait_until(predicate, *, timeout=30.0, interval=0.05, what="condition"):
+    """Poll `predicate` until it returns something truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def database_url_for(settings_dict):
+    user = quote(settings_dict.get("USER") or "postgres")
+    password = settings_dict.get("PASSWORD")
+    auth = f"{user}:{quote(password)}" if password else user
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{auth}@{host}:{port}/{settings_dict['NAME']}"
+
+
+@pytest.fixture
+def seeded(db):
+    from core.seeding import seed_all
+
+    return seed_all()
+
+
+@pytest.fixture
+def seeded_tx(transactional_db):
+    from core.seeding import seed_all
+
+    return seed_all()
+
+
+class CeleryWorkerProcess:
+    def __init__(self, env, log_path):
+        self.env = env
+        self.log_path = log_path
+        self.process = None
+
+    def start(self):
+        from amarise_ops.celery import app
+
+        app.control.purge()
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "amarise_ops", "worker", "--loglevel=INFO",
+             "--concurrency=2", "--without-gossip", "--without-mingle", f"--hostname=test-{os.getpid()}@%h"],
+            cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        wait_until(self._answers_ping, timeout=60, what=f"the Celery worker (log: {self.log_path})")
+
+    def _answers_ping(self):
+        from amarise_ops.celery import app
+
+        if self.process.poll() is not None:
+            raise AssertionError(f"Celery worker exited with {self.process.returncode}; log: {self.log_path}")
+        return app.control.ping(timeout=0.5)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real `celery worker` process on the Redis broker, using the test database."""
+    from django.db import connection
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for(connection.settings_dict),
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+    }
+    worker = CeleryWorkerProcess(env, tmp_path_factory.mktemp("celery") / "worker.log")
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def worker(celery_worker_process, transactional_db):
+    """Tasks run in another process, so test data must be committed: these tests are transactional."""
+    return celery_worker_process
+
+
+class Upstream:
+    """A tiny HTTP server standing in for a storefront environment; `status` sets what it answers."""
+
+    def __init__(self):
+        self.status = 200
+        self.hits = 0
+        upstream = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                upstream.hits += 1
+                body = f"status {upstream.status}".encode()
+                self.send_response(upstream.status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def upstream():
+    server = Upstream()
+    yield server
+    server.close()
