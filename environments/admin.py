@@ -74,11 +74,19 @@ class EnvironmentAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Run health check now", permissions=["change"])
     def run_health_check_now(self, request, queryset):
-        ids = list(queryset.values_list("pk", flat=True))
+        ids = list(queryset.filter(health_check_enabled=True).values_list("pk", flat=True))
+        skipped = list(queryset.filter(health_check_enabled=False).values_list("name", flat=True))
         for pk in ids:
             transaction.on_commit(lambda pk=pk: check_environment_health.delay(pk))
-        self.message_user(
-            request,
-            f"Health check queued for {len(ids)} environment(s); results appear here when the worker reports.",
-            messages.SUCCESS,
-        )
+        if ids:
+            self.message_user(
+                request,
+                f"Health check queued for {len(ids)} environment(s); results appear here when the worker reports.",
+                messages.SUCCESS,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                f"Not probed, health checks are off: {', '.join(skipped)}. Turn them on in the environment first.",
+                messages.WARNING,
+            )

@@ -13,9 +13,19 @@ def health_summary(environment):
         return "not probed"
     if environment.last_health_checked_at is None:
         return "not checked yet"
-    ago = timesince(environment.last_health_checked_at, timezone.now()).split(",")[0]
-    latency = f", {environment.last_health_latency_ms:.0f} ms" if environment.last_health_latency_ms else ""
-    return f"{environment.get_last_health_status_display()}{latency} · {ago} ago"
+    status = environment.get_last_health_status_display()
+    return f"{status}{latency_text(environment)} · {age_text(environment.last_health_checked_at)}"
+
+
+def latency_text(environment):
+    latency = environment.last_health_latency_ms
+    return f", {latency:.0f} ms" if latency is not None else ""
+
+
+def age_text(instant):
+    """'just now' or '5 minutes ago': the largest unit only, as an on-call glance needs."""
+    ago = timesince(instant, timezone.now()).split(",")[0]
+    return "just now" if ago.startswith("0\xa0minutes") else f"{ago} ago"
 
 
 def environment_lines(environments):

@@ -118,3 +118,27 @@ def test_environments__cannot_be_deleted_from_the_admin(seeded, admin_client):
     assert response.status_code == 403
     changelist = admin_client.get(reverse("admin:environments_environment_changelist")).content.decode()
     assert "delete_selected" not in changelist
+
+
+def test_run_health_check_now__environment_with_checks_off__skipped_with_a_warning(
+    seeded, admin_client, django_capture_on_commit_callbacks
+):
+    local = Environment.objects.get(key="local")
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = admin_client.post(
+            reverse("admin:environments_environment_changelist"),
+            {"action": "run_health_check_now", "_selected_action": [local.pk]},
+            follow=True,
+        )
+    assert callbacks == []
+    assert "Not probed, health checks are off: Local" in response.content.decode()
+
+
+def test_dashboard__fresh_check__reads_just_now(seeded, admin_client):
+    from django.utils import timezone
+
+    Environment.objects.filter(key="dev").update(
+        last_health_status="up", last_health_checked_at=timezone.now(), last_health_latency_ms=42.4
+    )
+    body = admin_client.get(reverse("admin:index")).content.decode()
+    assert "Up, 42 ms · just now" in body
