@@ -50,6 +50,10 @@ INSTALLED_APPS = [
     "import_export",
     "simple_history",
     "environments",
+    "flags",
+    "deployments",
+    "backups",
+    "refreshes",
 ]
 
 MIDDLEWARE = [

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from core.views import healthz
@@ -8,4 +8,9 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # Each app owns its public paths (APIs, hooks, pages).
+    path("", include("flags.urls")),
+    path("", include("deployments.urls")),
+    path("", include("backups.urls")),
+    path("", include("refreshes.urls")),
 ]
