@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure the real services the tests use are installed and running:
-# PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379, and Debian's Chromium.
+# PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379, Debian's Chromium, HAProxy and pgBackRest.
 # Installs with apt (as root) what is missing; otherwise says what to do.
 set -euo pipefail
 
@@ -54,7 +54,9 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; then
   wait_for "Redis" sh -c 'redis-cli -h 127.0.0.1 -p 6379 ping | grep -q PONG'
 fi
 
-# --- Chromium for the browser tests ----------------------------------------------------
-[ -x /usr/bin/chromium ] || need_pkg chromium
+# --- Tools the tests drive for real ------------------------------------------------------
+[ -x /usr/bin/chromium ] || need_pkg chromium        # browser journeys (Playwright)
+command -v haproxy >/dev/null || need_pkg haproxy      # blue-green load balancer
+command -v pgbackrest >/dev/null || need_pkg pgbackrest  # backups and restore drills
 
-echo "ensure_services: PostgreSQL, Redis and Chromium are ready"
+echo "ensure_services: PostgreSQL, Redis, Chromium, HAProxy and pgBackRest are ready"
