@@ -1,0 +1,390 @@
+"""The flags admin: the strategy's table as a list, one-click flips, audit with revert, guarded production.
+
+Every change goes through services, so the admin, the API, imports and scheduled changes share one set of rules.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.middleware.csrf import get_token
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
+from import_export.admin import ImportExportMixin
+from import_export.formats.base_formats import CSV, JSON, YAML
+from simple_history.admin import SimpleHistoryAdmin
+
+from environments.models import Environment
+from flags import services
+from flags.choices import ScheduledChangeStatus
+from flags.exceptions import FlagError
+from flags.models import ApiToken, ChangeRequest, Flag, FlagState, ScheduledChange
+from flags.resources import FlagMatrixResource
+
+
+class EnvironmentActionForm(ActionForm):
+    environment = forms.ModelChoiceField(
+        Environment.objects.order_by("order"), required=False, empty_label="environment…"
+    )
+
+
+def _back(request, fallback):
+    target = request.POST.get("next") or request.META.get("HTTP_REFERER")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return HttpResponseRedirect(target)
+    return HttpResponseRedirect(fallback)
+
+
+def _report(modeladmin, request, outcomes):
+    for outcome in outcomes:
+        level = messages.WARNING if outcome.change_request else messages.SUCCESS
+        if outcome.applied or outcome.change_request:
+            modeladmin.message_user(request, outcome.message, level)
+    if not any(o.applied or o.change_request for o in outcomes):
+        modeladmin.message_user(request, "Nothing to change: every selected flag already had that value.")
+
+
+@admin.register(Flag)
+class FlagAdmin(ImportExportMixin, SimpleHistoryAdmin):
+    list_display = ["key", "category", "kind", "owner"]
+    list_filter = ["category", "kind"]
+    search_fields = ["key", "description", "owner"]
+    ordering = ["category", "key"]
+    list_per_page = 100
+    action_form = EnvironmentActionForm
+    actions = ["enable_in_environment", "disable_in_environment"]
+    readonly_fields = ["values", "audit"]
+    fields = ["key", "category", "description", "owner", "kind", "values", "audit"]
+    resource_classes = [FlagMatrixResource]
+    formats = [CSV, JSON, YAML]
+    change_list_template = "admin/flags/flag/change_list.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("states")
+
+    def get_readonly_fields(self, request, obj=None):
+        # The key is what the storefront reads; renaming it would silently turn the flag off there.
+        return [*self.readonly_fields, "key"] if obj else self.readonly_fields
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            services.create_missing_states(flag_id=obj.pk, actor=request.user)
+
+    # --- the table: one column per environment, each cell a one-click flip ---
+
+    def get_list_display(self, request):
+        environments = list(Environment.objects.order_by("order"))
+        token = get_token(request)
+        columns = [self._column(env, token) for env in environments]
+        return ["key", "category", *columns, "kind", "owner"]
+
+    def _column(self, env, csrf):
+        def cell(flag):
+            state = next((s for s in flag.states.all() if s.environment_id == env.pk), None)
+            if state is None:
+                return "—"
+            return _toggle_button(state, env, csrf, flag.key)
+
+        cell.short_description = env.name
+        cell.__name__ = f"env_{env.key}"
+        return cell
+
+    @admin.display(description="Values")
+    def values(self, obj):
+        if not obj or not obj.pk:
+            return "Set after saving."
+        states = obj.states.select_related("environment").order_by("environment__order")
+        return format_html_join(
+            " ",
+            '<span class="ops-flag-cell">{}: {}</span>',
+            ((s.environment.name, _toggle_button(s, s.environment, None, obj.key, in_form=True)) for s in states),
+        )
+
+    @admin.display(description="Audit history")
+    def audit(self, obj):
+        if not obj or not obj.pk:
+            return "—"
+        from django.template.loader import render_to_string
+
+        return render_to_string("admin/flags/audit.html", {"rows": services.audit_rows(obj)})
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("toggle/<int:state_id>/", wrap(self.toggle_view), name="flags_flag_toggle"),
+            path("revert/<int:history_id>/", wrap(self.revert_view), name="flags_flag_revert"),
+            path("copy-environment/", wrap(self.copy_view), name="flags_flag_copy"),
+            path("drift/", wrap(self.drift_view), name="flags_flag_drift"),
+            path("stale/", wrap(self.stale_view), name="flags_flag_stale"),
+            *super().get_urls(),
+        ]
+
+    def _require_post(self, request):
+        if request.method != "POST":
+            raise PermissionDenied
+
+    def toggle_view(self, request, state_id):
+        self._require_post(request)
+        state = get_object_or_404(FlagState, pk=state_id)
+        reason = request.POST.get("reason") or "Flipped in the admin"
+        try:
+            outcome = services.set_state(
+                state_id=state.pk, enabled=not state.enabled, actor=request.user, reason=reason
+            )
+        except FlagError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            _report(self, request, [outcome])
+        return _back(request, reverse("admin:flags_flag_changelist"))
+
+    def revert_view(self, request, history_id):
+        self._require_post(request)
+        try:
+            outcome = services.revert(history_id=history_id, actor=request.user)
+        except FlagError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            _report(self, request, [outcome])
+        return _back(request, reverse("admin:flags_flag_changelist"))
+
+    def copy_view(self, request):
+        form = CopyEnvironmentForm(request.POST or None)
+        diff = None
+        if request.method == "POST" and form.is_valid():
+            source, target = form.cleaned_data["source"], form.cleaned_data["target"]
+            try:
+                diff = services.environment_diff(source_id=source.pk, target_id=target.pk)
+                if "confirm" in request.POST:
+                    outcomes = services.copy_environment(
+                        source_id=source.pk, target_id=target.pk, actor=request.user, reason=form.cleaned_data["reason"]
+                    )
+                    _report(self, request, outcomes)
+                    return HttpResponseRedirect(reverse("admin:flags_flag_changelist"))
+            except FlagError as exc:
+                form.add_error(None, str(exc))
+                diff = None
+        context = {**self.admin_site.each_context(request), "title": "Copy environment", "form": form,
+                   "diff": diff, "opts": self.model._meta}  # fmt: skip
+        return TemplateResponse(request, "admin/flags/copy_environment.html", context)
+
+    def drift_view(self, request):
+        context = {**self.admin_site.each_context(request), "title": "Drift report",
+                   "report": services.drift_report(), "opts": self.model._meta}  # fmt: skip
+        return TemplateResponse(request, "admin/flags/drift.html", context)
+
+    def stale_view(self, request):
+        from flags import conf
+
+        context = {**self.admin_site.each_context(request), "title": "Stale flags", "days": conf.stale_days(),
+                   "flags": services.stale_flags(), "opts": self.model._meta}  # fmt: skip
+        return TemplateResponse(request, "admin/flags/stale.html", context)
+
+    # --- bulk actions ---
+
+    def _bulk(self, request, queryset, enabled):
+        env_id = request.POST.get("environment")
+        if not env_id:
+            self.message_user(request, "Choose the environment to change first.", messages.ERROR)
+            return
+        word = "Enabled" if enabled else "Disabled"
+        try:
+            outcomes = services.set_many(
+                flag_ids=list(queryset.values_list("pk", flat=True)),
+                environment_id=int(env_id),
+                enabled=enabled,
+                actor=request.user,
+                reason=f"{word} in bulk from the admin",
+            )
+        except FlagError as exc:
+            self.message_user(request, f"Nothing changed: {exc}", messages.ERROR)
+            return
+        _report(self, request, outcomes)
+
+    @admin.action(description="Enable in the chosen environment")
+    def enable_in_environment(self, request, queryset):
+        self._bulk(request, queryset, True)
+
+    @admin.action(description="Disable in the chosen environment")
+    def disable_in_environment(self, request, queryset):
+        self._bulk(request, queryset, False)
+
+
+def _toggle_button(state, env, csrf, flag_key, *, in_form=False):
+    label = "on" if state.enabled else "off"
+    url = reverse("admin:flags_flag_toggle", args=[state.pk])
+    confirm = ""
+    if env.is_production:
+        confirm = f"return confirm('Turn {flag_key} {'off' if state.enabled else 'on'} in production?')"
+    tone = "ops-ok" if state.enabled else "ops-bad"
+    if in_form:
+        # Inside the change form: a button that submits to the toggle URL (forms cannot nest).
+        return format_html(
+            '<button type="submit" class="ops-flag {}" formaction="{}" formmethod="post" onclick="{}" '
+            'data-flag="{}" data-environment="{}">{}</button>',
+            tone, url, confirm, flag_key, env.key, label,
+        )  # fmt: skip
+    return format_html(
+        '<form method="post" action="{}" class="ops-flag-form" onsubmit="{}">'
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+        '<button type="submit" class="ops-flag {}" data-flag="{}" data-environment="{}">{}</button></form>',
+        url, confirm, csrf, tone, flag_key, env.key, label,
+    )  # fmt: skip
+
+
+class CopyEnvironmentForm(forms.Form):
+    source = forms.ModelChoiceField(Environment.objects.order_by("order"), label="Copy from")
+    target = forms.ModelChoiceField(Environment.objects.order_by("order"), label="Onto")
+    reason = forms.CharField(max_length=100, required=False, help_text="Kept in the audit history.")
+
+
+@admin.register(ChangeRequest)
+class ChangeRequestAdmin(SimpleHistoryAdmin):
+    list_display = ["id", "flag", "environment", "requested_value", "status", "requested_by", "requested_at",
+                    "decided_by", "reason"]  # fmt: skip
+    list_filter = ["status"]
+    list_select_related = ["state__flag", "state__environment", "requested_by", "decided_by"]
+    search_fields = ["state__flag__key", "reason"]
+    actions = ["approve", "reject", "cancel"]
+    readonly_fields = [f.name for f in ChangeRequest._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # filed by set_state, never by hand
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Flag", ordering="state__flag__key")
+    def flag(self, obj):
+        return obj.state.flag.key
+
+    @admin.display(description="Environment")
+    def environment(self, obj):
+        return obj.state.environment.name
+
+    @admin.display(description="Value", boolean=True)
+    def requested_value(self, obj):
+        return obj.enabled
+
+    def _each(self, request, queryset, fn, verb):
+        for request_ in queryset:
+            try:
+                fn(change_request_id=request_.pk, actor=request.user)
+            except FlagError as exc:
+                self.message_user(request, f"#{request_.pk}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"#{request_.pk} {verb}.", messages.SUCCESS)
+
+    @admin.action(description="Approve and apply")
+    def approve(self, request, queryset):
+        self._each(request, queryset, services.approve, "approved and applied")
+
+    @admin.action(description="Reject")
+    def reject(self, request, queryset):
+        self._each(request, queryset, services.reject, "rejected")
+
+    @admin.action(description="Cancel my request")
+    def cancel(self, request, queryset):
+        self._each(request, queryset, services.cancel, "cancelled")
+
+
+class ScheduledChangeForm(forms.ModelForm):
+    actor = None  # set by the admin: the rules depend on who schedules
+
+    class Meta:
+        model = ScheduledChange
+        fields = ["state", "enabled", "run_at", "reason"]
+        labels = {"state": "Flag in environment", "enabled": "Set to on", "run_at": "At"}
+
+    def clean(self):
+        cleaned = super().clean()
+        state = cleaned.get("state")
+        if state is not None and self.actor is not None:
+            try:
+                services.check_can_change(actor=self.actor, state_id=state.pk)
+            except FlagError as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return cleaned
+
+
+@admin.register(ScheduledChange)
+class ScheduledChangeAdmin(SimpleHistoryAdmin):
+    form = ScheduledChangeForm
+    list_display = ["state", "enabled", "run_at", "status", "created_by", "outcome"]
+    list_filter = ["status"]
+    list_select_related = ["state__flag", "state__environment", "created_by"]
+    actions = ["cancel"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.actor = request.user
+        if "state" in form.base_fields:
+            form.base_fields["state"].queryset = FlagState.objects.select_related("flag", "environment")
+        return form
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj:
+            return ["state", "enabled", "run_at", "reason", "status", "created_by", "applied_at", "outcome",
+                    "change_request"]  # fmt: skip
+        return []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        # The form has checked the permission; schedule_change checks it again inside the service.
+        created = services.schedule_change(
+            state_id=obj.state_id, enabled=obj.enabled, run_at=obj.run_at, actor=request.user, reason=obj.reason
+        )
+        obj.pk = created.pk
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Cancel")
+    def cancel(self, request, queryset):
+        for change in queryset.filter(status=ScheduledChangeStatus.SCHEDULED):
+            services.cancel_scheduled_change(scheduled_change_id=change.pk, actor=request.user)
+        self.message_user(request, "Selected scheduled changes that had not run yet are cancelled.")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "scope", "can_write", "acts_as", "created_at", "revoked_at"]
+    filter_horizontal = ["environments"]
+    readonly_fields = ["prefix", "created_at", "revoked_at"]
+    fields = ["name", "environments", "can_write", "acts_as", "prefix", "created_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("environments")
+
+    @admin.display(description="Environments")
+    def scope(self, obj):
+        return ", ".join(e.key for e in obj.environments.all())
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            raw, obj.prefix, obj.digest = ApiToken.generate()
+            self.message_user(
+                request,
+                format_html("Token created. Copy it now, it is not shown again: <code>{}</code>", raw),
+                messages.WARNING,
+            )
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Revoke")
+    def revoke(self, request, queryset):
+        for token in queryset.filter(revoked_at__isnull=True):
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+        self.message_user(request, "Selected tokens are revoked.")

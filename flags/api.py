@@ -1,0 +1,209 @@
+"""The runtime API the storefront reads: the flag document per environment, one flag, writes, and OFREP.
+
+Reads are served from the cached document, so a warm request runs no database query. With the cache
+down they read the database; with both down they answer 503, never a partial document.
+"""
+
+import json
+import logging
+
+from django.contrib.auth import get_user_model
+from django.db import DatabaseError
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from flags import conf, services, tokens
+from flags.documents import etag, get_document
+from flags.exceptions import FlagError, NotAllowed
+
+logger = logging.getLogger("amarise_ops.flags")
+
+UNAVAILABLE = "flag store unavailable: database and cache cannot be read"
+
+
+def _cache_headers(response, document):
+    response["ETag"] = etag(document)
+    response["Cache-Control"] = f"max-age={conf.cache_ttl()}"
+    return response
+
+
+def _not_modified(request, document):
+    tags = [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]
+    return etag(document) in tags or "*" in tags
+
+
+def _error(status, message, **extra):
+    return JsonResponse({"error": message, **extra}, status=status)
+
+
+@require_http_methods(["GET", "HEAD"])
+def flag_document(request, environment):
+    try:
+        document = get_document(environment)
+    except DatabaseError:
+        logger.exception("flag document for %s unavailable", environment)
+        return _error(503, UNAVAILABLE)
+    if document is None:
+        return _error(404, f"unknown environment {environment!r}")
+    if _not_modified(request, document):
+        return _cache_headers(HttpResponse(status=304), document)
+    return _cache_headers(JsonResponse(document), document)
+
+
+@csrf_exempt  # token-authenticated, no cookies: CSRF does not apply
+@require_http_methods(["GET", "HEAD", "PATCH"])
+def flag_detail(request, environment, key):
+    if request.method == "PATCH":
+        return _patch(request, environment, key)
+    try:
+        document = get_document(environment)
+    except DatabaseError:
+        logger.exception("flag document for %s unavailable", environment)
+        return _error(503, UNAVAILABLE)
+    if document is None:
+        return _error(404, f"unknown environment {environment!r}")
+    if key not in document["flags"]:
+        return _error(404, f"unknown flag {key!r} in {environment}", key=key)
+    body = {"environment": environment, "key": key, "enabled": document["flags"][key], "version": document["version"]}
+    return _cache_headers(JsonResponse(body), document)
+
+
+def _patch(request, environment, key):
+    try:
+        token = tokens.resolve(tokens.bearer(request))
+    except DatabaseError:
+        return _error(503, UNAVAILABLE)
+    if token is None:
+        return _error(401, "an API token is required: Authorization: Bearer <token>")
+    if environment not in token["environments"]:
+        return _error(403, f"this token is not scoped to {environment!r}")
+    if not token["can_write"]:
+        return _error(403, "this token is read-only")
+    try:
+        payload = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "the body is not valid JSON")
+    if not isinstance(payload, dict) or not isinstance(payload.get("enabled"), bool):
+        return _error(400, 'send {"enabled": true|false, "reason": "..."}')
+    reason = payload.get("reason") or f"API token {token['name']}"
+    if not isinstance(reason, str):
+        return _error(400, "reason must be a string")
+    try:
+        state = services.state_for(flag_key=key, environment_key=environment)
+    except FlagError as exc:
+        return _error(404, str(exc), key=key)
+    actor = get_user_model().objects.get(pk=token["acts_as_id"])
+    try:
+        outcome = services.set_state(
+            state_id=state.pk, enabled=payload["enabled"], actor=actor, reason=reason, source="api"
+        )
+    except NotAllowed as exc:
+        return _error(403, str(exc))
+    except FlagError as exc:
+        return _error(400, str(exc))
+    if outcome.change_request is not None:
+        request_ = outcome.change_request
+        return JsonResponse(
+            {
+                "environment": environment,
+                "key": key,
+                "enabled": outcome.state.enabled,
+                "change_request": {"id": request_.pk, "status": request_.status, "enabled": request_.enabled},
+                "detail": outcome.message,
+            },
+            status=202,
+        )
+    return JsonResponse(
+        {"environment": environment, "key": key, "enabled": outcome.state.enabled, "detail": outcome.message}
+    )
+
+
+# --- OpenFeature Remote Evaluation Protocol ------------------------------------------------------------
+
+
+def _ofrep_context(request, key=None):
+    """(environment, None) or (None, error response) from the token and the request's context."""
+    base = {"key": key} if key is not None else {}
+    try:
+        token = tokens.resolve(tokens.bearer(request))
+    except DatabaseError:
+        return None, JsonResponse({**base, "errorCode": "GENERAL", "errorDetails": UNAVAILABLE}, status=503)
+    if token is None:
+        return None, JsonResponse({"errorDetails": "a valid API token is required"}, status=401)
+    try:
+        payload = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return None, JsonResponse(
+            {**base, "errorCode": "PARSE_ERROR", "errorDetails": "the body is not valid JSON"}, status=400
+        )
+    context = payload.get("context", {}) if isinstance(payload, dict) else None
+    if not isinstance(context, dict):
+        return None, JsonResponse(
+            {**base, "errorCode": "INVALID_CONTEXT", "errorDetails": "context must be a JSON object"}, status=400
+        )
+    scope = token["environments"]
+    wanted = context.get("environment")
+    if wanted is not None and wanted not in scope:
+        return None, JsonResponse({"errorDetails": f"this token is not scoped to {wanted!r}"}, status=403)
+    if wanted is None and len(scope) != 1:
+        return None, JsonResponse(
+            {
+                **base,
+                "errorCode": "INVALID_CONTEXT",
+                "errorDetails": "this token covers several environments: set context.environment",
+            },
+            status=400,
+        )
+    return wanted or scope[0], None
+
+
+def _evaluation(key, value, document):
+    return {
+        "key": key,
+        "value": value,
+        "reason": "STATIC",
+        "variant": "on" if value else "off",
+        "metadata": {"environment": document["environment"], "version": document["version"]},
+    }
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def ofrep_evaluate(request, key):
+    environment, failure = _ofrep_context(request, key)
+    if failure is not None:
+        return failure
+    try:
+        document = get_document(environment)
+    except DatabaseError:
+        return JsonResponse({"key": key, "errorCode": "GENERAL", "errorDetails": UNAVAILABLE}, status=503)
+    if document is None or key not in document["flags"]:
+        return JsonResponse(
+            {"key": key, "errorCode": "FLAG_NOT_FOUND", "errorDetails": f"no flag {key!r} in {environment}"},
+            status=404,
+        )
+    return JsonResponse({**_evaluation(key, document["flags"][key], document), "cacheable": True})
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def ofrep_evaluate_all(request):
+    environment, failure = _ofrep_context(request)
+    if failure is not None:
+        return failure
+    try:
+        document = get_document(environment)
+    except DatabaseError:
+        return JsonResponse({"errorCode": "GENERAL", "errorDetails": UNAVAILABLE}, status=503)
+    if document is None:
+        return JsonResponse(
+            {"errorCode": "GENERAL", "errorDetails": f"unknown environment {environment!r}"}, status=404
+        )
+    if _not_modified(request, document):
+        response = HttpResponse(status=304)
+        response["ETag"] = etag(document)
+        return response
+    response = JsonResponse({"flags": [_evaluation(k, v, document) for k, v in document["flags"].items()]})
+    response["ETag"] = etag(document)
+    return response

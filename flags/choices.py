@@ -1,0 +1,61 @@
+"""The vocabulary of §3 of the strategy and of the flag lifecycle, as choices the console acts on."""
+
+from django.db import models
+
+
+class Category(models.TextChoices):
+    COMMERCE = "commerce", "Commerce"
+    DISCOVERY = "discovery", "Discovery"
+    CONTENT = "content", "Content"
+    UI = "ui", "UI"
+    EXPERIMENTAL = "experimental", "Experimental"
+
+
+class Kind(models.TextChoices):
+    RELEASE = "release", "Release"
+    OPERATIONAL = "operational", "Operational"
+    EXPERIMENT = "experiment", "Experiment"
+    KILL_SWITCH = "kill_switch", "Kill switch"
+    PERMISSION = "permission", "Permission"
+
+
+class ChangeRequestStatus(models.TextChoices):
+    PENDING = "pending", "Pending approval"
+    APPLIED = "applied", "Approved and applied"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+CHANGE_REQUEST_TRANSITIONS = {
+    ChangeRequestStatus.PENDING: {
+        ChangeRequestStatus.APPLIED,
+        ChangeRequestStatus.REJECTED,
+        ChangeRequestStatus.CANCELLED,
+    },
+    ChangeRequestStatus.APPLIED: set(),
+    ChangeRequestStatus.REJECTED: set(),
+    ChangeRequestStatus.CANCELLED: set(),
+}
+
+
+class ScheduledChangeStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    APPLYING = "applying", "Applying"
+    APPLIED = "applied", "Applied"
+    CHANGE_REQUESTED = "change_requested", "Sent for approval"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+SCHEDULED_CHANGE_TRANSITIONS = {
+    ScheduledChangeStatus.SCHEDULED: {ScheduledChangeStatus.APPLYING, ScheduledChangeStatus.CANCELLED},
+    ScheduledChangeStatus.APPLYING: {
+        ScheduledChangeStatus.APPLIED,
+        ScheduledChangeStatus.CHANGE_REQUESTED,
+        ScheduledChangeStatus.FAILED,
+    },
+    ScheduledChangeStatus.APPLIED: set(),
+    ScheduledChangeStatus.CHANGE_REQUESTED: set(),
+    ScheduledChangeStatus.FAILED: set(),
+    ScheduledChangeStatus.CANCELLED: set(),
+}

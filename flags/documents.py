@@ -1,0 +1,89 @@
+"""Each environment's flag document, kept in the shared cache (Redis in production) and rebuilt from the database.
+
+The document is what the API serves and what `flags.is_enabled` reads: {"environment", "flags", "version"}.
+The shared cache is flags.store: Redis, with a per-process copy Redis invalidates.
+Keys carry a schema version, so during a blue-green switch old and new code never read each other's shape.
+A change rewrites the document once its transaction commits (write-through), so every process, Celery
+workers included, sees it at once; a reader that raced the write fills with add(), which cannot overwrite it.
+Unknown environments are cached too (negative cache), and any cache error falls back to the database.
+"""
+
+import logging
+
+from django.db import transaction
+from django.db.models import Max
+
+from flags import conf
+from flags.store import get_store
+
+logger = logging.getLogger("amarise_ops.flags")
+
+SCHEMA = "v1"
+MISSING = "__missing__"  # the negative-cache sentinel: this environment does not exist
+
+
+def document_key(environment_key: str) -> str:
+    return f"ops:flags:{SCHEMA}:doc:{environment_key}"
+
+
+def build_document(environment_key: str):
+    """The environment's whole document from the database, or None when there is no such environment."""
+    from environments.models import Environment
+    from flags.models import Flag, FlagState
+
+    environment = Environment.objects.filter(key=environment_key).only("pk", "key").first()
+    if environment is None:
+        return None
+    states = FlagState.objects.filter(environment=environment).values_list("flag__key", "enabled")
+    flags = dict(sorted(states))
+    # Every change to a cell or a flag writes a history row, so the newest row ids make a version that
+    # moves on every change (a flip back and forth included) and never repeats.
+    state_version = FlagState.history.filter(environment_id=environment.pk).aggregate(v=Max("history_id"))["v"] or 0
+    flag_version = Flag.history.aggregate(v=Max("history_id"))["v"] or 0
+    return {"environment": environment.key, "flags": flags, "version": f"{state_version}.{flag_version}"}
+
+
+def get_document(environment_key: str):
+    """The cached document (None for an unknown environment). Raises DatabaseError only if both stores fail."""
+    key = document_key(environment_key)
+    cache_ok = True
+    try:
+        cached = get_store().get(key)
+    except Exception as exc:  # any cache failure: serve from the database instead
+        cache_ok = False
+        cached = None
+        logger.warning("flags cache unavailable, reading %s from the database: %s", environment_key, exc)
+    if cached is not None:
+        return None if cached == MISSING else cached
+    document = build_document(environment_key)
+    if cache_ok:
+        try:
+            get_store().add(key, MISSING if document is None else document, conf.cache_ttl())
+        except Exception as exc:
+            logger.warning("flags cache unavailable, not caching %s: %s", environment_key, exc)
+    return document
+
+
+def refresh(environment_key: str):
+    """Rewrite one environment's cached document from the database; run after a change commits."""
+    key = document_key(environment_key)
+    try:
+        store = get_store()
+        store.delete(key)
+        document = build_document(environment_key)
+        store.set(key, MISSING if document is None else document, conf.cache_ttl())
+    except Exception as exc:
+        # The delete alone is enough for correctness; readers rebuild. Worst case the TTL bounds staleness.
+        logger.warning("flags cache refresh failed for %s: %s", environment_key, exc)
+        try:
+            get_store().delete(key)
+        except Exception:  # noqa: S110 - the cache is down; nothing stale can be served from it either
+            pass
+
+
+def refresh_on_commit(environment_key: str):
+    transaction.on_commit(lambda: refresh(environment_key))
+
+
+def etag(document) -> str:
+    return f'"{document["environment"]}-{document["version"]}"'

@@ -1,0 +1,169 @@
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from flags.choices import (
+    CHANGE_REQUEST_TRANSITIONS,
+    SCHEDULED_CHANGE_TRANSITIONS,
+    Category,
+    ChangeRequestStatus,
+    Kind,
+    ScheduledChangeStatus,
+)
+
+# Keys are the storefront's identifiers, written exactly as in the strategy's FeatureFlags interface.
+flag_key_validator = RegexValidator(
+    r"^[a-z][A-Za-z0-9]*$", "Use camelCase as the storefront does, e.g. checkoutEnabled."
+)
+
+
+class Flag(models.Model):
+    """A feature flag of the storefront (§3); its value lives per environment in FlagState."""
+
+    key = models.CharField(max_length=64, unique=True, validators=[flag_key_validator])
+    category = models.CharField(max_length=16, choices=Category.choices)
+    description = models.CharField(max_length=200, blank=True)
+    owner = models.CharField(max_length=100, blank=True, help_text="Team or person who decides this flag.")
+    kind = models.CharField(
+        max_length=16, choices=Kind.choices, default=Kind.RELEASE, help_text="Lifecycle: kill switches never go stale."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["category", "key"]
+
+    def __str__(self):
+        return self.key
+
+
+class FlagState(models.Model):
+    """A flag's value in one environment: one cell of the strategy's table."""
+
+    flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="states")
+    environment = models.ForeignKey("environments.Environment", on_delete=models.CASCADE, related_name="flag_states")
+    enabled = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Who, when, old and new value and the reason of every change; history_change_reason holds the reason.
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["flag__key", "environment__order"]
+        constraints = [
+            models.UniqueConstraint(fields=["flag", "environment"], name="flag_state_unique_per_environment")
+        ]
+        permissions = [("change_production_flags", "Can change flag values in production")]
+
+    def __str__(self):
+        return f"{self.flag.key} in {self.environment.key}: {'on' if self.enabled else 'off'}"
+
+
+class ChangeRequest(models.Model):
+    """A production change waiting for a second person's approval (§3's guarded production)."""
+
+    state = models.ForeignKey(FlagState, on_delete=models.CASCADE, related_name="change_requests")
+    enabled = models.BooleanField(help_text="The value requested.")
+    reason = models.CharField(max_length=300)
+    status = models.CharField(max_length=16, choices=ChangeRequestStatus.choices, default=ChangeRequestStatus.PENDING)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True, help_text="The decider's note.")
+    source = models.CharField(max_length=32, default="admin", help_text="admin, api, import or schedule.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self):
+        return f"#{self.pk} {self.state.flag.key} in {self.state.environment.key} → {'on' if self.enabled else 'off'}"
+
+    def can_move_to(self, status) -> bool:
+        return status in CHANGE_REQUEST_TRANSITIONS[ChangeRequestStatus(self.status)]
+
+
+class ScheduledChange(models.Model):
+    """ "Set flag X in environment Y to V at time T": beat finds due rows and a worker claims and applies each."""
+
+    state = models.ForeignKey(FlagState, on_delete=models.CASCADE, related_name="scheduled_changes")
+    enabled = models.BooleanField(help_text="The value to set.")
+    run_at = models.DateTimeField(db_index=True)
+    reason = models.CharField(max_length=300)
+    status = models.CharField(
+        max_length=20, choices=ScheduledChangeStatus.choices, default=ScheduledChangeStatus.SCHEDULED
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=300, blank=True)
+    change_request = models.ForeignKey(ChangeRequest, on_delete=models.SET_NULL, null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["run_at"]
+        indexes = [models.Index(fields=["status", "run_at"], name="scheduled_change_due")]
+
+    def __str__(self):
+        value = "on" if self.enabled else "off"
+        return f"{self.state.flag.key} in {self.state.environment.key} → {value} at {self.run_at:%Y-%m-%d %H:%M}"
+
+    def can_move_to(self, status) -> bool:
+        return status in SCHEDULED_CHANGE_TRANSITIONS[ScheduledChangeStatus(self.status)]
+
+
+TOKEN_PREFIX = "ops_flags_"  # noqa: S105 - a public marker, not a secret
+
+
+def token_digest(raw: str) -> str:
+    # The token is 32 random bytes, so a plain SHA-256 is enough: no dictionary to slow down.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A credential for the flags API, scoped to environments. Only its digest is stored."""
+
+    name = models.CharField(max_length=100, help_text="Who uses it, e.g. 'storefront production'.")
+    prefix = models.CharField(max_length=24, unique=True, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    environments = models.ManyToManyField("environments.Environment", related_name="+")
+    can_write = models.BooleanField(default=False, help_text="May change flag values (PATCH) in its environments.")
+    acts_as = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Writes are audited as this user and follow this user's permissions.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "API token"
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def generate() -> tuple[str, str, str]:
+        """A new raw token with its display prefix and digest; the raw value is shown once and never stored."""
+        prefix = secrets.token_hex(4)
+        raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+        return raw, f"{TOKEN_PREFIX}{prefix}", token_digest(raw)
+
+    def clean(self):
+        if self.can_write and self.acts_as_id is None:
+            raise ValidationError({"acts_as": "A token that writes needs a user to audit its changes as."})

@@ -1,0 +1,368 @@
+"""Flag rules shared by the admin, the API, imports and tasks: every change to a value goes through set_state."""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+
+from flags import conf, strategy
+from flags.choices import ChangeRequestStatus, Kind, ScheduledChangeStatus
+from flags.exceptions import FlagError, InvalidTransition, NotAllowed
+from flags.models import ChangeRequest, Flag, FlagState, ScheduledChange
+
+CHANGE_PERMISSION = "flags.change_flagstate"
+PRODUCTION_PERMISSION = "flags.change_production_flags"
+
+
+@dataclass
+class Outcome:
+    state: FlagState
+    applied: bool = False
+    change_request: ChangeRequest | None = None
+
+    @property
+    def message(self):
+        # Environment first: the admin capitalises a message's first letter, and flag keys are case-sensitive.
+        where = f"{self.state.environment.name}: {self.state.flag.key}"
+        if self.change_request is not None:
+            return f"{where} → change request #{self.change_request.pk} awaits another user's approval"
+        if self.applied:
+            return f"{where} is now {'on' if self.state.enabled else 'off'}"
+        return f"{where} was already {'on' if self.state.enabled else 'off'}"
+
+
+def _check_permission(actor, state):
+    if actor is None or not actor.has_perm(CHANGE_PERMISSION):
+        raise NotAllowed(f"{actor or 'Nobody'} may not change flag values.")
+    if state.environment.is_production and not actor.has_perm(PRODUCTION_PERMISSION):
+        raise NotAllowed(f"Changing production needs the 'Can change flag values in production' permission ({actor}).")
+
+
+def check_can_change(*, actor, state_id: int):
+    """Raise NotAllowed unless `actor` may change this cell (for forms that validate before saving)."""
+    _check_permission(actor, FlagState.objects.select_related("environment").get(pk=state_id))
+
+
+def _clean_reason(reason):
+    reason = (reason or "").strip()
+    if not reason:
+        raise FlagError("Give a reason: it is kept in the audit history.")
+    return reason[:100]
+
+
+def _apply(state, enabled, *, actor, reason):
+    if state.enabled == enabled:
+        return Outcome(state=state)
+    state.enabled = enabled
+    state._change_reason = reason
+    state._history_user = actor
+    state.save(update_fields=["enabled", "updated_at"])
+    return Outcome(state=state, applied=True)
+
+
+def set_state(*, state_id: int, enabled: bool, actor, reason: str, source: str = "admin") -> Outcome:
+    """Change one cell. In production, with change requests on, this files a request instead of applying."""
+    if not isinstance(enabled, bool):
+        raise FlagError(f"A flag value is true or false, not {enabled!r}.")
+    reason = _clean_reason(reason)
+    with transaction.atomic():
+        state = FlagState.objects.select_for_update(of=("self",)).select_related("flag", "environment").get(pk=state_id)
+        _check_permission(actor, state)
+        if state.environment.is_production and conf.production_change_requests():
+            if state.enabled == enabled:
+                return Outcome(state=state)
+            request = ChangeRequest(state=state, enabled=enabled, reason=reason, requested_by=actor, source=source)
+            request._change_reason = f"requested via {source}"
+            request._history_user = actor
+            request.save()
+            return Outcome(state=state, change_request=request)
+        return _apply(state, enabled, actor=actor, reason=reason)
+
+
+def create_missing_states(*, flag_id: int, actor) -> list[FlagState]:
+    """A new flag gets one cell per environment, valued by §2's rule: on in Local and Dev, off elsewhere."""
+    from environments.models import Environment
+
+    flag = Flag.objects.get(pk=flag_id)
+    have = set(FlagState.objects.filter(flag=flag).values_list("environment_id", flat=True))
+    created = []
+    for env in Environment.objects.exclude(pk__in=have).order_by("order"):
+        state = FlagState(flag=flag, environment=env, enabled=strategy.planned_value(flag.key, env.key))
+        state._history_user = actor
+        state._change_reason = "new flag"
+        state.save()
+        created.append(state)
+    return created
+
+
+def state_for(*, flag_key: str, environment_key: str) -> FlagState:
+    try:
+        return FlagState.objects.select_related("flag", "environment").get(
+            flag__key=flag_key, environment__key=environment_key
+        )
+    except FlagState.DoesNotExist:
+        raise FlagError(f"No flag {flag_key!r} in environment {environment_key!r}.") from None
+
+
+def set_many(*, flag_ids, environment_id: int, enabled: bool, actor, reason: str, source="admin") -> list[Outcome]:
+    """The bulk action: one set_state per flag, all or nothing."""
+    states = FlagState.objects.filter(flag_id__in=flag_ids, environment_id=environment_id).order_by("flag__key")
+    with transaction.atomic():
+        return [
+            set_state(state_id=pk, enabled=enabled, actor=actor, reason=reason, source=source)
+            for pk in states.values_list("pk", flat=True)
+        ]
+
+
+# --- Change requests -------------------------------------------------------------------------------
+
+
+def _locked_request(change_request_id):
+    return (
+        ChangeRequest.objects.select_for_update(of=("self",))
+        .select_related("state__flag", "state__environment", "requested_by")
+        .get(pk=change_request_id)
+    )
+
+
+def _decide(request, status, *, actor, note):
+    request.status = status
+    request.decided_by = actor
+    request.decided_at = timezone.now()
+    request.note = (note or "")[:300]
+    request._change_reason = f"{status} by {actor}"
+    request._history_user = actor
+    request.save(update_fields=["status", "decided_by", "decided_at", "note"])
+
+
+def approve(*, change_request_id: int, actor, note: str = "") -> Outcome:
+    """A second person approves a production change: it applies at once, audited with both names."""
+    with transaction.atomic():
+        request = _locked_request(change_request_id)
+        if request.status == ChangeRequestStatus.APPLIED:
+            return Outcome(state=request.state, change_request=None)
+        if not request.can_move_to(ChangeRequestStatus.APPLIED):
+            raise InvalidTransition(f"Change request #{request.pk} is {request.get_status_display().lower()}.")
+        if actor.pk == request.requested_by_id:
+            raise NotAllowed("You requested this change: another user must approve it.")
+        state = (
+            FlagState.objects.select_for_update(of=("self",))
+            .select_related("flag", "environment")
+            .get(pk=request.state_id)
+        )
+        _check_permission(actor, state)
+        reason = f"{request.reason} (#{request.pk} by {request.requested_by}, approved by {actor})"
+        outcome = _apply(state, request.enabled, actor=actor, reason=reason[:100])
+        _decide(request, ChangeRequestStatus.APPLIED, actor=actor, note=note)
+        return outcome
+
+
+def reject(*, change_request_id: int, actor, note: str = "") -> ChangeRequest:
+    with transaction.atomic():
+        request = _locked_request(change_request_id)
+        if request.status == ChangeRequestStatus.REJECTED:
+            return request
+        if not request.can_move_to(ChangeRequestStatus.REJECTED):
+            raise InvalidTransition(f"Change request #{request.pk} is {request.get_status_display().lower()}.")
+        if actor.pk == request.requested_by_id:
+            raise NotAllowed("You requested this change: cancel it instead of rejecting it.")
+        _check_permission(actor, request.state)
+        _decide(request, ChangeRequestStatus.REJECTED, actor=actor, note=note)
+        return request
+
+
+def cancel(*, change_request_id: int, actor) -> ChangeRequest:
+    with transaction.atomic():
+        request = _locked_request(change_request_id)
+        if request.status == ChangeRequestStatus.CANCELLED:
+            return request
+        if not request.can_move_to(ChangeRequestStatus.CANCELLED):
+            raise InvalidTransition(f"Change request #{request.pk} is {request.get_status_display().lower()}.")
+        if actor.pk != request.requested_by_id:
+            raise NotAllowed("Only the requester can cancel a change request; reject it instead.")
+        _decide(request, ChangeRequestStatus.CANCELLED, actor=actor, note="")
+        return request
+
+
+# --- Audit -----------------------------------------------------------------------------------------
+
+
+def revert(*, history_id: int, actor, reason: str = "") -> Outcome:
+    """Undo one recorded change: set the cell back to the value it had before that change."""
+    record = FlagState.history.filter(history_id=history_id).first()
+    if record is None:
+        raise FlagError(f"No recorded change #{history_id}.")
+    previous = record.prev_record
+    if previous is None:
+        raise FlagError(f"Change #{history_id} created the cell; there is no earlier value to go back to.")
+    reason = reason or f"Revert of change #{history_id}"
+    return set_state(state_id=record.id, enabled=previous.enabled, actor=actor, reason=reason)
+
+
+def audit_rows(flag: Flag, *, limit: int = 50):
+    """The flag's changes, newest first, with old and new values: what the flag page shows."""
+    rows = []
+    records = (
+        FlagState.history.filter(flag_id=flag.pk)
+        .select_related("history_user", "environment")
+        .order_by("-history_date", "-history_id")[:limit]
+    )
+    for record in records:
+        previous = record.prev_record
+        rows.append(
+            {
+                "id": record.history_id,
+                "when": record.history_date,
+                "who": record.history_user or "seed",
+                "environment": record.environment,
+                "old": None if previous is None else previous.enabled,
+                "new": record.enabled,
+                "reason": record.history_change_reason or ("seeded" if record.history_type == "+" else ""),
+                "revertible": previous is not None
+                and previous.enabled != record.enabled
+                and record.history_type == "~",
+            }
+        )
+    return rows
+
+
+# --- Environments ----------------------------------------------------------------------------------
+
+
+def environment_diff(*, source_id: int, target_id: int):
+    """[(flag key, source value, target value)] for every flag where the two environments differ."""
+    if source_id == target_id:
+        raise FlagError("Pick two different environments.")
+    source = dict(FlagState.objects.filter(environment_id=source_id).values_list("flag__key", "enabled"))
+    target = dict(FlagState.objects.filter(environment_id=target_id).values_list("flag__key", "enabled"))
+    return [(key, source[key], target[key]) for key in sorted(source) if key in target and source[key] != target[key]]
+
+
+def copy_environment(*, source_id: int, target_id: int, actor, reason: str = "") -> list[Outcome]:
+    """Make the target's cells equal the source's, each through set_state (so production files requests)."""
+    from environments.models import Environment
+
+    source = Environment.objects.get(pk=source_id)
+    reason = reason or f"Copied from {source.name}"
+    with transaction.atomic():
+        outcomes = []
+        for key, value, _ in environment_diff(source_id=source_id, target_id=target_id):
+            state = FlagState.objects.get(flag__key=key, environment_id=target_id)
+            outcomes.append(set_state(state_id=state.pk, enabled=value, actor=actor, reason=reason, source="copy"))
+        return outcomes
+
+
+@dataclass
+class DriftReport:
+    staging_vs_production: list[tuple[str, bool, bool]] = field(default_factory=list)
+    off_plan: list[tuple[str, str, bool, bool]] = field(default_factory=list)  # key, env, planned, actual
+
+    @property
+    def clean(self):
+        return not (self.staging_vs_production or self.off_plan)
+
+
+def drift_report() -> DriftReport:
+    """Where the environments disagree with the strategy: staging ≠ production, and cells off the seeded plan."""
+    report = DriftReport()
+    cells = {}
+    for key, env, enabled in FlagState.objects.values_list("flag__key", "environment__key", "enabled"):
+        cells.setdefault(key, {})[env] = enabled
+    for key in sorted(cells):
+        row = cells[key]
+        if "staging" in row and "production" in row and row["staging"] != row["production"]:
+            report.staging_vs_production.append((key, row["staging"], row["production"]))
+    planned = strategy.plan()
+    for key, *_ in strategy.FLAGS:
+        for env in strategy.ENVIRONMENTS:
+            if key in cells and env in cells[key] and cells[key][env] != planned[key][env]:
+                report.off_plan.append((key, env, planned[key][env], cells[key][env]))
+    return report
+
+
+def stale_flags(*, days: int | None = None, now=None):
+    """Flags with no change for `days` that are on everywhere or off everywhere. Kill switches never go stale."""
+    days = conf.stale_days() if days is None else days
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    flags = (
+        Flag.objects.exclude(kind=Kind.KILL_SWITCH)
+        .annotate(
+            last_change=Max("states__updated_at"),
+            cells=Count("states"),
+            on=Count("states", filter=Q(states__enabled=True)),
+        )
+        .filter(cells__gt=0, last_change__lt=cutoff)
+        .order_by("key")
+    )
+    return [f for f in flags if f.on in (0, f.cells)]
+
+
+# --- Scheduled changes -----------------------------------------------------------------------------
+
+
+def schedule_change(*, state_id: int, enabled: bool, run_at, actor, reason: str) -> ScheduledChange:
+    reason = _clean_reason(reason)
+    state = FlagState.objects.select_related("flag", "environment").get(pk=state_id)
+    _check_permission(actor, state)
+    change = ScheduledChange(state=state, enabled=enabled, run_at=run_at, reason=reason, created_by=actor)
+    change._history_user = actor
+    change.save()
+    return change
+
+
+def due_scheduled_changes(*, now=None) -> list[int]:
+    now = now or timezone.now()
+    return list(
+        ScheduledChange.objects.filter(status=ScheduledChangeStatus.SCHEDULED, run_at__lte=now).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def apply_scheduled_change(*, scheduled_change_id: int, now=None) -> str:
+    """Claim the row by UPDATE (only one worker wins) and apply it through set_state, in one transaction."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        claimed = ScheduledChange.objects.filter(
+            pk=scheduled_change_id, status=ScheduledChangeStatus.SCHEDULED, run_at__lte=now
+        ).update(status=ScheduledChangeStatus.APPLYING)
+        if claimed != 1:
+            return f"#{scheduled_change_id}: not due or already handled"
+        change = ScheduledChange.objects.select_related("created_by").get(pk=scheduled_change_id)
+        try:
+            with transaction.atomic():
+                outcome = set_state(
+                    state_id=change.state_id,
+                    enabled=change.enabled,
+                    actor=change.created_by,
+                    reason=f"{change.reason} (scheduled #{change.pk})",
+                    source="schedule",
+                )
+        except FlagError as exc:
+            change.status, change.outcome = ScheduledChangeStatus.FAILED, str(exc)[:300]
+        else:
+            change.outcome = outcome.message[:300]
+            change.change_request = outcome.change_request
+            change.status = (
+                ScheduledChangeStatus.CHANGE_REQUESTED if outcome.change_request else ScheduledChangeStatus.APPLIED
+            )
+        change.applied_at = now
+        change._change_reason = change.status
+        change.save(update_fields=["status", "outcome", "change_request", "applied_at"])
+        return f"#{change.pk}: {change.outcome}"
+
+
+def cancel_scheduled_change(*, scheduled_change_id: int, actor) -> ScheduledChange:
+    with transaction.atomic():
+        change = ScheduledChange.objects.select_for_update().get(pk=scheduled_change_id)
+        if change.status == ScheduledChangeStatus.CANCELLED:
+            return change
+        if not change.can_move_to(ScheduledChangeStatus.CANCELLED):
+            raise InvalidTransition(f"Scheduled change #{change.pk} is {change.get_status_display().lower()}.")
+        change.status = ScheduledChangeStatus.CANCELLED
+        change._history_user = actor
+        change._change_reason = "cancelled"
+        change.save(update_fields=["status"])
+        return change

@@ -1,0 +1,113 @@
+"""Fixtures for the flags tests: people with and without the production permission, tokens, a clean cache."""
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.cache import cache
+
+from environments.models import Environment
+from flags.models import ApiToken, FlagState
+
+
+def clear_flag_cache():
+    # Only our keys: the broker shares this Redis database, so no FLUSHDB.
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match="*ops:flags:*"))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    # PBKDF2 at full strength costs ~0.3 s per user; these tests are about flags, not hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def clean_flag_cache():
+    clear_flag_cache()
+    yield
+    clear_flag_cache()
+
+
+def _user(django_user_model, name, *, production):
+    user = django_user_model.objects.create_user(name, f"{name}@amarise.invalid", "pw-" + name, is_staff=True)
+    perms = ["change_flagstate", "view_flag", "change_flag", "view_changerequest", "change_changerequest"]
+    if production:
+        perms.append("change_production_flags")
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="flags", codename__in=perms))
+    return django_user_model.objects.get(pk=user.pk)  # fresh, so the permission cache is empty
+
+
+@pytest.fixture
+def alice(django_user_model):
+    """On call, may change production."""
+    return _user(django_user_model, "alice", production=True)
+
+
+@pytest.fixture
+def bob(django_user_model):
+    """Another engineer who may change production: the approver."""
+    return _user(django_user_model, "bob", production=True)
+
+
+@pytest.fixture
+def carol(django_user_model):
+    """May change flags outside production only."""
+    return _user(django_user_model, "carol", production=False)
+
+
+def state(key, env):
+    return FlagState.objects.select_related("flag", "environment").get(flag__key=key, environment__key=env)
+
+
+@pytest.fixture
+def make_token():
+    def make(*, environments, can_write=False, acts_as=None, name="storefront"):
+        raw, prefix, digest = ApiToken.generate()
+        token = ApiToken.objects.create(name=name, prefix=prefix, digest=digest, can_write=can_write, acts_as=acts_as)
+        token.environments.set(Environment.objects.filter(key__in=environments))
+        return raw
+
+    return make
+
+
+def seed_flags():
+    """The environments' and flags' seeds only: other apps' seeds are not ours to depend on in these tests."""
+    from django.db import transaction
+
+    from core.seeding import SeedReport
+    from environments import seeds as environment_seeds
+    from flags import seeds as flag_seeds
+
+    report = SeedReport()
+    with transaction.atomic():
+        environment_seeds.seed(report)
+        flag_seeds.seed(report)
+    return report
+
+
+@pytest.fixture
+def seeded(db):
+    return seed_flags()
+
+
+@pytest.fixture
+def seeded_tx(transactional_db):
+    return seed_flags()
+
+
+@pytest.fixture(scope="module")
+def seeded_module(django_db_setup, django_db_blocker):
+    """Seed once per module inside a transaction that is rolled back at the end of the module; each test
+    then runs in a savepoint inside it. Only for modules without transactional tests (they need commits)."""
+    from django.db import transaction
+
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            report = seed_flags()
+            yield report
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
