@@ -288,7 +288,8 @@ def _first_breach(samples, threshold):
 
 def _p95(deployment, policy, trigger, samples):
     if trigger.promql and policy.prometheus_url:
-        return prometheus_value(policy.prometheus_url, trigger.promql), "Prometheus"
+        query = trigger.promql.replace("{slot}", deployment.to_slot.color)
+        return prometheus_value(policy.prometheus_url, query), "Prometheus"
     # Without Prometheus, HAProxy's average over the last 1024 responses: a lower bound of p95.
     latest = samples[-1] if samples else None
     return (latest.p95_seconds if latest else None), "HAProxy rtime (average, a lower bound of p95)"

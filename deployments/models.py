@@ -118,7 +118,12 @@ class RollbackTrigger(models.Model):
     threshold = models.FloatField(help_text="Error rate in %, p95 in seconds, or consecutive health failures.")
     window_seconds = models.FloatField(default=300)
     action = models.CharField(max_length=16, choices=TriggerAction.choices)
-    promql = models.CharField("PromQL", max_length=500, blank=True, help_text="Query returning one value (p95, s).")
+    promql = models.CharField(
+        "PromQL",
+        max_length=500,
+        blank=True,
+        help_text="Query returning one value (p95, s); {slot} becomes the new slot's color.",
+    )
     enabled = models.BooleanField(default=True)
 
     history = HistoricalRecords()
