@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "environments",
     "flags",
     "deployments",
+    "incidents",
     "backups",
     "refreshes",
 ]
