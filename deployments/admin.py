@@ -228,6 +228,7 @@ class DeploymentAdmin(admin.ModelAdmin):
                 deployment_id=pk, user=request.user, reason=request.POST.get("reason") or "Roll back now (manual)"
             ),
             "abort": lambda: services.abort(deployment_id=pk, user=request.user),
+            "confirm": lambda: services.confirm_weights(deployment_id=pk, user=request.user),
         }
         if action not in actions:
             raise PermissionDenied

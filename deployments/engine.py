@@ -344,6 +344,9 @@ def _shift(deployment):
     try:
         if deployment.traffic_step < 0:
             return _enter_step(deployment, policy, balancer, steps, 0)
+        if deployment.awaiting_weights:
+            _next(deployment, policy.sample_interval_seconds)
+            return f"waiting for a person to set {deployment.awaiting_weights}"
 
         now = _sample(deployment, balancer)
         _health_probe(deployment, policy)
@@ -406,11 +409,23 @@ def _enter_step(deployment, policy, balancer, steps, index):
     deployment.save(update_fields=["traffic_weight", "traffic_step", "hold_started_at", "started_at"])
     _claim_step(deployment, f"traffic_{step.weight}")
     services.record(deployment, kind="traffic", detail=f"Traffic: {step.weight}% on {deployment.to_slot.color}")
+    if balancer.needs_confirmation:
+        _ask_for_weights(deployment, step.weight)
     _sample(deployment, balancer)
     if index == len(steps) - 1:
         services.transition(deployment, S.VERIFYING, detail="All traffic on the new slot: final hold")
     _next(deployment, policy.sample_interval_seconds)
     return f"traffic at {step.weight}%"
+
+
+def _ask_for_weights(deployment, weight):
+    """A manual load balancer: a person sets these weights and confirms; the hold starts then."""
+    old, new = deployment.from_slot, deployment.to_slot
+    deployment.awaiting_weights = f"{old.color} {100 - weight}% / {new.color} {weight}%"
+    deployment.save(update_fields=["awaiting_weights"])
+    services.record(
+        deployment, kind="alert", detail=f"Set {deployment.awaiting_weights} in the load balancer, then confirm."
+    )
 
 
 def _succeed(deployment):
@@ -429,6 +444,13 @@ def _roll_back(deployment):
     policy = deployment.environment.deployment_policy
     balancer = balancer_for(policy)
     old, new = deployment.from_slot, deployment.to_slot
+    if balancer.needs_confirmation:
+        confirmed = deployment.weights_confirmed_at and deployment.weights_confirmed_at >= deployment.decided_at
+        if not confirmed:
+            if not deployment.awaiting_weights.startswith(f"{old.color} 100%"):
+                _ask_for_weights(deployment, 0)
+            _next(deployment, policy.sample_interval_seconds)
+            return "waiting for a person to restore the weights"
     try:
         balancer.set_state(old.server_name, "ready")
         balancer.set_weight(old.server_name, 100)

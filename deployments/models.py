@@ -228,6 +228,10 @@ class Deployment(models.Model):
     hold_started_at = models.DateTimeField(null=True, blank=True)
     paused_from = models.CharField(max_length=20, choices=DeploymentStatus.choices, blank=True)
     pause_reason = models.CharField(max_length=300, blank=True)
+    awaiting_weights = models.CharField(
+        max_length=100, blank=True, help_text="Weights a person must set on a manual load balancer, then confirm."
+    )
+    weights_confirmed_at = models.DateTimeField(null=True, blank=True)
     health_passes = models.PositiveSmallIntegerField(default=0)
     health_failures = models.PositiveSmallIntegerField(default=0)
 

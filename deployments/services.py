@@ -286,6 +286,21 @@ def roll_back_now(*, deployment_id, user, reason="Roll back now (manual)"):
     return deployment
 
 
+def confirm_weights(*, deployment_id, user):
+    """A person confirms they set the weights the engine asked for on a manual load balancer."""
+    with transaction.atomic():
+        deployment = _locked(deployment_id)
+        if not deployment.awaiting_weights:
+            raise DeploymentRefused(f"Deployment #{deployment.pk} is not waiting for weights.")
+        set_weights = deployment.awaiting_weights
+        deployment.awaiting_weights = ""
+        deployment.weights_confirmed_at = deployment.hold_started_at = timezone.now()
+        deployment.save(update_fields=["awaiting_weights", "weights_confirmed_at", "hold_started_at"])
+        record(deployment, kind="traffic", actor=Actor.PERSON, user=user, detail=f"Weights set: {set_weights}")
+        enqueue_tick(deployment)
+    return deployment
+
+
 def abort(*, deployment_id, user, reason="Aborted by a person"):
     with transaction.atomic():
         deployment = _locked(deployment_id)

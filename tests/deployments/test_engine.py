@@ -14,6 +14,7 @@ from deployments.drivers.haproxy import HAProxyBalancer
 from deployments.exceptions import DeploymentRefused
 from deployments.models import Deployment, MetricSample, Release, Slot
 from deployments.tasks import reconcile_deployments
+from environments.models import Environment
 from tests.conftest import wait_until
 from tests.deployments.standins import Behaviour
 
@@ -180,3 +181,34 @@ def test_concurrent_start__second_deployment_refused(worker, staging):
 
 def _timeline(deployment):
     return "\n".join(f"{e.at:%H:%M:%S.%f} {e.kind}: {e.detail}" for e in deployment.events.all())
+
+
+def test_manual_balancer__engine_waits_for_each_confirmation(worker, seeded_tx, slots):
+    from deployments.models import DeploymentPolicy
+    from tests.deployments.standins import DEPLOY_COMMAND
+
+    blue, green = slots
+    staging = Environment.objects.get(key="staging")
+    DeploymentPolicy.objects.filter(environment=staging).update(
+        balancer="manual", deploy_command=DEPLOY_COMMAND, health_interval_seconds=0.2, health_passes_required=2,
+        sample_interval_seconds=0.2,
+    )  # fmt: skip
+    staging.deployment_policy.traffic_steps.update(hold_seconds=0.3)
+    v1 = Release.objects.create(version="v1", ref="release/1", ref_kind="branch")
+    Slot.objects.create(
+        environment=staging, color="blue", address=blue.address, server_name="blue", release=v1, role="live"
+    )
+    Slot.objects.create(environment=staging, color="green", address=green.address, server_name="green")
+    person = get_user_model().objects.create_user("oncall")
+    deployment = services.start_deployment(release=_release("v2.7"), environment=staging)
+
+    for weight in (10, 50, 100):
+        wait_until(
+            lambda w=weight: Deployment.objects.get(pk=deployment.pk).awaiting_weights.endswith(f"green {w}%"),
+            what=f"the engine asking for green {weight}%",
+        )
+        services.confirm_weights(deployment_id=deployment.pk, user=person)
+
+    _wait_status(deployment, S.SUCCEEDED, S.PAUSED, S.FAILED)
+    assert deployment.status == S.SUCCEEDED, _timeline(deployment)
+    assert deployment.events.filter(user=person, detail__startswith="Weights set:").count() == 3
