@@ -3,7 +3,7 @@ import pytest
 from deployments.choices import Color, SlotRole, TriggerKind
 from deployments.models import DeploymentPolicy, Release, Slot
 from environments.models import Environment
-from tests.deployments.standins import DEPLOY_COMMAND, HAProxy, Shoppers, SlotServer
+from tests.deployments.standins import DEPLOY_COMMAND, HAProxy, Prometheus, Shoppers, SlotServer
 
 
 @pytest.fixture
@@ -19,6 +19,15 @@ def haproxy(tmp_path, slots):
     proxy = HAProxy(tmp_path, *slots)
     yield proxy
     proxy.stop()
+
+
+@pytest.fixture
+def prometheus(tmp_path, slots):
+    workdir = tmp_path / "prometheus"
+    workdir.mkdir()
+    server = Prometheus(workdir, *slots)
+    yield server
+    server.stop()
 
 
 @pytest.fixture

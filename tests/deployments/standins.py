@@ -35,12 +35,18 @@ class Behaviour:
     healthy: bool = True
 
 
+BUCKETS = (0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.5, 5.0, float("inf"))
+
+
 @dataclass
 class SlotServer:
     name: str
     behaviours: dict = field(default_factory=dict)  # version -> Behaviour
     version: str = "v1"
     hits: int = 0
+    # A Prometheus histogram of response times, as an instrumented storefront exposes it.
+    bucket_counts: list = field(default_factory=lambda: [0] * len(BUCKETS))
+    duration_sum: float = 0.0
 
     def __post_init__(self):
         slot = self
@@ -68,11 +74,15 @@ class SlotServer:
 
             def do_GET(self):
                 behaviour = slot.behaviour
+                if self.path.startswith("/metrics"):
+                    return self._send(200, slot.metrics_text())
                 if self.path.startswith("/healthz"):
                     return self._send(200 if behaviour.healthy else 503, "ok" if behaviour.healthy else "unhealthy")
                 slot.hits += 1
+                started = time.monotonic()
                 if behaviour.delay_seconds:
                     time.sleep(behaviour.delay_seconds)
+                slot.observe(time.monotonic() - started)
                 if random.random() < behaviour.error_fraction:  # noqa: S311 - traffic shaping, not crypto
                     return self._send(500, "boom")
                 self._send(200, f"AMARISÉ storefront {slot.version} on {slot.name}")
@@ -84,6 +94,22 @@ class SlotServer:
         self.port = self.server.server_address[1]
         self.address = f"127.0.0.1:{self.port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def observe(self, seconds):
+        for i, bound in enumerate(BUCKETS):
+            if seconds <= bound:
+                self.bucket_counts[i] += 1
+        self.duration_sum += seconds
+
+    def metrics_text(self):
+        name = "storefront_request_duration_seconds"
+        lines = [f"# TYPE {name} histogram"]
+        for bound, count in zip(BUCKETS, self.bucket_counts, strict=True):
+            le = "+Inf" if bound == float("inf") else f"{bound:g}"
+            lines.append(f'{name}_bucket{{slot="{self.name}",le="{le}"}} {count}')
+        lines.append(f'{name}_sum{{slot="{self.name}"}} {self.duration_sum}')
+        lines.append(f'{name}_count{{slot="{self.name}"}} {self.bucket_counts[-1]}')
+        return "\n".join(lines) + "\n"
 
     @property
     def behaviour(self):
@@ -147,6 +173,46 @@ class HAProxy:
     def stop(self):
         self.process.terminate()
         self.process.wait(timeout=10)
+        self.log.close()
+
+
+PROMETHEUS_CONFIG = """
+global:
+  scrape_interval: 500ms
+  evaluation_interval: 500ms
+scrape_configs:
+  - job_name: storefront
+    static_configs:
+      - targets: [{targets}]
+"""
+
+
+class Prometheus:
+    """The real Prometheus (Debian's package), scraping the stand-in slots every 500 ms."""
+
+    def __init__(self, workdir: Path, *slots: SlotServer):
+        binary = shutil.which("prometheus") or "/usr/bin/prometheus"
+        config = workdir / "prometheus.yml"
+        config.write_text(PROMETHEUS_CONFIG.format(targets=", ".join(f"'{s.address}'" for s in slots)))
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = open(workdir / "prometheus.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [binary, f"--config.file={config}", f"--storage.tsdb.path={workdir / 'tsdb'}",
+             f"--web.listen-address=127.0.0.1:{port}"],
+            stdout=self.log, stderr=self.log,
+        )  # fmt: skip
+        wait_until(self._ready, timeout=30, what="Prometheus to be ready")
+
+    def _ready(self):
+        try:
+            return requests.get(f"{self.url}/-/ready", timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=15)
         self.log.close()
 
 

@@ -12,7 +12,7 @@ from deployments.choices import DeploymentStatus as S
 from deployments.choices import TriggerKind
 from deployments.drivers.haproxy import HAProxyBalancer
 from deployments.exceptions import DeploymentRefused
-from deployments.models import Deployment, MetricSample, Release, Slot
+from deployments.models import Deployment, DeploymentPolicy, MetricSample, Release, Slot
 from deployments.tasks import reconcile_deployments
 from environments.models import Environment
 from tests.conftest import wait_until
@@ -212,3 +212,24 @@ def test_manual_balancer__engine_waits_for_each_confirmation(worker, seeded_tx, 
     _wait_status(deployment, S.SUCCEEDED, S.PAUSED, S.FAILED)
     assert deployment.status == S.SUCCEEDED, _timeline(deployment)
     assert deployment.events.filter(user=person, detail__startswith="Weights set:").count() == 3
+
+
+P95_QUERY = 'histogram_quantile(0.95, sum(rate(storefront_request_duration_seconds_bucket{slot="{slot}"}[3s])) by (le))'
+
+
+def test_slow_release__p95_from_real_prometheus__pauses_with_an_alert(worker, staging, shoppers, slots, prometheus):
+    from deployments.metrics import prometheus_value
+
+    blue, green = slots
+    green.behaviours["v2.8"] = Behaviour(delay_seconds=0.3)
+    DeploymentPolicy.objects.filter(environment=staging).update(prometheus_url=prometheus.url)
+    staging.deployment_policy.triggers.filter(kind=TriggerKind.P95_LATENCY).update(threshold=0.25, promql=P95_QUERY)
+    staging.deployment_policy.traffic_steps.update(hold_seconds=8)
+    deployment = services.start_deployment(release=_release("v2.8"), environment=staging)
+
+    _wait_status(deployment, S.PAUSED, S.SUCCEEDED, S.ROLLED_BACK, S.FAILED)
+
+    assert deployment.status == S.PAUSED, _timeline(deployment)
+    alert = deployment.events.filter(kind="alert").last()
+    assert "(Prometheus)" in alert.detail and "p95" in alert.detail
+    assert prometheus_value(prometheus.url, P95_QUERY.replace("{slot}", "blue")) < 0.25
