@@ -18,10 +18,12 @@ from deployments import services
 from deployments.choices import RUNNING, WITH_TRAFFIC, Actor, DeploymentStatus, SlotRole, StepStatus, TriggerAction
 from deployments.choices import TriggerKind as K
 from deployments.drivers import balancer_for, executor_for
+from deployments.drivers.executors import ExecutionResult
 from deployments.exceptions import DriverError
 from deployments.metrics import prometheus_value, window_rate
 from deployments.models import Deployment, MetricSample, Slot
 from deployments.signals import deployment_rolled_back
+from deployments.steps import pre_traffic_steps
 
 S = DeploymentStatus
 logger = logging.getLogger("amarise_ops.deployments")
@@ -65,7 +67,7 @@ def advance(deployment_id: int, token: str) -> str:
             return f"nothing to do: {deployment.status}"
         deployment.heartbeat_at = timezone.now()
         deployment.save(update_fields=["heartbeat_at"])
-        if deployment.status == S.DEPLOYING:
+        if deployment.status == S.DEPLOYING and _step(deployment, "deploy").status != StepStatus.PASSED:
             _claim_step(deployment, "deploy")
         else:
             return HANDLERS[deployment.status](deployment)
@@ -112,40 +114,74 @@ def _next(deployment, seconds):
 
 
 def _deploy(deployment_id, token):
-    """Run the deploy executor against the idle slot, outside the lock, then record the outcome."""
+    """Deploy to the idle slot, then the pre-traffic steps, each run outside the lock and then recorded."""
     deployment = Deployment.objects.select_related("release", "environment__deployment_policy", "to_slot").get(
         pk=deployment_id
     )
     policy = deployment.environment.deployment_policy
+    if deployment.steps.get(name="deploy").status != StepStatus.PASSED:
+        outcome = _run_deploy_command(deployment, policy, token)
+        if outcome:
+            return outcome
+    for step in pre_traffic_steps(policy):
+        if deployment.steps.filter(name=step.name, status=StepStatus.PASSED).exists():
+            continue  # done before a crash; steps are idempotent, but need not run twice
+        with transaction.atomic():
+            current = _locked(deployment_id)
+            if str(current.run_token) != token or current.status != S.DEPLOYING:
+                return "a person or a newer run has taken over"
+            _claim_step(current, step.name)
+        try:
+            result = step.run(deployment)
+        except Exception as exc:  # a step's failure must stop the deployment, not the engine
+            logger.exception("pre-traffic step %s failed", step.name)
+            result = ExecutionResult(False, f"{type(exc).__name__}: {exc}")
+        with transaction.atomic():
+            current = _locked(deployment_id)
+            if str(current.run_token) != token or current.status != S.DEPLOYING:
+                return "a person or a newer run has taken over"
+            if not result.ok:
+                _finish_step(current, step.name, StepStatus.FAILED, result.output)
+                return _fail(current, f"{step.name} failed before any traffic moved; see its output.")
+            _finish_step(current, step.name, StepStatus.PASSED, result.output)
+
+    with transaction.atomic():
+        current = _locked(deployment_id)
+        if str(current.run_token) != token or current.status != S.DEPLOYING:
+            return "a person or a newer run has taken over"
+        services.transition(current, S.SMOKE_TESTING)
+        _next(current, 0)
+    return "deployed"
+
+
+def _run_deploy_command(deployment, policy, token):
+    """Returns an outcome string when the deployment cannot go on, or None."""
     slot = deployment.to_slot
+    error = ""
     try:
         if slot:
             Slot.objects.filter(pk=slot.pk).update(role=SlotRole.DEPLOYING)
             # The idle slot must carry nothing while it changes.
-            balancer = balancer_for(policy)
-            balancer.set_weight(slot.server_name, 0)
+            balancer_for(policy).set_weight(slot.server_name, 0)
         result = executor_for(policy).run(slot=slot, release=deployment.release)
     except DriverError as exc:
-        result = None
-        error = str(exc)
+        result, error = None, str(exc)
 
     with transaction.atomic():
-        deployment = _locked(deployment_id)
-        if str(deployment.run_token) != token or deployment.status != S.DEPLOYING:
+        current = _locked(deployment.pk)
+        if str(current.run_token) != token or current.status != S.DEPLOYING:
             return "deploy finished, but a person or a newer run has taken over"
         if result is None:
-            _finish_step(deployment, "deploy", StepStatus.FAILED, error)
-            return _fail(deployment, f"Deploy failed: {error}")
+            _finish_step(current, "deploy", StepStatus.FAILED, error)
+            return _fail(current, f"Deploy failed: {error}")
         if not result.ok:
-            _finish_step(deployment, "deploy", StepStatus.FAILED, result.output)
-            return _fail(deployment, "Deploy command failed; see the deploy step's output.")
-        _finish_step(deployment, "deploy", StepStatus.PASSED, result.output)
+            _finish_step(current, "deploy", StepStatus.FAILED, result.output)
+            return _fail(current, "Deploy command failed; see the deploy step's output.")
+        _finish_step(current, "deploy", StepStatus.PASSED, result.output)
         if slot:
-            Slot.objects.filter(pk=slot.pk).update(release=deployment.release)
-        services.tick_engine_item(deployment, "deploy_inactive")
-        services.transition(deployment, S.SMOKE_TESTING)
-        _next(deployment, 0)
-    return "deployed"
+            Slot.objects.filter(pk=slot.pk).update(release=current.release)
+        services.tick_engine_item(current, "deploy_inactive")
+    return None
 
 
 def _target_url(deployment):

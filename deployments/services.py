@@ -117,7 +117,9 @@ def create_release(*, version, ref, ref_kind, commit="", changelog="", actor=Act
 
 
 def _steps_for(policy):
-    names = ["deploy", "smoke_tests", "health_checks"]
+    from deployments.steps import pre_traffic_steps
+
+    names = ["deploy", *(step.name for step in pre_traffic_steps(policy)), "smoke_tests", "health_checks"]
     if policy.is_blue_green:
         names += [f"traffic_{step.weight}" for step in policy.traffic_steps.all()]
     return names
