@@ -134,6 +134,11 @@ def start_deployment(*, release, environment, actor=Actor.PERSON, user=None):
     refusal = policy.refusal_for(release)
     if refusal:
         raise DeploymentRefused(refusal)
+    from deployments.steps import start_refusals
+
+    refusals = start_refusals(release=release, environment=environment)
+    if refusals:
+        raise DeploymentRefused(" ".join(refusals))
 
     from_slot = to_slot = None
     if policy.is_blue_green:

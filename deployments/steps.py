@@ -25,3 +25,16 @@ def register_pre_traffic_step(step: PreTrafficStep):
 
 def pre_traffic_steps(policy) -> list[PreTrafficStep]:
     return [step for step in _registry.values() if step.applies(policy)]
+
+
+# Start guards: other apps refuse a deployment for their own reasons (unverified migrations, say).
+_guards: dict[str, Callable] = {}
+
+
+def register_start_guard(name: str, guard: Callable):
+    """`guard(release=, environment=)` returns '' to allow the deployment, or the refusal to show."""
+    _guards[name] = guard
+
+
+def start_refusals(*, release, environment) -> list[str]:
+    return [reason for guard in _guards.values() if (reason := guard(release=release, environment=environment))]

@@ -72,3 +72,16 @@ def test_pre_traffic_step_fails__deployment_fails_before_any_traffic(staging, re
     policy = staging.deployment_policy
     stats = HAProxyBalancer(policy.balancer_socket, policy.balancer_backend).stats()
     assert stats["green"].weight == 0 and stats["blue"].weight == 100
+
+
+def test_start_guard__refusal__deployment_not_created(staging, monkeypatch):
+    from deployments.exceptions import DeploymentRefused
+    from deployments.models import Deployment
+    from deployments.steps import register_start_guard
+
+    monkeypatch.setattr("deployments.steps._guards", {})
+    register_start_guard("migrations", lambda *, release, environment: f"{release} has unverified migrations.")
+    release = Release.objects.create(version="v5", ref="release/5", ref_kind="branch")
+    with pytest.raises(DeploymentRefused, match="v5 has unverified migrations."):
+        services.start_deployment(release=release, environment=staging)
+    assert not Deployment.objects.filter(release=release).exists()
