@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "flags",
     "deployments",
     "incidents",
+    "migrations_log",
     "backups",
     "refreshes",
 ]

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("flags.urls")),
     path("", include("deployments.urls")),
     path("", include("incidents.urls")),
+    path("", include("migrations_log.urls")),
     path("", include("backups.urls")),
     path("", include("refreshes.urls")),
 ]
