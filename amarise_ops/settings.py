@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "environments",
     "flags",
     "deployments",
+    "incidents",
+    "migrations_log",
     "backups",
     "refreshes",
 ]

@@ -11,6 +11,8 @@ urlpatterns = [
     # Each app owns its public paths (APIs, hooks, pages).
     path("", include("flags.urls")),
     path("", include("deployments.urls")),
+    path("", include("incidents.urls")),
+    path("", include("migrations_log.urls")),
     path("", include("backups.urls")),
     path("", include("refreshes.urls")),
 ]

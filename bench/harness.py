@@ -1,6 +1,24 @@
-"""Small helpers shared by benchmarks: best-of-N timing and a ratio line."""
+"""Helpers shared by benchmarks: a fresh database, best-of-N timing and a ratio line."""
 
+import os
 import time
+from urllib.parse import urlsplit, urlunsplit
+
+
+def fresh_bench_database():
+    """Point DATABASE_URL at `<name>_bench`, dropped and created anew, so benchmarks never touch real data."""
+    url = os.environ.get("DATABASE_URL", "")
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("postgres"):
+        raise SystemExit("bench: set DATABASE_URL=postgres://... (make bench does)")
+    name = parts.path.strip("/") + "_bench"
+    import psycopg
+
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
 
 
 def best_of(fn, *, repeat=5, number=1):

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure the real services the tests use are installed and running:
-# PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379, Debian's Chromium, HAProxy and pgBackRest.
+# PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379, and Debian's Chromium, HAProxy, pgBackRest, Prometheus.
 # Installs with apt (as root) what is missing; otherwise says what to do.
 set -euo pipefail
 
@@ -58,5 +58,6 @@ fi
 [ -x /usr/bin/chromium ] || need_pkg chromium        # browser journeys (Playwright)
 command -v haproxy >/dev/null || need_pkg haproxy      # blue-green load balancer
 command -v pgbackrest >/dev/null || need_pkg pgbackrest  # backups and restore drills
+command -v prometheus >/dev/null || need_pkg prometheus  # p95 triggers through PromQL
 
-echo "ensure_services: PostgreSQL, Redis, Chromium, HAProxy and pgBackRest are ready"
+echo "ensure_services: PostgreSQL, Redis, Chromium, HAProxy, pgBackRest and Prometheus are ready"

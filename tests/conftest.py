@@ -1,6 +1,7 @@
 """Shared fixtures. Tests talk to real PostgreSQL, Redis and a real Celery worker process."""
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -69,12 +70,13 @@ class CeleryWorkerProcess:
     def start(self):
         from amarise_ops.celery import app
 
-        app.control.purge()
+        if self.process is None:
+            app.control.purge()
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "amarise_ops", "worker", "--loglevel=INFO",
              "--concurrency=2", "--without-gossip", "--without-mingle", f"--hostname=test-{os.getpid()}@%h"],
-            cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+            cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         wait_until(self._answers_ping, timeout=60, what=f"the Celery worker (log: {self.log_path})")
 
@@ -85,6 +87,12 @@ class CeleryWorkerProcess:
             raise AssertionError(f"Celery worker exited with {self.process.returncode}; log: {self.log_path}")
         return app.control.ping(timeout=0.5)
 
+    def kill_hard(self):
+        """kill -9 the worker and its pool, as a crashed machine would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self._log.close()
+
     def stop(self):
         if self.process and self.process.poll() is None:
             self.process.terminate()
@@ -93,7 +101,8 @@ class CeleryWorkerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        self._log.close()
+        if not self._log.closed:
+            self._log.close()
 
 
 @pytest.fixture(scope="session")

@@ -42,7 +42,7 @@ def manage(env, *args, timeout=120):
 
 def test_embedded_default__migrate_seed_and_a_task_through_the_filesystem_broker(embedded_env, upstream):
     manage(embedded_env, "migrate", "--noinput")
-    assert "25 created" in manage(embedded_env, "seed_strategy")
+    assert "Strategy seeded:" in manage(embedded_env, "seed_strategy")
     database = os.path.join(embedded_env["VAR_DIR"], "ops.sqlite3")
     assert sqlite3.connect(database).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 

@@ -1,5 +1,7 @@
 """seed_strategy loads §1, §2 and §7 of the strategy, and never undoes an operator's edit."""
 
+import re
+
 import pytest
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
@@ -126,5 +128,6 @@ def test_seed_strategy_command__reports_what_it_did(db, capsys):
     first = capsys.readouterr().out
     call_command("seed_strategy")
     second = capsys.readouterr().out
-    assert "25 created" in first
+    created = int(re.search(r"Strategy seeded: (\d+) created", first).group(1))
+    assert created >= 25  # the environments' rows alone; other apps add theirs
     assert "0 created, 0 updated, 0 operator edits kept" in second

@@ -1,0 +1,246 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from deployments import progress, services
+from deployments.choices import ACTIVE, Actor, ChecklistPhase
+from deployments.exceptions import DeploymentRefused
+from deployments.models import (
+    ChecklistItem,
+    Deployment,
+    DeploymentPolicy,
+    Release,
+    RollbackTrigger,
+    Slot,
+    SmokeCheck,
+    TrafficStep,
+)
+from environments.models import Environment
+
+_TONE = {
+    "succeeded": "ops-ok",
+    "rolled_back": "ops-warn",
+    "paused": "ops-warn",
+    "awaiting_checklist": "ops-warn",
+    "failed": "ops-bad",
+    "aborted": "ops-bad",
+}
+
+
+class TrafficStepInline(admin.TabularInline):
+    model = TrafficStep
+    extra = 0
+
+
+class RollbackTriggerInline(admin.TabularInline):
+    model = RollbackTrigger
+    extra = 0
+    fields = ["kind", "threshold", "window_seconds", "action", "promql", "enabled"]
+
+
+class SmokeCheckInline(admin.TabularInline):
+    model = SmokeCheck
+    extra = 0
+
+
+@admin.register(DeploymentPolicy)
+class DeploymentPolicyAdmin(SimpleHistoryAdmin):
+    list_display = ["environment", "strategy", "source", "auto_deploy", "checklist_required", "balancer"]
+    inlines = [TrafficStepInline, RollbackTriggerInline, SmokeCheckInline]
+    fieldsets = [
+        (None, {"fields": ["environment", "strategy", "ref_kind", "ref_pattern", "auto_deploy", "checklist_required"]}),
+        ("Load balancer", {"fields": ["balancer", "balancer_socket", "balancer_backend"]}),
+        ("Deploy executor", {"fields": ["executor", "deploy_command", "deploy_webhook_url", "deploy_timeout_seconds"]}),
+        (
+            "Checks and timings",
+            {
+                "fields": [
+                    "health_path",
+                    "health_interval_seconds",
+                    "health_passes_required",
+                    "sample_interval_seconds",
+                    "min_requests",
+                    "prometheus_url",
+                    "stale_after_seconds",
+                ]
+            },
+        ),
+    ]
+
+    @admin.display(description="Source rule")
+    def source(self, obj):
+        return obj.source_rule()
+
+
+@admin.register(Slot)
+class SlotAdmin(SimpleHistoryAdmin):
+    list_display = ["environment", "color", "address", "server_name", "role", "release"]
+    list_filter = ["environment", "role"]
+    list_select_related = ["environment", "release"]
+    readonly_fields = ["role", "release"]  # moved by the engine only
+
+
+@admin.register(ChecklistItem)
+class ChecklistItemAdmin(admin.ModelAdmin):
+    list_display = ["text", "phase", "order", "ci_settable"]
+    list_filter = ["phase"]
+
+
+@admin.register(Release)
+class ReleaseAdmin(admin.ModelAdmin):
+    list_display = ["version", "ref", "ref_kind", "commit", "source", "created_by", "created_at"]
+    list_filter = ["ref_kind", "source"]
+    search_fields = ["version", "ref", "commit"]
+    readonly_fields = ["source", "created_by", "created_at"]
+    list_select_related = ["created_by"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by, obj.source = request.user, Actor.PERSON
+        super().save_model(request, obj, form, change)
+
+
+class StartDeploymentForm(forms.Form):
+    release = forms.ModelChoiceField(queryset=Release.objects.all())
+    environment = forms.ModelChoiceField(queryset=Environment.objects.filter(deployment_policy__isnull=False))
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(admin.ModelAdmin):
+    list_display = ["id", "release", "environment", "status_badge", "progress_text", "traffic", "created_at"]
+    list_filter = ["environment", "status"]
+    list_select_related = ["release", "environment", "from_slot", "to_slot"]
+    search_fields = ["release__version"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the timeline is the record of what happened to production
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("start/", view(self.start_view), name="deployments_deployment_start"),
+            path("<int:pk>/live/", view(self.live_view), name="deployments_deployment_live"),
+            path("<int:pk>/act/<str:action>/", view(self.act_view), name="deployments_deployment_act"),
+            path("<int:pk>/check/<slug:key>/", view(self.check_view), name="deployments_deployment_check"),
+        ] + super().get_urls()
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj):
+        return format_html('<span class="{}">{}</span>', _TONE.get(obj.status, ""), obj.get_status_display())
+
+    @admin.display(description="Progress")
+    def progress_text(self, obj):
+        done, total = progress.progress(obj)
+        return f"{done}/{total}"
+
+    @admin.display(description="Traffic on new slot")
+    def traffic(self, obj):
+        return f"{obj.traffic_weight}%" if obj.to_slot_id else "—"
+
+    # --- Pages -------------------------------------------------------------------------
+
+    def _context(self, request, deployment):
+        done, total = progress.progress(deployment)
+        checklist = list(deployment.checklist.select_related("item", "checked_by"))
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Deployment #{deployment.pk}: {deployment.release} → {deployment.environment}",
+            "deployment": deployment,
+            "done": done,
+            "total": total,
+            "percent": round(100 * done / total) if total else 0,
+            "split": progress.traffic_split(deployment),
+            "chart": progress.svg_chart(deployment),
+            "steps": deployment.steps.all(),
+            "events": deployment.events.select_related("user"),
+            "checklist": {phase.label: [c for c in checklist if c.item.phase == phase] for phase in ChecklistPhase},
+            "live": progress.is_live(deployment),
+            "can_operate": request.user.has_perm("deployments.operate_deployment"),
+            "can_check": request.user.has_perm("deployments.check_checklist"),
+            "tone": _TONE.get(deployment.status, ""),
+        }
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        deployment = get_object_or_404(Deployment.objects.select_related(*self.list_select_related), pk=object_id)
+        if not self.has_view_permission(request, deployment):
+            raise PermissionDenied
+        return TemplateResponse(request, "admin/deployments/deployment/detail.html", self._context(request, deployment))
+
+    def live_view(self, request, pk):
+        deployment = get_object_or_404(Deployment.objects.select_related(*self.list_select_related), pk=pk)
+        if not self.has_view_permission(request, deployment):
+            raise PermissionDenied
+        return TemplateResponse(request, "admin/deployments/deployment/_live.html", self._context(request, deployment))
+
+    def start_view(self, request):
+        if not request.user.has_perm("deployments.operate_deployment"):
+            raise PermissionDenied
+        form = StartDeploymentForm(request.POST or None, initial={"release": request.GET.get("release")})
+        if request.method == "POST" and form.is_valid():
+            try:
+                deployment = services.start_deployment(
+                    release=form.cleaned_data["release"],
+                    environment=form.cleaned_data["environment"],
+                    user=request.user,
+                )
+            except DeploymentRefused as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(request, f"Deployment #{deployment.pk} started.", messages.SUCCESS)
+                return redirect(reverse("admin:deployments_deployment_change", args=[deployment.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Start a deployment",
+            "form": form,
+            "active": Deployment.objects.filter(status__in=ACTIVE).select_related("release", "environment"),
+        }
+        return TemplateResponse(request, "admin/deployments/deployment/start.html", context)
+
+    def _act(self, request, fn):
+        try:
+            fn()
+        except DeploymentRefused as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return False
+        return True
+
+    def act_view(self, request, pk, action):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm("deployments.operate_deployment"):
+            raise PermissionDenied
+        actions = {
+            "continue": lambda: services.continue_deployment(deployment_id=pk, user=request.user),
+            "rollback": lambda: services.roll_back_now(
+                deployment_id=pk, user=request.user, reason=request.POST.get("reason") or "Roll back now (manual)"
+            ),
+            "abort": lambda: services.abort(deployment_id=pk, user=request.user),
+            "confirm": lambda: services.confirm_weights(deployment_id=pk, user=request.user),
+        }
+        if action not in actions:
+            raise PermissionDenied
+        if self._act(request, actions[action]):
+            self.message_user(request, f"{action.capitalize()}: done; the engine takes it from here.", messages.SUCCESS)
+        return redirect(reverse("admin:deployments_deployment_change", args=[pk]))
+
+    def check_view(self, request, pk, key):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm("deployments.check_checklist"):
+            raise PermissionDenied
+        if self._act(request, lambda: services.check_item(deployment_id=pk, item_key=key, user=request.user)):
+            self.message_user(request, "Checked.", messages.SUCCESS)
+        return redirect(reverse("admin:deployments_deployment_change", args=[pk]))

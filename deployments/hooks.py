@@ -1,0 +1,64 @@
+"""Auto-deploy on merge: GitHub-style push events, verified with X-Hub-Signature-256."""
+
+import hashlib
+import hmac
+import json
+
+from django.db import transaction
+
+from deployments import services
+from deployments.choices import Actor, RefKind
+from deployments.exceptions import DeploymentRefused
+from deployments.models import DeploymentPolicy, Release
+
+
+class SignatureInvalid(Exception):
+    pass
+
+
+def verify_signature(secret: str, body: bytes, header: str):
+    if not secret:
+        raise SignatureInvalid("The webhook secret is not configured (OPS_GIT_WEBHOOK_SECRET).")
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    if not header or not hmac.compare_digest(expected, header):
+        raise SignatureInvalid("X-Hub-Signature-256 does not match the payload.")
+
+
+def parse_ref(full_ref: str):
+    if full_ref.startswith("refs/heads/"):
+        return full_ref.removeprefix("refs/heads/"), RefKind.BRANCH
+    if full_ref.startswith("refs/tags/"):
+        return full_ref.removeprefix("refs/tags/"), RefKind.TAG
+    raise DeploymentRefused(f"Unsupported ref {full_ref!r}.")
+
+
+def handle_push(body: bytes) -> dict:
+    """Create the release a push describes; deploy it where the policy deploys automatically."""
+    try:
+        event = json.loads(body)
+        ref, kind = parse_ref(event["ref"])
+        commit = event.get("after", "")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DeploymentRefused(f"Not a push event: {exc}") from None
+    if event.get("deleted"):
+        return {"ignored": f"{ref} was deleted"}
+    version = ref if kind == RefKind.TAG else f"{ref}@{commit[:7]}"
+    message = ((event.get("head_commit") or {}).get("message") or "")[:2000]
+
+    with transaction.atomic():
+        release = Release.objects.filter(version=version).first()
+        if release is None:
+            release = services.create_release(
+                version=version, ref=ref, ref_kind=kind, commit=commit, changelog=message, actor=Actor.HOOK
+            )
+        policies = [p for p in DeploymentPolicy.objects.select_related("environment") if not p.refusal_for(release)]
+    deployments = []
+    for policy in policies:
+        if policy.auto_deploy and not release.deployments.filter(environment=policy.environment).exists():
+            deployment = services.start_deployment(release=release, environment=policy.environment, actor=Actor.HOOK)
+            deployments.append(deployment.pk)
+    return {
+        "release": release.version,
+        "candidate_for": [p.environment.key for p in policies],
+        "deployments": deployments,
+    }

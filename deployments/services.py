@@ -1,0 +1,326 @@
+"""Deployment transitions and the actions people, CI and hooks take. Shared by admin, API and engine."""
+
+import uuid
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from deployments.choices import (
+    ACTIVE,
+    TRANSITIONS,
+    Actor,
+    ChecklistPhase,
+    DeploymentStatus,
+    RefKind,
+    SlotRole,
+    StepStatus,
+)
+from deployments.exceptions import DeploymentRefused, InvalidTransition
+from deployments.models import (
+    ChecklistItem,
+    Deployment,
+    DeploymentChecklistItem,
+    DeploymentEvent,
+    DeploymentPolicy,
+    DeploymentStep,
+    Release,
+    Slot,
+)
+
+S = DeploymentStatus
+
+
+def record(deployment, *, kind, detail, actor=Actor.ENGINE, user=None, old_status="", new_status=""):
+    return DeploymentEvent.objects.create(
+        deployment=deployment,
+        at=timezone.now(),
+        actor=actor,
+        user=user,
+        kind=kind,
+        old_status=old_status,
+        new_status=new_status,
+        detail=detail,
+    )
+
+
+def transition(deployment, new_status, *, actor=Actor.ENGINE, user=None, detail="", fields=()):
+    """Move `deployment` (locked by the caller) to `new_status`, with a timeline row. No-op if already there."""
+    old = deployment.status
+    if old == new_status:
+        return False
+    if new_status not in TRANSITIONS[old]:
+        raise InvalidTransition(
+            f"Deployment #{deployment.pk} is {deployment.get_status_display().lower()}; "
+            f"it cannot go to {S(new_status).label.lower()}."
+        )
+    deployment.status = new_status
+    now = timezone.now()
+    changed = {"status", *fields}
+    if new_status in {S.SUCCEEDED, S.ROLLED_BACK, S.FAILED, S.ABORTED}:
+        deployment.finished_at = now
+        changed.add("finished_at")
+    if old in {S.PENDING, S.AWAITING_CHECKLIST} and deployment.started_at is None and new_status == S.DEPLOYING:
+        deployment.started_at = now
+        changed.add("started_at")
+    deployment.save(update_fields=sorted(changed))
+    record(
+        deployment,
+        kind="transition",
+        actor=actor,
+        user=user,
+        old_status=old,
+        new_status=new_status,
+        detail=detail or f"{S(old).label} → {S(new_status).label}",
+    )
+    return True
+
+
+def enqueue_tick(deployment, *, countdown=0):
+    from deployments.tasks import advance_deployment
+
+    pk, token = deployment.pk, str(deployment.run_token)
+    transaction.on_commit(lambda: advance_deployment.apply_async((pk, token), countdown=countdown))
+
+
+def new_run_token(deployment):
+    deployment.run_token = uuid.uuid4()
+    deployment.heartbeat_at = timezone.now()
+    deployment.save(update_fields=["run_token", "heartbeat_at"])
+
+
+# --- Releases ------------------------------------------------------------------------
+
+
+def create_release(*, version, ref, ref_kind, commit="", changelog="", actor=Actor.PERSON, user=None):
+    if ref_kind not in RefKind.values:
+        raise DeploymentRefused(f"ref_kind must be one of {', '.join(RefKind.values)}.")
+    release = Release(
+        version=version.strip(),
+        ref=ref.strip(),
+        ref_kind=ref_kind,
+        commit=commit,
+        changelog=changelog,
+        source=actor,
+        created_by=user,
+    )
+    from django.core.exceptions import ValidationError
+
+    try:
+        release.full_clean()
+    except ValidationError as exc:
+        raise DeploymentRefused("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
+    release.save()
+    return release
+
+
+# --- Starting ----------------------------------------------------------------------------
+
+
+def _steps_for(policy):
+    from deployments.steps import pre_traffic_steps
+
+    names = ["deploy", *(step.name for step in pre_traffic_steps(policy)), "smoke_tests", "health_checks"]
+    if policy.is_blue_green:
+        names += [f"traffic_{step.weight}" for step in policy.traffic_steps.all()]
+    return names
+
+
+def start_deployment(*, release, environment, actor=Actor.PERSON, user=None):
+    """Create a deployment of `release` into `environment` and hand it to the engine."""
+    try:
+        policy = environment.deployment_policy
+    except DeploymentPolicy.DoesNotExist:
+        raise DeploymentRefused(f"{environment} has no deployment policy: run seed_strategy.") from None
+    refusal = policy.refusal_for(release)
+    if refusal:
+        raise DeploymentRefused(refusal)
+    from deployments.steps import start_refusals
+
+    refusals = start_refusals(release=release, environment=environment)
+    if refusals:
+        raise DeploymentRefused(" ".join(refusals))
+
+    from_slot = to_slot = None
+    if policy.is_blue_green:
+        slots = list(Slot.objects.filter(environment=environment))
+        if len(slots) != 2:
+            raise DeploymentRefused(f"{environment} needs a blue and a green slot for blue-green deployments.")
+        live = [s for s in slots if s.role == SlotRole.LIVE]
+        if len(live) != 1:
+            raise DeploymentRefused(f"{environment} must have exactly one live slot; it has {len(live)}.")
+        from_slot = live[0]
+        to_slot = next(s for s in slots if s.pk != from_slot.pk)
+        if not policy.traffic_steps.exists() or policy.traffic_steps.last().weight != 100:
+            raise DeploymentRefused(f"{environment}'s traffic steps must end at 100%.")
+
+    try:
+        with transaction.atomic():
+            deployment = Deployment.objects.create(
+                release=release,
+                environment=environment,
+                strategy=policy.strategy,
+                from_slot=from_slot,
+                to_slot=to_slot,
+                created_by=user,
+            )
+            DeploymentStep.objects.bulk_create(
+                DeploymentStep(deployment=deployment, name=name, order=i) for i, name in enumerate(_steps_for(policy))
+            )
+            DeploymentChecklistItem.objects.bulk_create(
+                DeploymentChecklistItem(deployment=deployment, item=item) for item in ChecklistItem.objects.all()
+            )
+    except IntegrityError:
+        active = Deployment.objects.filter(environment=environment, status__in=ACTIVE).first()
+        raise DeploymentRefused(
+            f"{environment} already has a deployment in flight"
+            + (f": #{active.pk} ({active.release}, {active.get_status_display().lower()})." if active else ".")
+        ) from None
+
+    with transaction.atomic():
+        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        record(deployment, kind="note", actor=actor, user=user, detail=f"Created: {release} to {environment}.")
+        _begin_if_ready(deployment, policy, actor=actor, user=user)
+    return deployment
+
+
+def _pre_items_unchecked(deployment):
+    return list(
+        deployment.checklist.filter(item__phase=ChecklistPhase.PRE, checked_at__isnull=True).values_list(
+            "item__text", flat=True
+        )
+    )
+
+
+def _begin_if_ready(deployment, policy, *, actor, user):
+    if policy.checklist_required and _pre_items_unchecked(deployment):
+        if deployment.status == S.PENDING:
+            transition(deployment, S.AWAITING_CHECKLIST, actor=actor, user=user)
+        return
+    transition(deployment, S.DEPLOYING, actor=actor, user=user)
+    new_run_token(deployment)
+    enqueue_tick(deployment)
+
+
+# --- Checklist -------------------------------------------------------------------------------
+
+
+def check_item(*, deployment_id, item_key, actor=Actor.PERSON, user=None):
+    """Tick a pre- or post-deployment checklist item; starts the engine once the pre-deployment list is done."""
+    with transaction.atomic():
+        deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
+        try:
+            entry = deployment.checklist.select_related("item").get(item__key=item_key)
+        except DeploymentChecklistItem.DoesNotExist:
+            raise DeploymentRefused(f"No checklist item {item_key!r}.") from None
+        if entry.item.phase == ChecklistPhase.DEPLOY:
+            raise DeploymentRefused(f"“{entry.item}” is ticked by the engine when its step passes.")
+        if actor == Actor.CI and not entry.item.ci_settable:
+            raise DeploymentRefused(f"“{entry.item}” must be checked by a person.")
+        if actor == Actor.PERSON and user is None:
+            raise DeploymentRefused("A person's check needs the person.")
+        if entry.checked:
+            return entry
+        entry.checked_at, entry.checked_by, entry.source = timezone.now(), user, actor
+        entry.save(update_fields=["checked_at", "checked_by", "source"])
+        record(deployment, kind="checklist", actor=actor, user=user, detail=f"Checked: {entry.item}")
+        if deployment.status == S.AWAITING_CHECKLIST and not _pre_items_unchecked(deployment):
+            _begin_if_ready(deployment, deployment.environment.deployment_policy, actor=actor, user=user)
+        return entry
+
+
+def tick_engine_item(deployment, key):
+    DeploymentChecklistItem.objects.filter(deployment=deployment, item__key=key, checked_at__isnull=True).update(
+        checked_at=timezone.now(), source=Actor.ENGINE
+    )
+
+
+# --- People's decisions ---------------------------------------------------------------------------
+
+
+def _locked(deployment_id):
+    return Deployment.objects.select_for_update().get(pk=deployment_id)
+
+
+def continue_deployment(*, deployment_id, user):
+    with transaction.atomic():
+        deployment = _locked(deployment_id)
+        if deployment.status != S.PAUSED:
+            raise DeploymentRefused(f"Deployment #{deployment.pk} is not paused.")
+        resume_to = deployment.paused_from or S.SHIFTING_TRAFFIC
+        deployment.paused_from, deployment.pause_reason = "", ""
+        # The window that paused it starts afresh: the decision is not a pass for stale samples.
+        deployment.hold_started_at = timezone.now()
+        transition(
+            deployment,
+            resume_to,
+            actor=Actor.PERSON,
+            user=user,
+            detail="Continued by a person",
+            fields=("paused_from", "pause_reason", "hold_started_at"),
+        )
+        new_run_token(deployment)
+        enqueue_tick(deployment)
+    return deployment
+
+
+def roll_back_now(*, deployment_id, user, reason="Roll back now (manual)"):
+    with transaction.atomic():
+        deployment = _locked(deployment_id)
+        if deployment.status == S.ROLLING_BACK:
+            return deployment
+        if deployment.status not in {S.SHIFTING_TRAFFIC, S.VERIFYING, S.PAUSED, S.SUCCEEDED}:
+            raise DeploymentRefused(
+                f"Deployment #{deployment.pk} is {deployment.get_status_display().lower()}: "
+                "there is no traffic to roll back. Abort it instead."
+            )
+        if deployment.status == S.SUCCEEDED:
+            raise DeploymentRefused("A succeeded deployment is rolled back by deploying the standby release.")
+        now = timezone.now()
+        deployment.decided_at = now
+        deployment.detected_at = deployment.detected_at or now
+        deployment.rollback_automatic = False
+        deployment.rollback_reason = reason
+        transition(
+            deployment,
+            S.ROLLING_BACK,
+            actor=Actor.PERSON,
+            user=user,
+            detail=reason,
+            fields=("decided_at", "detected_at", "rollback_automatic", "rollback_reason"),
+        )
+        new_run_token(deployment)
+        enqueue_tick(deployment)
+    return deployment
+
+
+def confirm_weights(*, deployment_id, user):
+    """A person confirms they set the weights the engine asked for on a manual load balancer."""
+    with transaction.atomic():
+        deployment = _locked(deployment_id)
+        if not deployment.awaiting_weights:
+            raise DeploymentRefused(f"Deployment #{deployment.pk} is not waiting for weights.")
+        set_weights = deployment.awaiting_weights
+        deployment.awaiting_weights = ""
+        deployment.weights_confirmed_at = deployment.hold_started_at = timezone.now()
+        deployment.save(update_fields=["awaiting_weights", "weights_confirmed_at", "hold_started_at"])
+        record(deployment, kind="traffic", actor=Actor.PERSON, user=user, detail=f"Weights set: {set_weights}")
+        enqueue_tick(deployment)
+    return deployment
+
+
+def abort(*, deployment_id, user, reason="Aborted by a person"):
+    with transaction.atomic():
+        deployment = _locked(deployment_id)
+        if deployment.traffic_weight > 0:
+            raise DeploymentRefused(
+                f"Deployment #{deployment.pk} has {deployment.traffic_weight}% of traffic on the new slot: "
+                "roll it back instead."
+            )
+        transition(deployment, S.ABORTED, actor=Actor.PERSON, user=user, detail=reason)
+        new_run_token(deployment)  # any queued engine tick now exits
+        deployment.steps.filter(status__in=[StepStatus.PENDING, StepStatus.RUNNING]).update(
+            status=StepStatus.SKIPPED, finished_at=timezone.now()
+        )
+        if deployment.to_slot_id:
+            Slot.objects.filter(pk=deployment.to_slot_id).update(role=SlotRole.IDLE)
+    return deployment

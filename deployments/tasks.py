@@ -1,0 +1,16 @@
+from celery import shared_task
+
+from core.task_base import OpsTask
+from deployments import engine
+
+
+@shared_task(base=OpsTask, name="deployments.advance_deployment")
+def advance_deployment(deployment_id: int, run_token: str) -> str:
+    """One tick of a deployment's state machine; stale tokens exit, so retries and duplicates are harmless."""
+    return engine.advance(deployment_id, run_token)
+
+
+@shared_task(base=OpsTask, name="deployments.reconcile_deployments")
+def reconcile_deployments() -> str:
+    outcomes = engine.reconcile()
+    return "; ".join(outcomes) or "nothing stale"

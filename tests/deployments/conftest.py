@@ -1,0 +1,72 @@
+import pytest
+
+from deployments.choices import Color, SlotRole, TriggerKind
+from deployments.models import DeploymentPolicy, Release, Slot
+from environments.models import Environment
+from tests.deployments.standins import DEPLOY_COMMAND, HAProxy, Prometheus, Shoppers, SlotServer
+
+
+@pytest.fixture
+def slots():
+    blue, green = SlotServer("blue"), SlotServer("green")
+    yield blue, green
+    blue.close()
+    green.close()
+
+
+@pytest.fixture
+def haproxy(tmp_path, slots):
+    proxy = HAProxy(tmp_path, *slots)
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def prometheus(tmp_path, slots):
+    workdir = tmp_path / "prometheus"
+    workdir.mkdir()
+    server = Prometheus(workdir, *slots)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def shoppers(haproxy):
+    traffic = Shoppers(haproxy.url)
+    yield traffic
+    traffic.stop()
+
+
+def configure_staging(haproxy, slots, **overrides):
+    """Staging wired to the real HAProxy and stand-in slots, with windows in seconds instead of minutes."""
+    blue, green = slots
+    staging = Environment.objects.get(key="staging")
+    policy = staging.deployment_policy
+    values = {
+        "balancer_socket": haproxy.socket,
+        "balancer_backend": "storefront",
+        "deploy_command": DEPLOY_COMMAND,
+        "deploy_timeout_seconds": 30,
+        "health_path": "/healthz",
+        "health_interval_seconds": 0.2,
+        "health_passes_required": 2,
+        "sample_interval_seconds": 0.4,
+        "min_requests": 20,
+        "stale_after_seconds": 3,
+    } | overrides
+    DeploymentPolicy.objects.filter(pk=policy.pk).update(**values)
+    policy.traffic_steps.update(hold_seconds=2.0)
+    policy.triggers.filter(kind=TriggerKind.ERROR_RATE).update(window_seconds=2.0)
+    policy.triggers.filter(kind=TriggerKind.P95_LATENCY).update(window_seconds=2.0)
+    policy.smoke_checks.create(path="/", expected_status=200, body_contains="AMARISÉ")
+    v1 = Release.objects.create(version="v1", ref="release/1.0", ref_kind="branch")
+    Slot.objects.create(
+        environment=staging, color=Color.BLUE, address=blue.address, server_name="blue", release=v1, role=SlotRole.LIVE
+    )
+    Slot.objects.create(environment=staging, color=Color.GREEN, address=green.address, server_name="green")
+    return Environment.objects.get(pk=staging.pk)
+
+
+@pytest.fixture
+def staging(seeded_tx, haproxy, slots):
+    return configure_staging(haproxy, slots)

@@ -1,0 +1,131 @@
+"""The deployment pages ops work in: start, watch, decide. Every action is permission-checked."""
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from deployments import services
+from deployments.choices import DeploymentStatus as S
+from deployments.models import Deployment, MetricSample, Release, Slot
+from environments.models import Environment
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def production(seeded):
+    env = Environment.objects.get(key="production")
+    v1 = Release.objects.create(version="v1.9", ref="v1.9", ref_kind="tag")
+    Slot.objects.create(
+        environment=env, color="blue", address="127.0.0.1:9001", server_name="blue", release=v1, role="live"
+    )
+    Slot.objects.create(environment=env, color="green", address="127.0.0.1:9002", server_name="green")
+    return env
+
+
+@pytest.fixture
+def v2(db):
+    return Release.objects.create(version="v2.0", ref="v2.0", ref_kind="tag")
+
+
+def test_start_view__refused_release__error_shown_nothing_created(production, admin_client):
+    branch = Release.objects.create(version="rc", ref="release/2.0", ref_kind="branch")
+    response = admin_client.post(
+        reverse("admin:deployments_deployment_start"), {"release": branch.pk, "environment": production.pk}
+    )
+    assert response.status_code == 200
+    assert "Production deploys from tag v*" in response.content.decode()
+    assert not Deployment.objects.exists()
+
+
+def test_start_view__valid__redirects_to_the_deployment(production, v2, admin_client):
+    response = admin_client.post(
+        reverse("admin:deployments_deployment_start"), {"release": v2.pk, "environment": production.pk}
+    )
+    deployment = Deployment.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:deployments_deployment_change", args=[deployment.pk])
+    assert deployment.created_by.username == "admin"
+
+
+def test_detail__shows_progress_split_checklist_and_timeline(production, v2, admin_client, admin_user):
+    deployment = services.start_deployment(release=v2, environment=production, user=admin_user)
+    Deployment.objects.filter(pk=deployment.pk).update(status=S.SHIFTING_TRAFFIC, traffic_weight=50)
+    deployment.steps.filter(name__in=["deploy", "smoke_tests", "health_checks", "traffic_10"]).update(status="passed")
+    body = admin_client.get(reverse("admin:deployments_deployment_change", args=[deployment.pk])).content.decode()
+    assert "4/6 steps" in body
+    assert "blue 50%" in body and "green 50%" in body
+    assert "Rollback plan documented" in body and 'data-check="rollback_plan_documented"' in body
+    assert "Created: v2.0 to Production." in body
+    assert 'id="roll-back-now"' in body
+    assert 'data-live="1"' in body
+
+
+def test_detail__chart_draws_rate_and_thresholds(production, v2, admin_client, admin_user):
+    deployment = services.start_deployment(release=v2, environment=production, user=admin_user)
+    green = deployment.to_slot
+    from django.utils import timezone
+
+    now = timezone.now()
+    for i, (req, err) in enumerate([(0, 0), (100, 1), (200, 12)]):
+        MetricSample.objects.create(
+            deployment=deployment, slot=green, taken_at=now + timezone.timedelta(seconds=i), req_tot=req, hrsp_5xx=err
+        )
+    body = admin_client.get(reverse("admin:deployments_deployment_live", args=[deployment.pk])).content.decode()
+    assert 'class="rate"' in body and "5xx 5%" in body and "p95 3s" in body
+
+
+def test_live_fragment__final_deployment__stops_refreshing(production, v2, admin_client, admin_user):
+    deployment = services.start_deployment(release=v2, environment=production, user=admin_user)
+    services.abort(deployment_id=deployment.pk, user=admin_user)
+    body = admin_client.get(reverse("admin:deployments_deployment_live", args=[deployment.pk])).content.decode()
+    assert 'data-live-state="0"' in body and "Aborted" in body
+
+
+def test_actions__need_the_operate_permission(production, v2, client, django_user_model, admin_user):
+    deployment = services.start_deployment(release=v2, environment=production, user=admin_user)
+    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_deployment"))
+    client.force_login(viewer)
+    response = client.post(reverse("admin:deployments_deployment_act", args=[deployment.pk, "abort"]))
+    assert response.status_code == 403
+    assert Deployment.objects.get(pk=deployment.pk).status == S.AWAITING_CHECKLIST
+    response = client.post(reverse("admin:deployments_deployment_check", args=[deployment.pk, "changelog_updated"]))
+    assert response.status_code == 403
+
+
+def test_abort_action__recorded_with_the_person(production, v2, admin_client, admin_user):
+    deployment = services.start_deployment(release=v2, environment=production, user=admin_user)
+    admin_client.post(reverse("admin:deployments_deployment_act", args=[deployment.pk, "abort"]))
+    deployment.refresh_from_db()
+    assert deployment.status == S.ABORTED
+    assert deployment.events.filter(user=admin_user, new_status=S.ABORTED).exists()
+
+
+def test_rollback_action__refused_before_traffic__message_and_no_change(production, v2, admin_client, admin_user):
+    deployment = services.start_deployment(release=v2, environment=production, user=admin_user)
+    response = admin_client.post(
+        reverse("admin:deployments_deployment_act", args=[deployment.pk, "rollback"]), follow=True
+    )
+    assert "there is no traffic to roll back" in response.content.decode()
+    assert Deployment.objects.get(pk=deployment.pk).status == S.AWAITING_CHECKLIST
+
+
+def test_check_action__checks_the_item_for_the_person(production, v2, admin_client, admin_user):
+    deployment = services.start_deployment(release=v2, environment=production, user=admin_user)
+    admin_client.post(reverse("admin:deployments_deployment_check", args=[deployment.pk, "changelog_updated"]))
+    assert deployment.checklist.get(item__key="changelog_updated").checked_by == admin_user
+
+
+def test_dashboard_card__live_slot_and_deployment_in_flight(production, v2, admin_client, admin_user):
+    deployment = services.start_deployment(release=v2, environment=production, user=admin_user)
+    body = admin_client.get(reverse("admin:index")).content.decode()
+    card = body.split('data-environment="production"')[1].split("</article>")[0]
+    assert "blue · v1.9" in card
+    assert f'href="/admin/deployments/deployment/{deployment.pk}/change/"' in card
+
+
+def test_changelist__lists_with_progress(production, v2, admin_client, admin_user):
+    services.start_deployment(release=v2, environment=production, user=admin_user)
+    body = admin_client.get(reverse("admin:deployments_deployment_changelist")).content.decode()
+    assert "0/6" in body and "Start deployment" in body
