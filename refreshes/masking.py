@@ -1,0 +1,185 @@
+"""Masking inside the scratch database: set-based SQL, one UPDATE per table, keyed by an HMAC key.
+
+No row ever travels to Python. The key is bound as a parameter (never in the statement text), pgcrypto
+computes the HMACs, and dictionary picks are index lookups in small tables.
+"""
+
+from psycopg import sql
+
+from refreshes import dictionaries
+from refreshes.choices import PERSONAL_STRATEGIES, Strategy
+from refreshes.models import looks_personal
+
+WORK = "_ops_refresh"  # schema of the console's working tables inside the scratch copy
+NAME_DICTIONARIES = {"first_name", "last_name", "name"}
+EMAIL_RE = r"[[:alnum:]._+-]+@[[:alnum:].-]+\.[[:alpha:]]{2,}"
+PHONE_RE = r"\+?[0-9][0-9 .()-]{6,}[0-9]"
+
+
+def _hmac(expr):
+    return sql.SQL("hmac({}::text, %(key)s, 'sha256')").format(expr)
+
+
+def _hmac_int(expr):
+    # The first 32 bits of the HMAC as a non-negative integer.
+    return sql.SQL("('x' || encode(substring({} from 1 for 4), 'hex'))::bit(32)::bigint").format(_hmac(expr))
+
+
+def _scrub(col):
+    """Emails and phones replaced by pattern, then words that are production names (capitalised) by [name].
+
+    Written into the UPDATE rather than called as a function: a SQL function with a sub-select is not
+    inlined, and its per-call overhead would dominate. Text with no capital, digit or @ is left as it is.
+    """
+    return sql.SQL(
+        """CASE WHEN {col} IS NULL THEN NULL WHEN {col} !~ '[[:upper:]@0-9]' THEN {col} ELSE coalesce((
+            SELECT string_agg(
+                     CASE WHEN s.w ~ '^[[:upper:]]' AND EXISTS (
+                            SELECT 1 FROM {names} n WHERE n.word = regexp_replace(s.w, '[^[:alnum:]]+$', ''))
+                          THEN '[name]' || substring(s.w from '[^[:alnum:]]*$')
+                          ELSE s.w END, ' ' ORDER BY s.o)
+            FROM regexp_split_to_table(
+                   regexp_replace(regexp_replace({col}, {email}, '[email]', 'g'), {phone}, '[phone]', 'g'),
+                   '\\s+') WITH ORDINALITY AS s(w, o)), '') END"""
+    ).format(col=col, names=sql.Identifier(WORK, "names"), email=sql.Literal(EMAIL_RE), phone=sql.Literal(PHONE_RE))
+
+
+def expression(rule, column) -> sql.Composable | None:
+    """The SQL a column is set to; None for `keep`."""
+    col = sql.Identifier(column.column)
+    params = rule.params or {}
+    strategy = rule.strategy
+    if strategy == Strategy.KEEP:
+        return None
+    if strategy == Strategy.NULL:
+        return sql.SQL("NULL")
+    if strategy == Strategy.PSEUDONYM:
+        length = int(params.get("length", 16))
+        return sql.SQL("left(encode({}, 'hex'), {})").format(_hmac(col), sql.Literal(length))
+    if strategy == Strategy.EMAIL:
+        domain = params.get("domain", "masked")
+        return sql.SQL("left(encode({}, 'hex'), 16) || {}").format(
+            _hmac(sql.SQL("lower({})").format(col)), sql.Literal(f"@{domain}.invalid")
+        )
+    if strategy == Strategy.PHONE:
+        return sql.SQL("'+1 555 ' || lpad(mod({}, 10000000)::text, 7, '0')").format(_hmac_int(col))
+    if strategy == Strategy.FAKE:
+        # The dictionary as an array constant in the statement: folded once at planning, no lookup per row.
+        words = dictionaries.values(params["dictionary"])
+        array = sql.SQL("(ARRAY[{}]::text[])").format(sql.SQL(",").join(sql.Literal(w) for w in words))
+        return sql.SQL("{}[1 + mod({}, {})]").format(array, _hmac_int(col), sql.Literal(len(words)))
+    if strategy == Strategy.DATE_SHIFT:
+        days = int(params.get("days", 30))
+        offset = sql.SQL("(mod({}, {}) - {})").format(_hmac_int(col), sql.Literal(2 * days + 1), sql.Literal(days))
+        if column.data_type == "date":
+            return sql.SQL("{} + {}::int").format(col, offset)
+        return sql.SQL("{} + {} * interval '1 day'").format(col, offset)
+    if strategy == Strategy.SCRUB:
+        return _scrub(col)
+    raise ValueError(f"no expression for strategy {strategy!r}")
+
+
+def masking_statements(rules, columns) -> list[tuple[str, sql.Composable]]:
+    """(table, statement) in order: one TRUNCATE for the emptied tables, then one UPDATE per masked table."""
+    by_key = {(r.table, r.column): r for r in rules}
+    emptied = sorted({r.table for r in rules if r.strategy == Strategy.TRUNCATE})
+    present = {c.table for c in columns}
+    statements = []
+    emptied = [t for t in emptied if t in present]
+    if emptied:
+        statements.append(
+            (",".join(emptied), sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(map(sql.Identifier, emptied))))
+        )
+    sets: dict[str, list] = {}
+    for column in columns:
+        if column.table in emptied:
+            continue
+        rule = by_key.get((column.table, column.column))
+        expr = expression(rule, column) if rule else None
+        if expr is not None:
+            sets.setdefault(column.table, []).append(sql.SQL("{} = {}").format(sql.Identifier(column.column), expr))
+    for table, assignments in sets.items():
+        statements.append(
+            (table, sql.SQL("UPDATE {} SET {}").format(sql.Identifier(table), sql.SQL(", ").join(assignments)))
+        )
+    return statements
+
+
+def prepare(conn):
+    """The working schema: pgcrypto, the dictionaries, the names the scrub looks for. Safe to run again."""
+    conn.execute("CREATE EXTENSION IF NOT EXISTS pgcrypto")
+    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(WORK)))
+    for name in dictionaries.DICTIONARIES:
+        table = sql.Identifier(WORK, f"dict_{name}")
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
+        conn.execute(sql.SQL("CREATE TABLE {} (idx int PRIMARY KEY, value text NOT NULL)").format(table))
+        with conn.cursor().copy(sql.SQL("COPY {} (idx, value) FROM STDIN").format(table)) as copy:
+            for idx, value in enumerate(dictionaries.values(name)):
+                copy.write_row((idx, value))
+    conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (word text PRIMARY KEY)").format(sql.Identifier(WORK, "names")))
+
+
+def capture_production_values(conn, rules, columns, *, min_length: int) -> int:
+    """Before masking: the SHA-256 of every production value ruled personal, for the leak scan and the scrub.
+
+    Only digests are kept (and names, which the scrub must recognise); the scratch copy is dropped anyway.
+    Values the dictionaries hold are public fakes, so they are left out.
+    """
+    by_key = {(r.table, r.column): r for r in rules}
+    emptied = {r.table for r in rules if r.strategy == Strategy.TRUNCATE}
+    values = sql.Identifier(WORK, "prod_values")
+    names = sql.Identifier(WORK, "names")
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(values))
+    conn.execute(sql.SQL("CREATE TABLE {} (h bytea)").format(values))
+    conn.execute(sql.SQL("TRUNCATE {}").format(names))
+    for column in columns:
+        rule = by_key.get((column.table, column.column))
+        personal = (rule is not None and rule.strategy in PERSONAL_STRATEGIES) or (
+            column.table in emptied and looks_personal(column.column)
+        )
+        if not personal or column.data_type not in {"text", "character varying", "character", "citext", "inet"}:
+            continue
+        col, table = sql.Identifier(column.column), sql.Identifier(column.table)
+        as_text = sql.SQL("host({})").format(col) if column.data_type == "inet" else sql.SQL("{}::text").format(col)
+        conn.execute(
+            sql.SQL("INSERT INTO {} SELECT DISTINCT digest({}, 'sha256') FROM {} WHERE length({}) >= {}").format(
+                values, as_text, table, as_text, sql.Literal(min_length)
+            )
+        )
+        if rule is not None and rule.strategy == Strategy.FAKE and rule.params.get("dictionary") in NAME_DICTIONARIES:
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} SELECT DISTINCT w FROM {}, regexp_split_to_table({}, '\\s+') w "
+                    "WHERE length(w) >= 2 ON CONFLICT DO NOTHING"
+                ).format(names, table, col)
+            )
+    public = sql.SQL(" UNION ALL ").join(
+        sql.SQL("SELECT digest(value, 'sha256') FROM {}").format(sql.Identifier(WORK, f"dict_{name}"))
+        for name in dictionaries.DICTIONARIES
+    )
+    conn.execute(sql.SQL("DELETE FROM {} WHERE h IN ({})").format(values, public))
+    conn.execute(sql.SQL("CREATE INDEX ON {} USING hash (h)").format(values))
+    conn.execute(sql.SQL("ANALYZE {}").format(values))
+    return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(values)).fetchone()[0]
+
+
+def apply(conn, rules, columns, *, key: str) -> dict:
+    """Run the masking statements; returns the rows each one touched."""
+    touched = {}
+    for table, statement in masking_statements(rules, columns):
+        cursor = conn.execute(statement, {"key": key})
+        touched[table] = cursor.rowcount if cursor.rowcount >= 0 else 0
+    return touched
+
+
+def is_masked(conn) -> bool:
+    return (
+        conn.execute("SELECT to_regclass(%s)", [f"{WORK}.masked"]).fetchone()[0] is not None
+        and conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(WORK, "masked"))).fetchone()[0] > 0
+    )
+
+
+def mark_masked(conn, run_id: int):
+    # Written in the same transaction as the masking: a retried step sees it and never masks twice.
+    conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (run_id bigint)").format(sql.Identifier(WORK, "masked")))
+    conn.execute(sql.SQL("INSERT INTO {} VALUES (%s)").format(sql.Identifier(WORK, "masked")), [run_id])

@@ -1,0 +1,187 @@
+import re
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from environments.models import Environment
+from refreshes.choices import ALLOWED_TRANSITIONS, FINISHED, RunKind, RunStatus, StepStatus, Strategy
+from refreshes.dictionaries import DICTIONARIES
+
+_IDENTIFIER = RegexValidator(r"^[a-z_][a-z0-9_]*$", "Use the table's or column's SQL name: lower case, digits, _.")
+_ENV_VAR = RegexValidator(
+    r"^[A-Z][A-Z0-9_]*$", "Name the process variable in UPPER_SNAKE_CASE, e.g. STAGING_DATABASE_URL."
+)
+
+# Column names that usually hold personal data; flagged in the admin until ruled.
+PERSONAL_NAME = re.compile(
+    r"e_?mail|phone|mobile|name|address|street|line[12]|city|postal|zip|birth|dob|ip(_|$)|ip_address|card|iban|"
+    r"token|secret|password|ssn|passport|fingerprint|provider_id|session|gift_message|body|comment|note",
+    re.IGNORECASE,
+)
+
+
+def _new_token():
+    return secrets.token_hex(4)
+
+
+def looks_personal(column: str) -> bool:
+    return bool(PERSONAL_NAME.search(column))
+
+
+class DataTarget(models.Model):
+    """Where an environment's database is: the NAME of the process variable with its URL, never the URL."""
+
+    environment = models.OneToOneField(Environment, on_delete=models.CASCADE, related_name="data_target")
+    dsn_env_var = models.CharField(
+        "database URL variable",
+        max_length=100,
+        validators=[_ENV_VAR],
+        help_text="Process variable holding postgres://USER:PASSWORD@HOST:PORT/NAME; its value is never stored.",
+    )
+    source_kind = models.CharField(
+        max_length=20,
+        default="pg_dump",
+        help_text="How a staging refresh copies production: pg_dump now; a backup restore later.",
+    )
+    masking_key_env_var = models.CharField(
+        max_length=100,
+        default="OPS_MASKING_KEY",
+        validators=[_ENV_VAR],
+        help_text="Process variable holding the HMAC key of the masking. The same key gives the same pseudonyms.",
+    )
+    dev_seed = models.PositiveIntegerField(default=20240102, help_text="Faker seed of the dev reset.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["environment__order"]
+
+    def __str__(self):
+        return f"{self.environment} database ({self.dsn_env_var})"
+
+
+class MaskingRule(models.Model):
+    """How one column of the production schema reaches staging. A blank column rules the whole table."""
+
+    table = models.CharField(max_length=63, validators=[_IDENTIFIER])
+    column = models.CharField(max_length=63, blank=True, validators=[_IDENTIFIER], help_text="Blank: the whole table.")
+    strategy = models.CharField(max_length=16, choices=Strategy.choices)
+    params = models.JSONField(default=dict, blank=True, help_text='e.g. {"dictionary": "first_name"}, {"days": 30}')
+    note = models.CharField(max_length=200, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["table", "column"]
+        constraints = [models.UniqueConstraint(fields=["table", "column"], name="masking_rule_unique_column")]
+
+    def __str__(self):
+        return f"{self.table}.{self.column or '*'}: {self.strategy}"
+
+    @property
+    def is_personal(self):
+        return looks_personal(self.column) if self.column else False
+
+    def clean(self):
+        errors = {}
+        params = self.params if isinstance(self.params, dict) else None
+        if params is None:
+            errors["params"] = "Params must be a JSON object, e.g. {}."
+            params = {}
+        if self.strategy == Strategy.TRUNCATE and self.column:
+            errors["column"] = "Emptying is for a whole table: leave the column blank."
+        if self.strategy != Strategy.TRUNCATE and not self.column:
+            errors["column"] = "Name the column; only 'Empty the table' rules a whole table."
+        if self.strategy == Strategy.FAKE and params.get("dictionary") not in DICTIONARIES:
+            errors["params"] = f"Choose a dictionary: {', '.join(sorted(DICTIONARIES))}."
+        if self.strategy == Strategy.DATE_SHIFT:
+            days = params.get("days", 30)
+            if not isinstance(days, int) or not 1 <= days <= 3650:
+                errors["params"] = "days must be a whole number from 1 to 3650."
+        if self.strategy == Strategy.EMAIL and not re.fullmatch(r"[a-z0-9-]{1,40}", params.get("domain", "masked")):
+            errors["params"] = "domain must be lower-case letters, digits and dashes (the .invalid is added)."
+        if self.strategy == Strategy.PSEUDONYM:
+            length = params.get("length", 16)
+            if not isinstance(length, int) or not 8 <= length <= 64:
+                errors["params"] = "length must be a whole number from 8 to 64."
+        if errors:
+            raise ValidationError(errors)
+
+
+class RefreshRun(models.Model):
+    """One staging refresh or dev reset: a chain of steps, with what it found."""
+
+    kind = models.CharField(max_length=20, choices=RunKind.choices)
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="refresh_runs")
+    status = models.CharField(max_length=12, choices=RunStatus.choices, default=RunStatus.PENDING)
+    # Random per run: part of every database name the run creates, so two runs never share one.
+    token = models.CharField(max_length=12, default=_new_token, editable=False)
+    requested_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    row_counts = models.JSONField(default=dict, blank=True)
+    leak_scan_passed = models.BooleanField(null=True)
+    leak_scan = models.JSONField(default=dict, blank=True)
+    checks = models.JSONField(default=dict, blank=True)
+    preview = models.JSONField(default=dict, blank=True, help_text="A few rows per table, after masking only.")
+    test_logins = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["environment", "kind", "-finished_at"], name="refresh_run_latest")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+    @property
+    def is_finished(self):
+        return self.status in FINISHED
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+    def can_move_to(self, status):
+        return status in ALLOWED_TRANSITIONS[RunStatus(self.status)]
+
+
+class RefreshStep(models.Model):
+    run = models.ForeignKey(RefreshRun, on_delete=models.CASCADE, related_name="steps")
+    name = models.CharField(max_length=20)
+    position = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=10, choices=StepStatus.choices, default=StepStatus.PENDING)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    row_counts = models.JSONField(default=dict, blank=True)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "position"]
+        constraints = [models.UniqueConstraint(fields=["run", "name"], name="refresh_step_unique_name")]
+
+    def __str__(self):
+        return f"{self.name} ({self.status})"
+
+
+class RunEvent(models.Model):
+    """Append-only: every status change of a run, with why."""
+
+    run = models.ForeignKey(RefreshRun, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    old_status = models.CharField(max_length=12, choices=RunStatus.choices)
+    new_status = models.CharField(max_length=12, choices=RunStatus.choices)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.old_status} → {self.new_status}"

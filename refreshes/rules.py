@@ -1,0 +1,82 @@
+"""The masking rules of the AMARISÉ commerce schema (§2: staging is an anonymized copy), as data.
+
+(table, column, strategy, params, note). A blank column rules the whole table.
+"""
+
+from refreshes.choices import Strategy as S
+
+K = S.KEEP
+
+RULES = [
+    ("customers", "id", K, {}, ""),
+    ("customers", "email", S.EMAIL, {"domain": "customers"}, "same HMAC as orders and newsletter: joins by email hold"),
+    ("customers", "first_name", S.FAKE, {"dictionary": "first_name"}, ""),
+    ("customers", "last_name", S.FAKE, {"dictionary": "last_name"}, ""),
+    ("customers", "phone", S.PHONE, {}, ""),
+    ("customers", "birth_date", S.DATE_SHIFT, {"days": 90}, ""),
+    ("customers", "password_hash", S.PSEUDONYM, {"length": 32}, "real customers cannot log in to staging"),
+    ("customers", "marketing_opt_in", K, {}, ""),
+    ("customers", "last_login_ip", S.NULL, {}, ""),
+    ("customers", "created_at", K, {}, ""),
+    ("addresses", "id", K, {}, ""),
+    ("addresses", "customer_id", K, {}, ""),
+    ("addresses", "line1", S.FAKE, {"dictionary": "street"}, ""),
+    ("addresses", "line2", S.NULL, {}, ""),
+    ("addresses", "city", S.FAKE, {"dictionary": "city"}, ""),
+    ("addresses", "postal_code", K, {}, "declared safe: a postal code alone names nobody"),
+    ("addresses", "country", K, {}, ""),
+    ("addresses", "phone", S.PHONE, {}, ""),
+    ("payment_methods", "", S.TRUNCATE, {}, "no real payment methods in staging"),
+    ("rituals", "id", K, {}, ""),
+    ("rituals", "slug", K, {}, ""),
+    ("rituals", "name", K, {}, "catalogue, not a person"),
+    ("moods", "id", K, {}, ""),
+    ("moods", "slug", K, {}, ""),
+    ("moods", "name", K, {}, "catalogue, not a person"),
+    ("products", "id", K, {}, ""),
+    ("products", "sku", K, {}, ""),
+    ("products", "title", K, {}, ""),
+    ("products", "description", K, {}, ""),
+    ("products", "price_cents", K, {}, ""),
+    ("products", "ritual_id", K, {}, ""),
+    ("products", "mood_id", K, {}, ""),
+    ("products", "created_at", K, {}, ""),
+    ("orders", "id", K, {}, ""),
+    ("orders", "customer_id", K, {}, ""),
+    ("orders", "shipping_address_id", K, {}, ""),
+    ("orders", "status", K, {}, ""),
+    ("orders", "contact_email", S.EMAIL, {"domain": "customers"}, ""),
+    ("orders", "total_cents", K, {}, ""),
+    ("orders", "payment_provider_id", S.NULL, {}, "no payment provider id may remain"),
+    ("orders", "gift_message", S.SCRUB, {}, ""),
+    ("orders", "placed_at", K, {}, ""),
+    ("order_items", "id", K, {}, ""),
+    ("order_items", "order_id", K, {}, ""),
+    ("order_items", "product_id", K, {}, ""),
+    ("order_items", "quantity", K, {}, ""),
+    ("order_items", "unit_price_cents", K, {}, ""),
+    ("reviews", "id", K, {}, ""),
+    ("reviews", "customer_id", K, {}, ""),
+    ("reviews", "product_id", K, {}, ""),
+    ("reviews", "rating", K, {}, ""),
+    ("reviews", "body", S.SCRUB, {}, "free text: emails, phones and names inside are replaced"),
+    ("reviews", "created_at", K, {}, ""),
+    ("wishlists", "id", K, {}, ""),
+    ("wishlists", "customer_id", K, {}, ""),
+    ("wishlists", "product_id", K, {}, ""),
+    ("wishlists", "added_at", K, {}, ""),
+    ("newsletter_subscriptions", "id", K, {}, ""),
+    ("newsletter_subscriptions", "email", S.EMAIL, {"domain": "customers"}, ""),
+    ("newsletter_subscriptions", "customer_id", K, {}, ""),
+    ("newsletter_subscriptions", "source", K, {}, ""),
+    ("newsletter_subscriptions", "subscribed_at", K, {}, ""),
+    ("sessions", "", S.TRUNCATE, {}, ""),
+    ("auth_tokens", "", S.TRUNCATE, {}, ""),
+]
+
+# Which process variable holds each environment's database URL (§7: DATABASE_URL, per environment).
+DATA_TARGETS = {
+    "production": "PRODUCTION_DATABASE_URL",
+    "staging": "STAGING_DATABASE_URL",
+    "dev": "DEV_DATABASE_URL",
+}

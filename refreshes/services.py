@@ -1,0 +1,426 @@
+"""Environment data: the staging refresh and the dev reset, as runs of idempotent, resumable steps.
+
+Every step can run again after a crash: it first looks at what is already there (a database, a marker
+written in the same transaction as the work, a comment on the swapped database) and skips what is done.
+"""
+
+import logging
+import os
+import time
+
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from environments.choices import EmailMode, EnvironmentKey
+from environments.models import Environment
+from refreshes import conf, devseed, masking, pg, verify
+from refreshes.choices import STEPS, RunKind, RunStatus, StepStatus
+from refreshes.exceptions import FailClosed, RefreshError
+from refreshes.models import DataTarget, MaskingRule, RefreshRun, RefreshStep, RunEvent
+from refreshes.sample import generate
+from refreshes.schema import SchemaCheck, check_rules, read_columns
+from refreshes.sources import get_source
+
+logger = logging.getLogger("amarise_ops.refreshes")
+
+_TARGET_OF = {RunKind.STAGING_REFRESH: EnvironmentKey.STAGING, RunKind.DEV_RESET: EnvironmentKey.DEV}
+
+
+# --- Connections and guards -------------------------------------------------------------------
+
+
+def target_for(key: str) -> DataTarget:
+    target = DataTarget.objects.select_related("environment").filter(environment__key=key).first()
+    if target is None:
+        raise RefreshError(f"no database is configured for {key}: add a data target for it in the admin")
+    return target
+
+
+def dsn_of(target: DataTarget) -> pg.Dsn:
+    value = os.environ.get(target.dsn_env_var, "").strip()
+    if not value:
+        raise RefreshError(
+            f"{target.dsn_env_var} is not set in the worker's environment ({target.environment} database)"
+        )
+    return pg.Dsn.parse(value)
+
+
+def production_dsn() -> pg.Dsn:
+    return dsn_of(target_for(EnvironmentKey.PRODUCTION))
+
+
+def guard_target(target: pg.Dsn, *, production: pg.Dsn | None):
+    """The console never writes to production: refuse any target that is production's database."""
+    if production is not None and target.same_database(production):
+        raise RefreshError(f"refusing to write to {target}: it is production's database")
+    pg.own_name(target.dbname)
+
+
+def masking_key(target: DataTarget) -> str:
+    key = os.environ.get(target.masking_key_env_var, "")
+    if len(key) < conf.MASKING_KEY_MIN_LENGTH:
+        raise RefreshError(
+            f"{target.masking_key_env_var} must hold the masking key ({conf.MASKING_KEY_MIN_LENGTH}+ characters) "
+            "in the worker's environment: nothing is masked without it"
+        )
+    return key
+
+
+def check_rules_against_production() -> SchemaCheck:
+    """Read production's schema (read-only) and compare it with the masking rules."""
+    with pg.connect(production_dsn(), read_only=True) as conn:
+        columns = read_columns(conn)
+    return check_rules(columns, list(MaskingRule.objects.all()))
+
+
+def make_sample_commerce(*, dsn: str, customers: int) -> dict:
+    """Build the sample commerce database in `dsn`, creating it (prefix names only) when missing."""
+    target = pg.Dsn.parse(dsn)
+    if customers < 1:
+        raise RefreshError("--customers must be at least 1")
+    try:
+        production = production_dsn()
+    except RefreshError:
+        production = None
+    if production is not None and target.same_database(production):
+        raise RefreshError(f"refusing to write to {target}: it is production's database")
+    with pg.maintenance(target) as admin:
+        if not pg.database_exists(admin, target.dbname):
+            pg.create_database(admin, target.dbname, private=False)
+    with pg.connect(target) as conn:
+        return generate.build(conn, customers=customers)
+
+
+# --- Runs ---------------------------------------------------------------------------------------
+
+
+def start_run(*, kind: str, requested_by: str = "") -> RefreshRun:
+    """Create a run and enqueue its chain once committed. One run at a time per environment."""
+    environment = Environment.objects.filter(key=_TARGET_OF[RunKind(kind)]).first()
+    if environment is None:
+        raise RefreshError(f"there is no {_TARGET_OF[RunKind(kind)]} environment: run `manage.py seed_strategy` first")
+    with transaction.atomic():
+        busy = (
+            RefreshRun.objects.select_for_update()
+            .filter(environment=environment, status__in=[RunStatus.PENDING, RunStatus.RUNNING])
+            .first()
+        )
+        if busy is not None:
+            raise RefreshError(f"{busy} is still going on {environment}; wait for it or cancel it")
+        run = RefreshRun.objects.create(kind=kind, environment=environment, requested_by=requested_by)
+        RefreshStep.objects.bulk_create(
+            RefreshStep(run=run, name=name, position=i) for i, name in enumerate(STEPS[RunKind(kind)])
+        )
+        transaction.on_commit(lambda: enqueue(run.pk))
+    return run
+
+
+def enqueue(run_id: int):
+    """Send the chain of the run's unfinished steps (all of them for a new run; the rest when resuming)."""
+    from celery import chain
+
+    from refreshes.tasks import run_refresh_step
+
+    names = list(
+        RefreshStep.objects.filter(run_id=run_id)
+        .exclude(status__in=[StepStatus.DONE, StepStatus.SKIPPED])
+        .values_list("name", flat=True)
+    )
+    if names:
+        chain(*(run_refresh_step.si(run_id, name) for name in names)).apply_async()
+
+
+def resume_run(*, run_id: int) -> RefreshRun:
+    run = RefreshRun.objects.get(pk=run_id)
+    if run.is_finished and run.steps.filter(name="cleanup", status=StepStatus.DONE).exists():
+        raise RefreshError(f"{run} is finished; start a new one")
+    transaction.on_commit(lambda: enqueue(run.pk))
+    return run
+
+
+def cancel_run(*, run_id: int, reason: str = "cancelled by an operator") -> RefreshRun:
+    with transaction.atomic():
+        run = RefreshRun.objects.select_for_update().get(pk=run_id)
+        _move(run, RunStatus.CANCELLED, reason)
+    transaction.on_commit(lambda: enqueue(run.pk))  # remaining steps are skipped; cleanup still runs
+    return run
+
+
+def _move(run: RefreshRun, status: str, reason: str = ""):
+    if not run.can_move_to(status):
+        raise RefreshError(f"{run} cannot go from {run.status} to {status}")
+    RunEvent.objects.create(run=run, old_status=run.status, new_status=status, reason=reason[:2000])
+    run.status = status
+    now = timezone.now()
+    fields = ["status"]
+    if status == RunStatus.RUNNING:
+        run.started_at = now
+        fields.append("started_at")
+    if run.is_finished:
+        run.finished_at = now
+        fields.append("finished_at")
+        if status == RunStatus.FAILED:
+            run.error = reason[:4000]
+            fields.append("error")
+    run.save(update_fields=fields)
+
+
+def run_step(*, run_id: int, step_name: str) -> str:
+    """Run one step of a run, once: a step already done is skipped, a step of a stopped run too (but cleanup)."""
+    with transaction.atomic():
+        run = RefreshRun.objects.select_for_update().get(pk=run_id)
+        step = run.steps.select_for_update().get(name=step_name)
+        if step.status in (StepStatus.DONE, StepStatus.SKIPPED):
+            return f"{step_name}: already {step.status}"
+        if step_name != "cleanup" and run.is_finished:
+            step.status = StepStatus.SKIPPED
+            step.save(update_fields=["status"])
+            return f"{step_name}: skipped, run {run.status}"
+        if run.status == RunStatus.PENDING:
+            _move(run, RunStatus.RUNNING, "worker picked it up")
+        step.status = StepStatus.RUNNING
+        step.started_at = timezone.now()
+        step.save(update_fields=["status", "started_at"])
+
+    started = time.monotonic()
+    try:
+        detail, counts = _STEP_FUNCTIONS[(run.kind, step_name)](run)
+        status = StepStatus.DONE
+    except Exception as exc:  # a refresh fails closed on anything: staging stays as it was
+        logger.exception("refresh run %s step %s failed", run_id, step_name)
+        detail, counts, status = str(exc) or type(exc).__name__, {}, StepStatus.FAILED
+    elapsed = int((time.monotonic() - started) * 1000)
+
+    with transaction.atomic():
+        run = RefreshRun.objects.select_for_update().get(pk=run_id)
+        RefreshStep.objects.filter(pk=step.pk).update(
+            status=status, finished_at=timezone.now(), duration_ms=elapsed, row_counts=counts, detail=detail[:4000]
+        )
+        if status == StepStatus.FAILED and not run.is_finished:
+            _move(run, RunStatus.FAILED, f"{step_name}: {detail}")
+        elif step_name == "cleanup" and run.status == RunStatus.RUNNING:
+            _move(run, RunStatus.SUCCEEDED, "all steps done")
+    if status == StepStatus.FAILED and step_name != "cleanup":
+        try:
+            _cleanup(run)  # the chain's cleanup runs too; this covers a chain that never gets there
+        except Exception:
+            logger.exception("cleanup after failure of run %s", run_id)
+    return f"{step_name}: {status} ({detail[:200]})"
+
+
+# --- Names of the databases a run creates ----------------------------------------------------------
+
+
+def _scratch(run):
+    return f"{conf.DATABASE_PREFIX}scratch_{run.pk}_{run.token}"
+
+
+def _next(run):
+    return f"{conf.DATABASE_PREFIX}next_{run.pk}_{run.token}"
+
+
+def _old(run):
+    return f"{conf.DATABASE_PREFIX}old_{run.pk}_{run.token}"
+
+
+def _marker(run):
+    return f"amarise ops refresh run {run.pk} {run.token}"
+
+
+def _live_dsn(run) -> pg.Dsn:
+    return dsn_of(target_for(run.environment.key))
+
+
+# --- Staging refresh steps ----------------------------------------------------------------------
+
+
+def _preflight_staging(run):
+    staging_target = target_for(EnvironmentKey.STAGING)
+    production = production_dsn()
+    staging = dsn_of(staging_target)
+    guard_target(staging, production=production)
+    masking_key(staging_target)
+    if run.environment.email != EmailMode.SANDBOX_CAPTURE:
+        raise RefreshError(
+            f"staging's email mode is {run.environment.get_email_display()!r}: it must be 'Sandbox with capture' "
+            "before it gets a copy of production"
+        )
+    with pg.connect(production, read_only=True) as conn:
+        columns = read_columns(conn)
+    check = check_rules(columns, list(MaskingRule.objects.all()))
+    if not check.passed:
+        raise FailClosed(f"refused, fail closed: {check.summary()}")
+    return check.summary(), {}
+
+
+def _copy(run):
+    staging = _live_dsn(run)
+    production = production_dsn()
+    guard_target(staging.with_db(_scratch(run)), production=production)
+    with pg.maintenance(staging) as admin:
+        pg.drop_database(admin, _scratch(run))  # a half-done copy from a crashed attempt goes first
+        pg.create_database(admin, _scratch(run))
+    source = get_source(target_for(EnvironmentKey.STAGING).source_kind)(production)
+    detail = source.copy_into(staging.with_db(_scratch(run)))
+    with pg.connect(staging.with_db(_scratch(run))) as conn:
+        columns = read_columns(conn)
+        counts = generate.count_rows(conn, sorted({c.table for c in columns}))
+        joins = {fk["name"]: fk["joined"] for fk in verify.foreign_keys(conn)}
+    RefreshRun.objects.filter(pk=run.pk).update(checks={"source_counts": counts, "source_joins": joins})
+    return detail, counts
+
+
+def _mask(run):
+    key = masking_key(target_for(EnvironmentKey.STAGING))
+    rules = list(MaskingRule.objects.all())
+    with pg.connect(_live_dsn(run).with_db(_scratch(run))) as conn:
+        if masking.is_masked(conn):
+            return "already masked", {}
+        columns = read_columns(conn)
+        check = check_rules(columns, rules)  # the copy, not just production, must be fully ruled
+        if not check.passed:
+            raise FailClosed(f"refused, fail closed: {check.summary()}")
+        with conn.transaction():
+            masking.prepare(conn)
+            watched = masking.capture_production_values(conn, rules, columns, min_length=conf.LEAK_MIN_LENGTH)
+            touched = masking.apply(conn, rules, columns, key=key)
+            masking.mark_masked(conn, run.pk)
+    return f"masked {len(touched)} statement(s); {watched} production values watched by the leak scan", touched
+
+
+def _verify(run):
+    rules = list(MaskingRule.objects.all())
+    run.refresh_from_db()
+    source = run.checks or {}
+    with pg.connect(_live_dsn(run).with_db(_scratch(run))) as conn:
+        columns = read_columns(conn)
+        result = verify.verify(
+            conn,
+            rules,
+            columns,
+            source_counts=source.get("source_counts", {}),
+            source_joins=source.get("source_joins", {}),
+        )
+        sample = verify.preview(conn, columns, rows=conf.PREVIEW_ROWS) if not result["problems"] else {}
+    environment = Environment.objects.get(pk=run.environment_id)
+    if environment.email != EmailMode.SANDBOX_CAPTURE:
+        result["problems"].append("staging's email mode is no longer 'Sandbox with capture'")
+    scan = result["leak_scan"]
+    RefreshRun.objects.filter(pk=run.pk).update(
+        leak_scan_passed=scan["passed"],
+        leak_scan=scan,
+        row_counts=result["counts"],
+        preview=sample,
+        checks={**source, "foreign_keys": result["foreign_keys"], "payment_ids_left": result["payment_ids_left"]},
+    )
+    if result["problems"]:
+        raise RefreshError("verify failed: " + "; ".join(result["problems"]))
+    fks = result["foreign_keys"]
+    return (
+        f"leak scan passed ({scan['columns_scanned']} columns, {scan['values_watched']} values watched); "
+        f"{len(fks)} foreign keys hold",
+        result["counts"],
+    )
+
+
+def _swap_in(run, *, build):
+    """Build the new database as `next`, then swap it with the live one in one transaction."""
+    live = _live_dsn(run)
+    guard_target(live, production=_production_or_none())
+    with pg.maintenance(live) as admin:
+        if pg.database_comment(admin, live.dbname) == _marker(run):
+            pg.drop_database(admin, _old(run))
+            return f"{live.dbname} already swapped in"
+        build(admin)
+        pg.swap_databases(admin, live=live.dbname, new=_next(run), old=_old(run), marker=_marker(run))
+        pg.drop_database(admin, _old(run))
+    return f"{live.dbname} swapped in"
+
+
+def _production_or_none():
+    try:
+        return production_dsn()
+    except RefreshError:
+        return None
+
+
+def _load_staging(run):
+    live = _live_dsn(run)
+
+    def build(admin):
+        pg.drop_database(admin, _next(run))  # a half-built copy from a crashed attempt goes first
+        pg.create_database(admin, _next(run), template=_scratch(run), private=False)
+        with pg.connect(live.with_db(_next(run)), autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {masking.WORK} CASCADE")
+
+    return _swap_in(run, build=build), {}
+
+
+def _cleanup(run):
+    live = _live_dsn(run)
+    dropped = []
+    with pg.maintenance(live) as admin:
+        for name in (_scratch(run), _next(run), _old(run)):
+            if pg.database_exists(admin, name):
+                pg.drop_database(admin, name)
+                dropped.append(name)
+    return ("dropped " + ", ".join(dropped)) if dropped else "nothing to drop", {}
+
+
+# --- Dev reset steps ----------------------------------------------------------------------------
+
+
+def _preflight_dev(run):
+    dev = _live_dsn(run)
+    guard_target(dev, production=_production_or_none())
+    return f"dev database {dev}", {}
+
+
+def _build_dev(run):
+    live = _live_dsn(run)
+    seed = target_for(EnvironmentKey.DEV).dev_seed
+    with pg.maintenance(live) as admin:
+        if pg.database_comment(admin, live.dbname) == _marker(run):
+            return "already built and swapped in", {}
+        pg.drop_database(admin, _next(run))
+        pg.create_database(admin, _next(run), private=False)
+    with pg.connect(live.with_db(_next(run))) as conn:
+        counts = devseed.build(conn, seed=seed)
+    RefreshRun.objects.filter(pk=run.pk).update(row_counts=counts, test_logins=devseed.test_logins(seed))
+    return f"seeded from Faker seed {seed}", counts
+
+
+def _load_dev(run):
+    def build(admin):
+        if not pg.database_exists(admin, _next(run)):
+            raise RefreshError(f"{_next(run)} is missing: the build step must run first")
+
+    return _swap_in(run, build=build), {}
+
+
+_STEP_FUNCTIONS = {
+    (RunKind.STAGING_REFRESH, "preflight"): _preflight_staging,
+    (RunKind.STAGING_REFRESH, "copy"): _copy,
+    (RunKind.STAGING_REFRESH, "mask"): _mask,
+    (RunKind.STAGING_REFRESH, "verify"): _verify,
+    (RunKind.STAGING_REFRESH, "load"): _load_staging,
+    (RunKind.STAGING_REFRESH, "cleanup"): _cleanup,
+    (RunKind.DEV_RESET, "preflight"): _preflight_dev,
+    (RunKind.DEV_RESET, "build"): _build_dev,
+    (RunKind.DEV_RESET, "load"): _load_dev,
+    (RunKind.DEV_RESET, "cleanup"): _cleanup,
+}
+
+
+# --- What the admin shows -------------------------------------------------------------------------
+
+
+def latest_runs(environment_ids, *, status=None) -> dict:
+    """The last finished run per environment (optionally of one status), in one query whatever the count."""
+    runs = RefreshRun.objects.filter(finished_at__isnull=False)
+    if status:
+        runs = runs.filter(status=status)
+    latest = runs.filter(environment_id=OuterRef("environment_id")).order_by("-finished_at", "-pk").values("pk")[:1]
+    chosen = runs.filter(environment_id__in=list(environment_ids), pk=Subquery(latest))
+    return {r.environment_id: r for r in chosen}

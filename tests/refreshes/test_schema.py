@@ -1,0 +1,58 @@
+"""Fail closed: a column nobody ruled stops the refresh, and says which one."""
+
+import psycopg
+import pytest
+
+from refreshes import services
+from refreshes.choices import Strategy
+from refreshes.exceptions import RefreshError
+from refreshes.models import MaskingRule
+from refreshes.schema import Column, check_rules
+from tests.refreshes.conftest import db_url
+
+pytestmark = pytest.mark.django_db
+
+
+def _rule(table, column, strategy, **params):
+    return MaskingRule(table=table, column=column, strategy=strategy, params=params)
+
+
+def test_check_rules__every_column_ruled__passes():
+    columns = [Column("customers", "id", "bigint", False), Column("customers", "email", "text", False)]
+    rules = [_rule("customers", "id", Strategy.KEEP), _rule("customers", "email", Strategy.EMAIL)]
+    assert check_rules(columns, rules).passed
+
+
+def test_check_rules__unruled_column__fails_and_flags_it_personal():
+    columns = [Column("customers", "id", "bigint", False), Column("customers", "nickname", "text", True)]
+    check = check_rules(columns, [_rule("customers", "id", Strategy.KEEP)])
+    assert not check.passed
+    assert check.unruled == ["customers.nickname"] and check.personal_unruled == ["customers.nickname"]
+    assert "customers.nickname" in check.summary()
+
+
+def test_check_rules__emptied_table__needs_no_column_rules():
+    columns = [Column("sessions", "session_key", "text", False), Column("sessions", "ip_address", "inet", True)]
+    assert check_rules(columns, [_rule("sessions", "", Strategy.TRUNCATE)]).passed
+
+
+def test_check_rules__strategy_does_not_fit_the_type__fails():
+    columns = [Column("customers", "birth_date", "date", True), Column("customers", "email", "text", False)]
+    rules = [_rule("customers", "birth_date", Strategy.EMAIL), _rule("customers", "email", Strategy.NULL)]
+    check = check_rules(columns, rules)
+    assert not check.passed and len(check.mismatched) == 2
+
+
+def test_check_rules_against_production__new_column__reported(targets, mutable_production):
+    assert services.check_rules_against_production().passed
+    with psycopg.connect(db_url(mutable_production)) as conn:
+        conn.execute("ALTER TABLE customers ADD COLUMN loyalty_nickname text")
+    check = services.check_rules_against_production()
+    assert check.unruled == ["customers.loyalty_nickname"]
+    assert check.personal_unruled == ["customers.loyalty_nickname"]
+
+
+def test_check_rules_against_production__variable_missing__clear_error(targets, monkeypatch):
+    monkeypatch.delenv("OPS_TEST_REFRESHES_PRODUCTION_URL")
+    with pytest.raises(RefreshError, match="OPS_TEST_REFRESHES_PRODUCTION_URL is not set"):
+        services.check_rules_against_production()
