@@ -76,6 +76,9 @@ class SlotServer:
                 behaviour = slot.behaviour
                 if self.path.startswith("/metrics"):
                     return self._send(200, slot.metrics_text())
+                if self.path.startswith("/smoke"):
+                    # Smoke checks see the page render; a bad release's errors show under real traffic.
+                    return self._send(200, f"AMARISÉ storefront {slot.version} smoke")
                 if self.path.startswith("/healthz"):
                     return self._send(200 if behaviour.healthy else 503, "ok" if behaviour.healthy else "unhealthy")
                 slot.hits += 1
