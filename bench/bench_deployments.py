@@ -33,8 +33,6 @@ def _one_run(workdir):
         Release.objects.all().delete()
         staging = configure_staging(proxy, (blue, green), sample_interval_seconds=SAMPLE_INTERVAL, min_requests=50)
         staging.deployment_policy.traffic_steps.update(hold_seconds=30)
-        # A smoke test catches a 20% error rate one time in five; this measures what gets past it.
-        staging.deployment_policy.smoke_checks.all().delete()
         staging.deployment_policy.triggers.filter(kind="error_rate").update(window_seconds=10)
         green.behaviours["bad"] = Behaviour(error_fraction=0.2)
         release = Release.objects.create(version="bad", ref="release/bad", ref_kind="branch")

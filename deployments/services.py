@@ -179,6 +179,7 @@ def start_deployment(*, release, environment, actor=Actor.PERSON, user=None):
     with transaction.atomic():
         deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
         record(deployment, kind="note", actor=actor, user=user, detail=f"Created: {release} to {environment}.")
+        _evaluate_checklist(deployment)
         _begin_if_ready(deployment, policy, actor=actor, user=user)
     return deployment
 
@@ -228,8 +229,17 @@ def check_item(*, deployment_id, item_key, actor=Actor.PERSON, user=None):
         return entry
 
 
+def _evaluate_checklist(deployment):
+    from deployments.steps import checklist_evaluators
+
+    for key, evaluator in checklist_evaluators().items():
+        if evaluator(deployment) and tick_engine_item(deployment, key):
+            item = ChecklistItem.objects.get(key=key)
+            record(deployment, kind="checklist", detail=f"Checked by the console: {item}")
+
+
 def tick_engine_item(deployment, key):
-    DeploymentChecklistItem.objects.filter(deployment=deployment, item__key=key, checked_at__isnull=True).update(
+    return DeploymentChecklistItem.objects.filter(deployment=deployment, item__key=key, checked_at__isnull=True).update(
         checked_at=timezone.now(), source=Actor.ENGINE
     )
 

@@ -38,3 +38,16 @@ def register_start_guard(name: str, guard: Callable):
 
 def start_refusals(*, release, environment) -> list[str]:
     return [reason for guard in _guards.values() if (reason := guard(release=release, environment=environment))]
+
+
+# Checklist evaluators: an item the console can judge itself ("Database migrations tested", say).
+_evaluators: dict[str, Callable] = {}
+
+
+def register_checklist_evaluator(item_key: str, evaluator: Callable):
+    """`evaluator(deployment)` returns True when the item holds; it is then checked by the engine at creation."""
+    _evaluators[item_key] = evaluator
+
+
+def checklist_evaluators() -> dict[str, Callable]:
+    return dict(_evaluators)

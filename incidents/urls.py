@@ -1,1 +1,7 @@
-urlpatterns = []
+from django.urls import path
+
+from incidents import views
+
+urlpatterns = [
+    path("status/", views.status_page, name="status_page"),
+]

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class MigrationsLogConfig(AppConfig):
     name = "migrations_log"
     verbose_name = "Migrations log"
+
+    def ready(self):
+        from core.dashboard import register_section
+        from migrations_log import receivers, steps  # noqa: F401
+        from migrations_log.dashboard import migration_lines
+
+        steps.register()
+        register_section("migrations", order=30, lines=migration_lines)

@@ -137,6 +137,10 @@ class Upstream:
         upstream = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.do_GET()
+
             def do_GET(self):
                 upstream.hits += 1
                 body = f"status {upstream.status}".encode()

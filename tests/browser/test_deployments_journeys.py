@@ -8,7 +8,8 @@ from tests.deployments.conftest import haproxy, shoppers, slots, staging  # noqa
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
 
-def test_journey__start_staging_deployment__watch_it_reach_100(worker, staging, shoppers, logged_in, live_server):
+@pytest.mark.usefixtures("staging", "shoppers")
+def test_journey__start_staging_deployment__watch_it_reach_100(worker, logged_in, live_server):
     page = logged_in
     Release.objects.create(version="v2.0", ref="release/2.0", ref_kind="branch")
 

@@ -58,7 +58,7 @@ def configure_staging(haproxy, slots, **overrides):
     policy.traffic_steps.update(hold_seconds=2.0)
     policy.triggers.filter(kind=TriggerKind.ERROR_RATE).update(window_seconds=2.0)
     policy.triggers.filter(kind=TriggerKind.P95_LATENCY).update(window_seconds=2.0)
-    policy.smoke_checks.create(path="/", expected_status=200, body_contains="AMARISÉ")
+    policy.smoke_checks.create(path="/smoke", expected_status=200, body_contains="AMARISÉ")
     v1 = Release.objects.create(version="v1", ref="release/1.0", ref_kind="branch")
     Slot.objects.create(
         environment=staging, color=Color.BLUE, address=blue.address, server_name="blue", release=v1, role=SlotRole.LIVE

@@ -76,6 +76,9 @@ class SlotServer:
                 behaviour = slot.behaviour
                 if self.path.startswith("/metrics"):
                     return self._send(200, slot.metrics_text())
+                if self.path.startswith("/smoke"):
+                    # Smoke checks see the page render; a bad release's errors show under real traffic.
+                    return self._send(200, f"AMARISÉ storefront {slot.version} smoke")
                 if self.path.startswith("/healthz"):
                     return self._send(200 if behaviour.healthy else 503, "ok" if behaviour.healthy else "unhealthy")
                 slot.hits += 1
@@ -129,6 +132,7 @@ def free_port():
 HAPROXY_CONFIG = """
 global
     stats socket {socket} mode 600 level admin
+    stats socket ipv4@127.0.0.1:{admin_port} level admin
     stats timeout 30s
     maxconn 2000
 
@@ -154,10 +158,13 @@ class HAProxy:
         binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
         self.socket = str(workdir / "admin.sock")
         self.port = free_port()
+        self.admin_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = workdir / "haproxy.cfg"
         config.write_text(
-            HAPROXY_CONFIG.format(socket=self.socket, port=self.port, blue=blue.address, green=green.address)
+            HAPROXY_CONFIG.format(
+                socket=self.socket, admin_port=self.admin_port, port=self.port, blue=blue.address, green=green.address
+            )
         )
         self.log = open(workdir / "haproxy.log", "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen([binary, "-db", "-f", str(config)], stdout=self.log, stderr=self.log)

@@ -30,14 +30,24 @@ def test_haproxy__socket_missing__clear_error(tmp_path):
         HAProxyBalancer(str(tmp_path / "nope.sock"), "storefront").stats()
 
 
-def test_haproxy__over_tcp_counts_requests(haproxy, shoppers):
-    import requests
-
+def test_haproxy__over_tcp__weights_and_counters(haproxy, shoppers):
     from tests.conftest import wait_until
 
-    balancer = HAProxyBalancer(f"unix:{haproxy.socket}", "storefront")
-    wait_until(lambda: balancer.stats()["blue"].req_tot > 20, what="requests counted")
-    assert requests.get(haproxy.url, timeout=5).ok
+    balancer = HAProxyBalancer(f"tcp:127.0.0.1:{haproxy.admin_port}", "storefront")
+    wait_until(lambda: balancer.stats()["blue"].req_tot > 20, what="requests counted over the TCP socket")
+    balancer.set_weight("green", 5)
+    assert HAProxyBalancer(f"unix:{haproxy.socket}", "storefront").stats()["green"].weight == 5
+
+
+def test_webhook_executor__http_status_decides(upstream):
+    from deployments.drivers.executors import WebhookExecutor
+
+    release = Release(version="v2", ref="v2", ref_kind="tag")
+    upstream.status = 202
+    assert WebhookExecutor(f"{upstream.url}/deploy", timeout=5).run(slot=_slot(), release=release).ok
+    upstream.status = 500
+    result = WebhookExecutor(f"{upstream.url}/deploy", timeout=5).run(slot=_slot(), release=release)
+    assert not result.ok and "HTTP 500" in result.output
 
 
 def _slot():

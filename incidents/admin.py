@@ -1,0 +1,353 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.http import HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from simple_history.admin import SimpleHistoryAdmin
+
+from incidents import export, metrics, services
+from incidents.choices import TRANSITIONS, IncidentStatus, Phase, Source
+from incidents.exceptions import IncidentRefused
+from incidents.models import (
+    PHASE_SPAN,
+    ActionItem,
+    Incident,
+    NotificationAttempt,
+    RunbookUpdate,
+    Severity,
+    SeverityPolicy,
+    Stakeholder,
+)
+
+_MARK = {True: ("ops-ok", "✔ met"), False: ("ops-bad", "✘ missed"), None: ("", "—")}
+_STATUS_TONE = {"investigating": "ops-bad", "mitigated": "ops-warn", "resolved": "ops-ok", "postmortem_done": "ops-ok"}
+
+
+@admin.register(Severity)
+class SeverityAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "detection_minutes", "decision_minutes", "execution_minutes", "total_minutes"]
+    list_editable = ["detection_minutes", "decision_minutes", "execution_minutes", "total_minutes"]
+
+
+@admin.register(SeverityPolicy)
+class SeverityPolicyAdmin(SimpleHistoryAdmin):
+    list_display = ["cause", "severity"]
+    list_editable = ["severity"]
+
+
+def _phase_filter(phase):
+    start, end = PHASE_SPAN[phase]
+
+    class ComplianceFilter(admin.SimpleListFilter):
+        title = f"{phase.label.lower()} target"
+        parameter_name = f"{phase.value}_target"
+
+        def lookups(self, request, model_admin):
+            return [("met", "Met"), ("missed", "Missed")]
+
+        def queryset(self, request, queryset):
+            if self.value() not in {"met", "missed"}:
+                return queryset
+            # Incidents are rare rows: judging them in Python keeps one rule (Incident.met) for every database.
+            wanted = self.value() == "met"
+            candidates = queryset.filter(**{f"{start}__isnull": False, f"{end}__isnull": False})
+            ids = [i.pk for i in candidates.select_related("severity") if i.met(phase) is wanted]
+            return queryset.filter(pk__in=ids)
+
+    ComplianceFilter.__name__ = f"{phase.value.capitalize()}TargetFilter"
+    return ComplianceFilter
+
+
+class StakeholderInline(admin.TabularInline):
+    model = Stakeholder
+    extra = 1
+
+
+class RunbookUpdateInline(admin.TabularInline):
+    model = RunbookUpdate
+    extra = 1
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    verbose_name_plural = "Runbook updates"
+
+
+class ActionItemInline(admin.TabularInline):
+    model = ActionItem
+    extra = 1
+    fields = ["title", "owner", "due_date", "status"]
+
+
+class IncidentForm(forms.ModelForm):
+    add_note = forms.CharField(
+        label="Add to the timeline",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Entries are never edited; write a correction as a new entry.",
+    )
+
+
+def _mark_html(met):
+    tone, text = _MARK[met]
+    return format_html('<span class="{}">{}</span>', tone, text)
+
+
+@admin.register(Incident)
+class IncidentAdmin(SimpleHistoryAdmin):
+    form = IncidentForm
+    list_display = [
+        "id",
+        "title",
+        "severity",
+        "status_badge",
+        "environment",
+        "age",
+        "detection_mark",
+        "decision_mark",
+        "execution_mark",
+        "total_mark",
+    ]
+    list_display_links = ["id", "title"]
+    list_filter = ["severity", "status", "environment", *[_phase_filter(p) for p in Phase]]
+    list_select_related = ["severity", "environment"]
+    search_fields = ["title", "release__version"]
+    date_hierarchy = "opened_at"
+    show_full_result_count = False
+    raw_id_fields = ["deployment", "release"]
+    inlines = [StakeholderInline, RunbookUpdateInline, ActionItemInline]
+    readonly_fields = ["status", "cause", "opened_by", "opened_at", "compliance_table", "timeline_html",
+                       "postmortem_invited_at", "notification_log"]  # fmt: skip
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "title",
+                    "environment",
+                    "severity",
+                    "status",
+                    "owner",
+                    "deployment",
+                    "release",
+                    "cause",
+                    "opened_by",
+                    "opened_at",
+                ]
+            },
+        ),  # fmt: skip
+        (
+            "Time to recover",
+            {"fields": ["started_at", "detected_at", "decided_at", "executed_at", "resolved_at", "compliance_table"]},
+        ),  # fmt: skip
+        ("Timeline", {"fields": ["timeline_html", "add_note"]}),
+        ("1. Confirm", {"fields": ["error_logs", "affected_functionality", "customer_impact"]}),
+        ("3. Investigate", {"fields": ["root_cause", "contributing_factors", "hotfix_reference"]}),
+        (
+            "4. Document",
+            {
+                "fields": [
+                    "summary",
+                    "postmortem_at",
+                    "postmortem_minutes",
+                    "postmortem_attendees",
+                    "postmortem_invited_at",
+                ]
+            },
+        ),  # fmt: skip
+        ("Status page", {"fields": ["published", "public_title", "public_summary"]}),
+        ("Notifications", {"fields": ["notification_log"], "classes": ["collapse"]}),
+    ]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the report is the record of what happened
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj and obj.deployment_id:
+            fields += ["deployment", "release", "environment"]
+        return fields
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("metrics/", view(self.metrics_view), name="incidents_incident_metrics"),
+            path("<int:pk>/status/<str:status>/", view(self.status_view), name="incidents_incident_status"),
+            path("<int:pk>/postmortem/", view(self.postmortem_view), name="incidents_incident_postmortem"),
+            path("<int:pk>/export.md", view(self.export_view), name="incidents_incident_export"),
+        ] + super().get_urls()
+
+    # --- Columns ---------------------------------------------------------------------------
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj):
+        return format_html('<span class="{}">{}</span>', _STATUS_TONE.get(obj.status, ""), obj.get_status_display())
+
+    @admin.display(description="Age", ordering="opened_at")
+    def age(self, obj):
+        seconds = int((timezone.now() - obj.opened_at).total_seconds())
+        if seconds < 3600:
+            return f"{seconds // 60} min"
+        if seconds < 86400:
+            return f"{seconds // 3600} h"
+        return f"{seconds // 86400} d"
+
+    @admin.display(description="Detect")
+    def detection_mark(self, obj):
+        return _mark_html(obj.met(Phase.DETECTION))
+
+    @admin.display(description="Decide")
+    def decision_mark(self, obj):
+        return _mark_html(obj.met(Phase.DECISION))
+
+    @admin.display(description="Execute")
+    def execution_mark(self, obj):
+        return _mark_html(obj.met(Phase.EXECUTION))
+
+    @admin.display(description="Total")
+    def total_mark(self, obj):
+        return _mark_html(obj.met(Phase.TOTAL))
+
+    @admin.display(description="Phases against the targets")
+    def compliance_table(self, obj):
+        if not obj.pk:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>&lt; {} min</td><td>{}</td></tr>",
+            (
+                (p.label, export._duration(obj.duration(p)), getattr(obj.severity, f"{p.value}_minutes"),
+                 _mark_html(obj.met(p)))
+                for p in Phase
+            ),
+        )  # fmt: skip
+        return format_html(
+            '<table id="incident-compliance"><tr><th>Phase</th><th>Took</th><th>Target</th><th></th></tr>{}</table>',
+            rows,
+        )
+
+    @admin.display(description="Timeline")
+    def timeline_html(self, obj):
+        if not obj.pk:
+            return "—"
+        items = format_html_join(
+            "",
+            "<li><time>{}</time> · {} · <strong>{}</strong>: {}</li>",
+            (
+                (e.at.strftime("%Y-%m-%d %H:%M:%S"),
+                 e.user.get_username() if e.user_id else e.get_source_display().lower(), e.kind, e.text)
+                for e in obj.timeline.select_related("user")
+            ),
+        )  # fmt: skip
+        return format_html('<ol class="ops-timeline" id="incident-timeline">{}</ol>', items)
+
+    @admin.display(description="Delivery log")
+    def notification_log(self, obj):
+        if not obj.pk:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<li>{} · {} {} #{}: {}</li>",
+            ((n.at.strftime("%H:%M:%S"), n.channel, n.event, n.attempt, "sent" if n.ok else n.error)
+             for n in obj.notifications.all()[:50]),
+        )  # fmt: skip
+        return format_html("<ul>{}</ul>", rows) if rows else "Nothing sent yet."
+
+    # --- Saving ----------------------------------------------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.opened_by = Source.PERSON
+            obj.owner = obj.owner or request.user
+            obj.detected_at = obj.detected_at or timezone.now()
+            obj.started_at = obj.started_at or obj.detected_at
+        super().save_model(request, obj, form, change)
+        if not change:
+            services.opened_by_hand(incident=obj, user=request.user)
+        note = form.cleaned_data.get("add_note", "").strip()
+        if note:
+            services.add_entry(incident=obj, text=note, user=request.user)
+
+    # --- Pages -----------------------------------------------------------------------------
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = extra_context or {}
+        incident = Incident.objects.filter(pk=object_id).first()
+        if incident:
+            extra["next_statuses"] = [IncidentStatus(s) for s in sorted(TRANSITIONS[incident.status])]
+        return super().change_view(request, object_id, form_url, extra)
+
+    def _require_operate(self, request):
+        if not request.user.has_perm("incidents.operate_incident"):
+            raise PermissionDenied
+
+    def status_view(self, request, pk, status):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        self._require_operate(request)
+        try:
+            incident, _ = services.change_status(incident_id=pk, status=status, user=request.user)
+        except IncidentRefused as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, f"Incident #{pk} is {incident.get_status_display().lower()}.", messages.SUCCESS)
+        return redirect(reverse("admin:incidents_incident_change", args=[pk]))
+
+    def postmortem_view(self, request, pk):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        self._require_operate(request)
+        try:
+            incident = services.schedule_postmortem(incident_id=pk, user=request.user)
+        except (IncidentRefused, forms.ValidationError) as exc:
+            message = "; ".join(exc.messages) if hasattr(exc, "messages") else str(exc)
+            self.message_user(request, message, messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                f"Post-mortem invitation sent to {', '.join(incident.attendee_emails())}.",
+                messages.SUCCESS,
+            )
+        return redirect(reverse("admin:incidents_incident_change", args=[pk]))
+
+    def export_view(self, request, pk):
+        incident = get_object_or_404(Incident, pk=pk)
+        if not self.has_view_permission(request, incident):
+            raise PermissionDenied
+        response = HttpResponse(export.markdown(incident), content_type="text/markdown; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="incident-{incident.pk}.md"'
+        return response
+
+    def metrics_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        windows = []
+        for days in metrics.WINDOWS:
+            rows = metrics.severity_metrics(days=days)
+            for row in rows:
+                for key in ("mttd", "decide", "execute", "mttr"):
+                    row[f"{key}_text"] = export._duration(row[key])
+            windows.append({"days": days, "rows": rows, "chart": mark_safe(metrics.chart_svg(rows))})  # noqa: S308
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Incident metrics",
+            "windows": windows,
+        }
+        return TemplateResponse(request, "admin/incidents/incident/metrics.html", context)
+
+
+@admin.register(NotificationAttempt)
+class NotificationAttemptAdmin(admin.ModelAdmin):
+    list_display = ["at", "incident", "channel", "event", "attempt", "ok", "final", "error"]
+    list_filter = ["channel", "ok", "final"]
+    list_select_related = ["incident"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

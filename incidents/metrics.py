@@ -1,0 +1,65 @@
+"""MTTD, time to decide, time to execute and MTTR per severity, and the share meeting the targets."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from incidents.choices import Phase
+from incidents.models import Incident, Severity
+
+WINDOWS = (30, 90)
+
+
+def _mean(values):
+    values = [v for v in values if v is not None]
+    return sum(values, timedelta()) / len(values) if values else None
+
+
+def severity_metrics(*, days, now=None):
+    now = now or timezone.now()
+    since = now - timedelta(days=days)
+    incidents = list(Incident.objects.filter(opened_at__gte=since).select_related("severity"))
+    rows = []
+    for severity in Severity.objects.all():
+        mine = [i for i in incidents if i.severity_id == severity.pk]
+        judged = [i.met_all_targets for i in mine if i.met_all_targets is not None]
+        rows.append(
+            {
+                "severity": severity,
+                "count": len(mine),
+                "mttd": _mean([i.duration(Phase.DETECTION) for i in mine]),
+                "decide": _mean([i.duration(Phase.DECISION) for i in mine]),
+                "execute": _mean([i.duration(Phase.EXECUTION) for i in mine]),
+                "mttr": _mean([i.time_to_resolve for i in mine]),
+                "met_share": (100.0 * sum(judged) / len(judged)) if judged else None,
+                "judged": len(judged),
+            }
+        )
+    return rows
+
+
+def minutes(delta):
+    return None if delta is None else delta.total_seconds() / 60
+
+
+def chart_svg(rows, *, width=420, bar_height=14):
+    """Horizontal bars: share of incidents meeting every target, per severity. Inline SVG, no library."""
+    label_w, gap = 90, 8
+    height = len(rows) * (bar_height + gap) + gap
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="Share of incidents meeting their targets">'
+    ]
+    for i, row in enumerate(rows):
+        y = gap + i * (bar_height + gap)
+        share = row["met_share"]
+        w = 0 if share is None else (width - label_w - 60) * share / 100
+        colour = "#2e7d32" if (share or 0) >= 90 else "#f9a825" if (share or 0) >= 50 else "#c62828"
+        text = "no data" if share is None else f"{share:.0f}%"
+        parts += [
+            f'<text x="0" y="{y + bar_height - 3}" font-size="12">{row["severity"]}</text>',
+            f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_height}" fill="{colour}"/>',
+            f'<text x="{label_w + w + 4:.1f}" y="{y + bar_height - 3}" font-size="12">{text}</text>',
+        ]
+    parts.append("</svg>")
+    return "".join(parts)

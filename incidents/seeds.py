@@ -1,0 +1,36 @@
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from core.seeding import seed_row
+from incidents import conf, strategy
+from incidents.models import Severity, SeverityPolicy
+
+
+def seed(report):
+    severities = {}
+    for key, name, order, detection, decision, execution, total in strategy.SEVERITIES:
+        severities[key] = seed_row(
+            Severity,
+            lookup={"key": key},
+            values={
+                "name": name,
+                "order": order,
+                "detection_minutes": detection,
+                "decision_minutes": decision,
+                "execution_minutes": execution,
+                "total_minutes": total,
+            },
+            report=report,
+        )
+    for cause, key in strategy.SEVERITY_POLICY.items():
+        if severities.get(key) is not None:
+            seed_row(SeverityPolicy, lookup={"cause": cause}, values={"severity_id": severities[key].pk}, report=report)
+
+    every, _ = IntervalSchedule.objects.get_or_create(
+        every=conf.reminder_interval_seconds(), period=IntervalSchedule.SECONDS
+    )
+    seed_row(
+        PeriodicTask,
+        lookup={"name": "Incident reminders"},
+        values={"task": strategy.REMINDER_TASK, "interval_id": every.pk, "enabled": True},
+        report=report,
+    )

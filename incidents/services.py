@@ -1,0 +1,311 @@
+"""Incident rules that touch more than one row: opening from a rollback, transitions, timeline, notifications,
+post-mortem invitations and reminders. Keyword-only; admin, tasks and tests share them."""
+
+import logging
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from incidents import conf, notify
+from incidents.choices import TRANSITIONS, ActionStatus, Channel, IncidentStatus, RollbackCause, Source
+from incidents.exceptions import IncidentRefused, InvalidTransition
+from incidents.models import ActionItem, Incident, NotificationAttempt, Severity, SeverityPolicy, TimelineEntry
+
+logger = logging.getLogger(__name__)
+S = IncidentStatus
+
+# How a deployment timeline row becomes an incident timeline row.
+_ALERT_KINDS = {"alert", "trigger"}
+
+
+def add_entry(*, incident, text, kind="note", source=Source.PERSON, user=None, at=None, corrects=None):
+    if not str(text).strip():
+        raise IncidentRefused("A timeline entry needs text.")
+    return TimelineEntry.objects.create(
+        incident=incident, at=at or timezone.now(), source=source, user=user, kind=kind, text=text, corrects=corrects
+    )
+
+
+def correct_entry(*, entry_id, text, user=None):
+    """Timeline entries are never edited: a correction is a new entry pointing at the one it corrects."""
+    entry = TimelineEntry.objects.get(pk=entry_id)
+    return add_entry(incident=entry.incident, text=text, kind="correction", user=user, corrects=entry)
+
+
+# --- Opening -----------------------------------------------------------------------------------------
+
+
+def cause_of(deployment) -> str:
+    if not deployment.rollback_automatic:
+        return RollbackCause.MANUAL
+    if deployment.rollback_trigger_id:
+        return deployment.rollback_trigger.kind
+    return RollbackCause.ENGINE  # reconcile: the engine went silent with traffic on an unverified slot
+
+
+def severity_for(cause) -> Severity:
+    policy = SeverityPolicy.objects.select_related("severity").filter(cause=cause).first()
+    if policy:
+        return policy.severity
+    severity = Severity.objects.filter(key="high").first() or Severity.objects.first()
+    if severity is None:
+        raise IncidentRefused("No severities are defined: run `manage.py seed_strategy`.")
+    return severity
+
+
+def traffic_started_at(deployment):
+    """When the release first took traffic: the moment customers could first be hit by it."""
+    event = deployment.events.filter(new_status="shifting_traffic").order_by("at").first()
+    return event.at if event else deployment.detected_at
+
+
+def _source_of(event):
+    if event.kind in _ALERT_KINDS:
+        return Source.ALERT
+    return Source.PERSON if event.actor == "person" else Source.ENGINE
+
+
+def open_incident_for_rollback(*, deployment_id):
+    """Open the incident of an executed rollback, once. Returns (incident, created)."""
+    from deployments.models import Deployment
+
+    existing = Incident.objects.filter(deployment_id=deployment_id).first()
+    if existing:
+        return existing, False
+    deployment = Deployment.objects.select_related("release", "environment", "rollback_trigger").get(pk=deployment_id)
+    if deployment.executed_at is None:
+        raise IncidentRefused(f"Deployment #{deployment_id} has no executed rollback.")
+    cause = cause_of(deployment)
+    severity = severity_for(cause)
+    decider = deployment.events.filter(new_status="rolling_back", user__isnull=False).select_related("user").first()
+    verb = "Automatic" if deployment.rollback_automatic else "Manual"
+    try:
+        with transaction.atomic():
+            incident = Incident.objects.create(
+                title=f"{verb} rollback of {deployment.release} on {deployment.environment}",
+                environment=deployment.environment,
+                severity=severity,
+                # Traffic is back on the previous release: mitigated, unless the standby also fails.
+                status=S.MITIGATED if deployment.status == "rolled_back" else S.INVESTIGATING,
+                deployment=deployment,
+                release=deployment.release,
+                cause=cause,
+                opened_by=Source.ENGINE,
+                owner=decider.user if decider else None,
+                started_at=traffic_started_at(deployment),
+                detected_at=deployment.detected_at,
+                decided_at=deployment.decided_at,
+                executed_at=deployment.executed_at,
+            )
+            for event in deployment.events.select_related("user"):
+                add_entry(
+                    incident=incident,
+                    at=event.at,
+                    source=_source_of(event),
+                    user=event.user,
+                    kind=event.kind,
+                    text=event.detail or event.kind,
+                )
+            add_entry(
+                incident=incident,
+                source=Source.ENGINE,
+                kind="opened",
+                text=f"Incident opened from the rollback of deployment #{deployment.pk}: "
+                f"{deployment.rollback_reason or 'no reason given'}. Severity {severity} "
+                f"({RollbackCause(cause).label}).",
+            )
+            _add_default_stakeholders(incident)
+            notify_all(incident, "opened")
+    except IntegrityError:
+        # Another worker opened it first (the deployment is unique on incidents): that one stands.
+        return Incident.objects.get(deployment_id=deployment_id), False
+    return incident, True
+
+
+def open_incident(*, title, environment, severity, user=None, deployment=None, started_at=None, detected_at=None):
+    """Ops open an incident by hand, with or without a deployment."""
+    if not str(title).strip():
+        raise IncidentRefused("An incident needs a title.")
+    if deployment is not None and Incident.objects.filter(deployment=deployment).exists():
+        raise IncidentRefused(f"Deployment #{deployment.pk} already has an incident.")
+    if deployment is not None and deployment.environment_id != environment.pk:
+        raise IncidentRefused(f"Deployment #{deployment.pk} ran on {deployment.environment}, not {environment}.")
+    now = timezone.now()
+    if started_at and detected_at and detected_at < started_at:
+        raise IncidentRefused("Detection cannot come before the impact began.")
+    with transaction.atomic():
+        incident = Incident.objects.create(
+            title=title,
+            environment=environment,
+            severity=severity,
+            owner=user,
+            deployment=deployment,
+            release=deployment.release if deployment else None,
+            opened_by=Source.PERSON,
+            started_at=started_at or detected_at or now,
+            detected_at=detected_at or now,
+        )
+        opened_by_hand(incident=incident, user=user)
+    return incident
+
+
+def opened_by_hand(*, incident, user=None):
+    """What follows a person's new incident, from this service or the admin's add form, in its transaction."""
+    add_entry(incident=incident, kind="opened", text="Incident opened by hand", user=user)
+    _add_default_stakeholders(incident)
+    notify_all(incident, "opened")
+
+
+def _add_default_stakeholders(incident):
+    for email in conf.stakeholders():
+        incident.stakeholders.get_or_create(email=email)
+
+
+# --- Status ------------------------------------------------------------------------------------------
+
+
+def change_status(*, incident_id, status, user=None, note=""):
+    """Move an incident along investigating → mitigated → resolved → post-mortem done. No-op if already there."""
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().select_related("severity").get(pk=incident_id)
+        old = incident.status
+        if old == status:
+            return incident, False
+        if status not in S.values or status not in TRANSITIONS[old]:
+            label = S(status).label.lower() if status in S.values else repr(status)
+            raise InvalidTransition(f"Incident #{incident.pk} is {incident.get_status_display().lower()}; "
+                                    f"it cannot go to {label}.")  # fmt: skip
+        if status == S.POSTMORTEM_DONE and incident.postmortem_at is None:
+            raise IncidentRefused("Schedule the post-mortem before marking it done.")
+        incident.status = status
+        fields = ["status"]
+        if status == S.RESOLVED and incident.resolved_at is None:
+            incident.resolved_at = timezone.now()
+            fields.append("resolved_at")
+        incident.save(update_fields=fields)
+        text = f"{S(old).label} → {S(status).label}" + (f": {note}" if note else "")
+        add_entry(incident=incident, kind="transition", text=text, user=user,
+                  source=Source.PERSON if user else Source.ENGINE)  # fmt: skip
+        notify_all(incident, "resolved" if status == S.RESOLVED else "status")
+    return incident, True
+
+
+# --- Notifications -----------------------------------------------------------------------------------
+
+
+def notify_all(incident, event, *, action_item_id=None):
+    """Enqueue delivery on commit, one task per channel: a slow or failing channel never holds the incident."""
+    from incidents.tasks import deliver_notification
+
+    channels = [Channel.EMAIL] + ([Channel.WEBHOOK] if conf.webhook_url() and event != "postmortem" else [])
+    pk = incident.pk
+    for channel in channels:
+        transaction.on_commit(
+            lambda channel=channel: deliver_notification.delay(pk, event, channel, action_item_id=action_item_id)
+        )
+
+
+def deliver(*, incident_id, event, channel, attempt=1, final=False, action_item_id=None):
+    """One delivery try, logged as a NotificationAttempt. Raises on failure so the task can retry."""
+    incident = Incident.objects.select_related("severity", "environment", "release", "owner").get(pk=incident_id)
+    item = ActionItem.objects.filter(pk=action_item_id).first() if action_item_id else None
+    row = NotificationAttempt(incident=incident, channel=channel, event=event, attempt=attempt)
+    try:
+        if channel == Channel.EMAIL:
+            row.recipients = ", ".join(notify.recipients(incident, event, item))
+            notify.send_email(incident, event, action_item=item, stamp=timezone.now())
+            outcome = f"sent to {row.recipients}" if row.recipients else "no recipients"
+        else:
+            row.recipients = conf.webhook_url()
+            outcome = notify.post_webhook(incident, event)
+    except Exception as exc:
+        row.error = f"{type(exc).__name__}: {exc}"[:1000]
+        row.final = final
+        row.save()
+        logger.warning("incident #%s %s %s attempt %s failed: %s", incident_id, channel, event, attempt, row.error)
+        raise
+    row.ok = True
+    row.final = True
+    row.save()
+    return outcome
+
+
+# --- Post-mortem -------------------------------------------------------------------------------------
+
+
+def schedule_postmortem(*, incident_id, user=None, now=None):
+    """Email the attendees an .ics invitation for the post-mortem set on the incident."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        if incident.postmortem_at is None:
+            raise IncidentRefused("Set the post-mortem date first.")
+        if incident.postmortem_at <= now:
+            raise IncidentRefused("The post-mortem date is in the past.")
+        if not incident.attendee_emails():
+            raise IncidentRefused("Add the post-mortem attendees first.")
+        incident.full_clean(validate_unique=False, validate_constraints=False)
+        incident.postmortem_invited_at = now
+        incident.save(update_fields=["postmortem_invited_at"])
+        add_entry(
+            incident=incident,
+            kind="postmortem",
+            user=user,
+            source=Source.PERSON if user else Source.ENGINE,
+            text=f"Post-mortem scheduled for {incident.postmortem_at:%Y-%m-%d %H:%M} UTC; invitation sent to "
+            f"{', '.join(incident.attendee_emails())}",
+        )
+        notify_all(incident, "postmortem")
+    return incident
+
+
+# --- Reminders ---------------------------------------------------------------------------------------
+
+
+def _claim(queryset, **values):
+    """Claim-by-UPDATE: only the caller that changed the row sends, so parallel beats never double-send."""
+    return queryset.update(**values) == 1
+
+
+def send_reminders(*, now=None) -> list[str]:
+    now = now or timezone.now()
+    sent = []
+    report_due = now - timedelta(hours=conf.report_reminder_hours())
+    for incident in Incident.objects.filter(
+        status=S.RESOLVED, resolved_at__lte=report_due, report_reminded_at__isnull=True
+    ):
+        if incident.missing_report_fields() and _claim(
+            Incident.objects.filter(pk=incident.pk, report_reminded_at__isnull=True), report_reminded_at=now
+        ):
+            with transaction.atomic():
+                missing = ", ".join(incident.missing_report_fields())
+                add_entry(incident=incident, source=Source.ENGINE, kind="reminder",
+                          text=f"Reminder: the report is incomplete: {missing}")  # fmt: skip
+                notify_all(incident, "reminder_report")
+            sent.append(f"#{incident.pk} report")
+
+    postmortem_due = now - timedelta(days=conf.postmortem_reminder_days())
+    for incident in Incident.objects.filter(
+        status__in=[S.MITIGATED, S.RESOLVED],
+        opened_at__lte=postmortem_due,
+        postmortem_at__isnull=True,
+        postmortem_reminded_at__isnull=True,
+    ):
+        if _claim(Incident.objects.filter(pk=incident.pk, postmortem_reminded_at__isnull=True),
+                  postmortem_reminded_at=now):  # fmt: skip
+            with transaction.atomic():
+                add_entry(incident=incident, source=Source.ENGINE, kind="reminder",
+                          text="Reminder: no post-mortem scheduled yet")  # fmt: skip
+                notify_all(incident, "reminder_postmortem")
+            sent.append(f"#{incident.pk} post-mortem")
+
+    today = timezone.localdate(now)
+    for item in ActionItem.objects.filter(status=ActionStatus.OPEN, due_date__lt=today, reminded_at__isnull=True):
+        if _claim(ActionItem.objects.filter(pk=item.pk, reminded_at__isnull=True), reminded_at=now):
+            with transaction.atomic():
+                add_entry(incident=item.incident, source=Source.ENGINE, kind="reminder",
+                          text=f"Reminder: action item overdue: {item.title} ({item.owner})")  # fmt: skip
+                notify_all(item.incident, "action_overdue", action_item_id=item.pk)
+            sent.append(f"#{item.incident_id} action item {item.pk}")
+    return sent

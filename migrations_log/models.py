@@ -1,0 +1,224 @@
+import hashlib
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from deployments.models import Deployment, Release
+from environments.models import Environment
+from migrations_log import conf
+from migrations_log.choices import Classification, DraftStatus, ObjectKind, RunActor, RunStatus, Severity
+
+IDENTIFIER = RegexValidator(
+    r"^\d+_[A-Za-z0-9_]+$", "Name migration files <number>_<name>.sql, e.g. 0007_add_gift_note.sql."
+)
+
+
+def checksum(sql: str) -> str:
+    return hashlib.sha256(sql.encode()).hexdigest()
+
+
+class MigrationTarget(models.Model):
+    """An environment's database as migrations see it. The URL is a secret: only its variable's name is kept."""
+
+    environment = models.OneToOneField(Environment, on_delete=models.CASCADE, related_name="migration_target")
+    database_url_variable = models.CharField(
+        max_length=100,
+        validators=[RegexValidator(r"^[A-Z][A-Z0-9_]*$", "The NAME of a process variable, e.g. STAGING_DATABASE_URL.")],
+        help_text="Process variable holding the database URL; the console never stores the URL itself.",
+    )
+    lock_timeout_ms = models.PositiveIntegerField(default=5000)
+    statement_timeout_ms = models.PositiveIntegerField(default=900000)
+    enabled = models.BooleanField(default=True, help_text="Run pending migrations as a deployment step.")
+
+    history = HistoricalRecords()
+
+    def __str__(self):
+        return f"{self.environment} database (${self.database_url_variable})"
+
+
+class Migration(models.Model):
+    identifier = models.CharField(max_length=200, unique=True, validators=[IDENTIFIER])
+    sequence = models.PositiveIntegerField(help_text="The file's leading number: migrations apply in this order.")
+    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="introduced_migrations")
+    sql = models.TextField()
+    sha256 = models.CharField(max_length=64)
+    classification = models.CharField(max_length=12, choices=Classification.choices)
+    estimate_seconds = models.FloatField(
+        null=True, blank=True, help_text="Estimated execution time; required before staging."
+    )
+    transactional = models.BooleanField(
+        default=True, help_text="False when it holds a statement such as CREATE INDEX CONCURRENTLY, run on its own."
+    )
+    tested_locally_at = models.DateTimeField(null=True, blank=True, help_text="Reported by CI through the API.")
+    registered_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords(excluded_fields=["tested_locally_at"])
+
+    class Meta:
+        ordering = ["sequence", "identifier"]
+        permissions = [
+            ("verify_migration_run", "Can verify a staging migration run"),
+            ("acknowledge_lint_finding", "Can acknowledge a migration lint warning"),
+        ]
+
+    def __str__(self):
+        return self.identifier
+
+    @property
+    def filename(self):
+        return f"{self.identifier}.sql"
+
+
+class ReleaseMigration(models.Model):
+    """A release's migration set: every file its migrations directory held when it was registered."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="migration_set")
+    migration = models.ForeignKey(Migration, on_delete=models.PROTECT, related_name="in_releases")
+
+    class Meta:
+        ordering = ["migration__sequence", "migration__identifier"]
+        constraints = [models.UniqueConstraint(fields=["release", "migration"], name="release_migration_once")]
+
+    def __str__(self):
+        return f"{self.release}: {self.migration}"
+
+
+class LintFinding(models.Model):
+    migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="findings")
+    line = models.PositiveIntegerField(help_text="1-based line in the file.")
+    column = models.PositiveIntegerField(default=0)
+    rule = models.CharField(max_length=80)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    message = models.TextField()
+    help = models.TextField(blank=True, help_text="squawk's help text.")
+    drops = models.CharField(
+        max_length=500, blank=True, help_text="What a DROP statement drops (table or table.column), from pglast."
+    )
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledgement_reason = models.CharField(max_length=300, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["migration", "line", "column", "rule"]
+
+    def __str__(self):
+        return f"{self.migration.filename}:{self.line} {self.rule} ({self.severity})"
+
+    @property
+    def location(self):
+        return f"{self.migration.filename}:{self.line}"
+
+
+class Deprecation(models.Model):
+    """A table or column marked deprecated in a release; it may be dropped once that release is in production."""
+
+    kind = models.CharField(max_length=8, choices=ObjectKind.choices)
+    table = models.CharField(max_length=128)
+    column = models.CharField(max_length=128, blank=True)
+    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="deprecations")
+    migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="deprecations")
+
+    class Meta:
+        ordering = ["table", "column"]
+        constraints = [
+            models.UniqueConstraint(fields=["table", "column"], name="deprecation_once_per_object"),
+            models.CheckConstraint(
+                condition=(Q(kind="table", column="") | (Q(kind="column") & ~Q(column=""))),
+                name="deprecation_column_named_for_columns",
+            ),
+        ]
+
+    def __str__(self):
+        return self.target
+
+    @property
+    def target(self):
+        return f"{self.table}.{self.column}" if self.column else self.table
+
+
+class MigrationRun(models.Model):
+    """One migration in one environment. Failed runs stay: a retry is a new run."""
+
+    migration = models.ForeignKey(Migration, on_delete=models.PROTECT, related_name="runs")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="migration_runs")
+    status = models.CharField(max_length=8, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    started_at = models.DateTimeField()
+    duration_seconds = models.FloatField(null=True, blank=True)
+    actor = models.CharField(max_length=12, choices=RunActor.choices)
+    deployment = models.ForeignKey(Deployment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    output = models.TextField(blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["migration", "environment"],
+                condition=Q(status="applied"),
+                name="migration_applied_once_per_environment",
+            ),
+            models.UniqueConstraint(
+                fields=["migration", "environment"],
+                condition=Q(status="running"),
+                name="migration_running_once_per_environment",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.migration} on {self.environment}: {self.status}"
+
+    @property
+    def actor_label(self):
+        if self.deployment_id:
+            return f"deployment #{self.deployment_id}"
+        return self.user.get_username() if self.user_id else self.get_actor_display().lower()
+
+    @property
+    def slow(self):
+        """Took more than twice (OPS_MIGRATIONS_SLOW_FACTOR) its estimate."""
+        estimate = self.migration.estimate_seconds
+        if not estimate or self.duration_seconds is None:
+            return False
+        return self.duration_seconds > conf.slow_factor() * estimate
+
+    @property
+    def duration(self):
+        return timedelta(seconds=self.duration_seconds) if self.duration_seconds is not None else None
+
+
+class ReverseMigration(models.Model):
+    """Forward only: a rollback is a new migration. This is its recorded draft, completed by a person."""
+
+    reverses = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="reverse_drafts")
+    identifier = models.CharField(max_length=200, validators=[IDENTIFIER])
+    sql = models.TextField(help_text="Complete this SQL; it is registered with a later release like any migration.")
+    status = models.CharField(max_length=12, choices=DraftStatus.choices, default=DraftStatus.DRAFT)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.identifier} (reverses {self.reverses})"
+
+    def clean(self):
+        if self.identifier and Migration.objects.filter(identifier=self.identifier).exists():
+            raise ValidationError({"identifier": "A registered migration already has this identifier."})

@@ -1,0 +1,17 @@
+"""Evaluate the checklist item "Database migrations tested" when a deployment is created."""
+
+from deployments.steps import register_checklist_evaluator
+
+ITEM_KEY = "migrations_tested"
+
+
+def migrations_are_tested(deployment) -> bool:
+    from migrations_log.models import ReleaseMigration
+    from migrations_log.services import migrations_tested
+
+    if not ReleaseMigration.objects.filter(release_id=deployment.release_id).exists():
+        return False  # no migrations registered for this release: the console cannot vouch for them
+    return migrations_tested(release=deployment.release, environment=deployment.environment)
+
+
+register_checklist_evaluator(ITEM_KEY, migrations_are_tested)

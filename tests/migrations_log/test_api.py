@@ -1,0 +1,65 @@
+"""The CI API: register a release's migrations, report them tested locally, read the matrix."""
+
+import json
+
+import pytest
+from django.contrib.auth.models import Permission, User
+
+from migrations_log.models import Migration
+from tests.migrations_log.helpers import BASE
+
+
+@pytest.fixture
+def ci(enabled_targets, client):
+    user = User.objects.create_user("ci-bot", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["add_migration", "view_migration"]))
+    client.force_login(user)
+    return client
+
+
+def _post(client, url, payload):
+    return client.post(url, json.dumps(payload), content_type="application/json")
+
+
+def test_api__register_report_read__flow(ci):
+    created = _post(ci, "/api/migrations/releases/", {"version": "2.0", "ref": "release/2.0", "ref_kind": "branch",
+                                                       "files": BASE})  # fmt: skip
+    assert created.status_code == 201, created.content
+    assert created.json()["summary"].startswith("2.0: 2 new migration(s)")
+
+    reported = _post(ci, "/api/migrations/releases/2.0/tested-locally/", {"identifiers": ["0001_add_gift_wrap"]})
+    assert reported.json() == {"reported": 1}
+    assert Migration.objects.get(identifier="0001_add_gift_wrap").tested_locally_at is not None
+    assert Migration.objects.get(identifier="0002_create_wishlists").tested_locally_at is None
+
+    document = ci.get("/api/migrations/releases/2.0/").json()
+    first = document["migrations"][0]
+    assert first["identifier"] == "0001_add_gift_wrap" and first["tested_locally"] is True
+    assert first["environments"] == {"dev": None, "staging": None, "production": None}
+    assert {f["rule"] for f in first["findings"]} >= {"require-lock-timeout"}
+    assert document["promotion"]["dev"] == "ok"
+    assert "Not reported tested locally by CI: 0002_create_wishlists" in document["promotion"]["staging"]
+
+
+def test_api__refused_registration__409_with_the_rule_nothing_changed(ci):
+    response = _post(ci, "/api/migrations/releases/", {"version": "2.0", "files": {"0001_x.sql": "ALTER TABLE;"}})
+    assert response.status_code == 409 and "0001_x.sql: PostgreSQL cannot parse it" in response.json()["error"]
+    assert not Migration.objects.exists()
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"version": "2.0", "files": {"0001_x.sql": 3}}'])
+def test_api__malformed_body__400(ci, body):
+    response = ci.post("/api/migrations/releases/", body, content_type="application/json")
+    assert response.status_code == 400 and not Migration.objects.exists()
+
+
+def test_api__anonymous__401_staff_without_permission__403(seeded, client):
+    assert _post(client, "/api/migrations/releases/", {"version": "2.0", "files": BASE}).status_code == 401
+    client.force_login(User.objects.create_user("viewer", is_staff=True))
+    assert _post(client, "/api/migrations/releases/", {"version": "2.0", "files": BASE}).status_code == 403
+    assert not Migration.objects.exists()
+
+
+def test_api__unknown_release__404(ci):
+    assert ci.get("/api/migrations/releases/v9/").status_code == 404
+    assert _post(ci, "/api/migrations/releases/v9/tested-locally/", {}).status_code == 404
