@@ -57,7 +57,8 @@ def configure_staging(haproxy, slots, **overrides):
     DeploymentPolicy.objects.filter(pk=policy.pk).update(**values)
     policy.traffic_steps.update(hold_seconds=2.0)
     policy.triggers.filter(kind=TriggerKind.ERROR_RATE).update(window_seconds=2.0)
-    policy.triggers.filter(kind=TriggerKind.P95_LATENCY).update(window_seconds=2.0)
+    # Slow responses mean few of them: the p95 window must hold enough requests for a verdict.
+    policy.triggers.filter(kind=TriggerKind.P95_LATENCY).update(window_seconds=10.0)
     policy.smoke_checks.create(path="/smoke", expected_status=200, body_contains="AMARISÉ")
     v1 = Release.objects.create(version="v1", ref="release/1.0", ref_kind="branch")
     Slot.objects.create(
