@@ -1,7 +1,9 @@
+from collections.abc import Callable
+
 from django.contrib import admin, messages
 from django.db import models, transaction
 from django.template.loader import render_to_string
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from environments.choices import EnvironmentKey, HealthStatus
@@ -10,6 +12,14 @@ from environments.models import Environment, RequiredVariable
 from environments.tasks import check_environment_health
 
 _BADGE = {HealthStatus.UP: "ops-ok", HealthStatus.DOWN: "ops-bad"}
+
+# Sections other apps add to each environment's page: (title, render(environment) -> HTML).
+_panels: list[tuple[str, Callable]] = []
+
+
+def register_panel(title: str, render: Callable):
+    """Add a read-only section to the environment page (another app's view of that environment)."""
+    _panels.append((title, render))
 
 
 class RequiredVariableInline(admin.TabularInline):
@@ -27,7 +37,7 @@ class EnvironmentAdmin(SimpleHistoryAdmin):
     ordering = ["order"]
     inlines = [RequiredVariableInline]
     actions = ["run_health_check_now"]
-    readonly_fields = ["health", "recent_checks"]
+    readonly_fields = ["health", "recent_checks", "panels"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
         (None, {"fields": ["key", "name", "order", "purpose", "url"]}),
@@ -41,6 +51,17 @@ class EnvironmentAdmin(SimpleHistoryAdmin):
         ("Recent health checks", {"fields": ["recent_checks"], "classes": ["collapse"]}),
         ("Features", {"fields": ["features"], "classes": ["collapse"]}),
     ]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is None or not _panels:
+            return [f for f in fieldsets if "panels" not in f[1]["fields"]]
+        return fieldsets + [("Operations", {"fields": ["panels"]})]
+
+    @admin.display(description="")
+    def panels(self, obj):
+        parts = [format_html("<h3>{}</h3>{}", title, render(obj)) for title, render in _panels] if obj else []
+        return format_html_join("", "{}", ((p,) for p in parts))
 
     def get_readonly_fields(self, request, obj=None):
         # The key ties an environment to the strategy; it is fixed once created.

@@ -12,7 +12,7 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, YAML
 from simple_history.admin import SimpleHistoryAdmin
 
-from environments.admin import EnvironmentAdmin
+from environments.admin import register_panel
 from environments.choices import EnvironmentKey
 from environments.models import Environment
 from refreshes import services
@@ -241,8 +241,7 @@ class RefreshRunAdmin(admin.ModelAdmin):
                 self.message_user(request, str(exc), messages.WARNING)
 
 
-@admin.display(description="Last refreshes and resets")
-def data_refreshes(self, obj):
+def data_refreshes(obj):
     """On each environment's page: its last runs, with duration, row counts, leak scan and test logins."""
     runs = list(obj.refresh_runs.order_by("-created_at", "-pk")[:5]) if obj and obj.pk else []
     rows = [
@@ -259,8 +258,4 @@ def data_refreshes(self, obj):
     return render_to_string("admin/refreshes/environment_runs.html", {"rows": rows, "logins": logins})
 
 
-# The environment page belongs to environments/; this app adds a read-only section to it (no formset,
-# so the page's form posts exactly what it did before).
-EnvironmentAdmin.data_refreshes = data_refreshes
-EnvironmentAdmin.readonly_fields = [*EnvironmentAdmin.readonly_fields, "data_refreshes"]
-EnvironmentAdmin.fieldsets = [*EnvironmentAdmin.fieldsets, ("Environment data", {"fields": ["data_refreshes"]})]
+register_panel("Environment data: last refreshes and resets", data_refreshes)
