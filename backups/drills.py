@@ -1,0 +1,208 @@
+"""Restores: the weekly drill into a scratch cluster that measures the RTO, and the real point-in-time restore."""
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+import psycopg.sql
+from django.db import transaction
+from django.utils import timezone
+
+from backups import conf
+from backups.choices import AlertKind, DrillKind, DrillStatus
+from backups.engine import process
+from backups.engine.cluster import Cluster, free_port, remove_directory
+from backups.engine.pgbackrest import EngineError
+from backups.exceptions import BackupRefused, InvalidTransition
+from backups.models import BackupRun, ProtectedDatabase, RestoreDrill, ServiceTier
+from backups.services import engine_for, raise_alert, resolve_alert
+
+
+def request_drill(*, database_id: int, actor: str, target_time=None, repo: int = 1, enqueue=True) -> RestoreDrill:
+    database = ProtectedDatabase.objects.get(pk=database_id)
+    if target_time is not None and target_time > timezone.now():
+        raise BackupRefused("The target time is in the future: nothing to restore there yet.")
+    if repo == 2 and not database.repo2_path:
+        raise BackupRefused(f"{database.stanza} has no repo2.")
+    drill = RestoreDrill.objects.create(database=database, kind=DrillKind.DRILL, target_time=target_time, repo=repo,
+                                        requested_by=actor)  # fmt: skip
+    if enqueue:
+        _enqueue(drill)
+    return drill
+
+
+def request_restore(*, database_id: int, actor: str, target_time, reason: str, confirmation: str, repo: int = 1,
+                    enqueue=True) -> RestoreDrill:  # fmt: skip
+    """Restore a point in time into a new data directory, for a person to promote. Typed confirmation required."""
+    database = ProtectedDatabase.objects.get(pk=database_id)
+    if confirmation.strip() != database.stanza:
+        raise BackupRefused(f"Type the stanza name {database.stanza!r} to confirm a real restore.")
+    if not reason.strip():
+        raise BackupRefused("Say why: a real restore records who asked for it and why.")
+    if target_time is None:
+        raise BackupRefused("Choose the point in time to restore to.")
+    if target_time > timezone.now():
+        raise BackupRefused("The target time is in the future: nothing to restore there yet.")
+    if repo == 2 and not database.repo2_path:
+        raise BackupRefused(f"{database.stanza} has no repo2.")
+    drill = RestoreDrill.objects.create(database=database, kind=DrillKind.RESTORE, target_time=target_time, repo=repo,
+                                        requested_by=actor, reason=reason.strip())  # fmt: skip
+    if enqueue:
+        _enqueue(drill)
+    return drill
+
+
+def _enqueue(drill):
+    from backups.tasks import run_drill
+
+    transaction.on_commit(lambda: run_drill.delay(drill.pk))
+
+
+def _move(drill_id, new_status, **fields):
+    with transaction.atomic():
+        drill = RestoreDrill.objects.select_for_update().get(pk=drill_id)
+        if drill.status == new_status:
+            return drill
+        if not drill.can_move_to(new_status):
+            raise InvalidTransition(f"Drill #{drill.pk} is {drill.status}; it cannot become {new_status}.")
+        drill.status = new_status
+        for name, value in fields.items():
+            setattr(drill, name, value)
+        drill.save(update_fields=["status", *fields])
+    return drill
+
+
+def execute(*, drill_id: int) -> RestoreDrill:
+    """Run a queued drill or restore. Only the caller that claims the row runs it."""
+    if not RestoreDrill.objects.filter(pk=drill_id, status=DrillStatus.QUEUED).update(
+        status=DrillStatus.RUNNING, started_at=timezone.now()
+    ):
+        return RestoreDrill.objects.get(pk=drill_id)
+    drill = RestoreDrill.objects.select_related("database__policy", "database__environment").get(pk=drill_id)
+    if drill.kind == DrillKind.RESTORE:
+        return _restore_for_real(drill)
+    return _drill(drill)
+
+
+def _restore_for_real(drill):
+    database = drill.database
+    engine = engine_for(database)
+    stamp = drill.target_time.strftime("%Y%m%dT%H%M%SZ")
+    target = Path(database.work_dir) / "restores" / f"restore-{drill.pk}-{stamp}"
+    try:
+        engine.write_config()
+        process.make_dir(target.parent, database.os_user, mode=0o750)
+        process.make_dir(target, database.os_user)
+        label = engine.restore(drill.repo, str(target), target_time=drill.target_time)
+    except (EngineError, OSError) as exc:
+        return _move(drill.pk, DrillStatus.FAILED, error=str(exc), finished_at=timezone.now(),
+                     target_directory=str(target))  # fmt: skip
+    return _move(drill.pk, DrillStatus.PASSED, backup_label=label, target_directory=str(target),
+                 recovery_point=drill.target_time, finished_at=timezone.now())  # fmt: skip
+
+
+def _hba(scratch):
+    # The scratch cluster listens only on a socket in its own 0700 directory; trust there, nothing else.
+    path = scratch / "drill_hba.conf"
+    path.write_text("local all all trust\n")
+    return path
+
+
+def _drill(drill):
+    database = drill.database
+    engine = engine_for(database)
+    scratch = Path(database.work_dir) / "scratch" / f"drill-{drill.pk}"
+    data = scratch / "data"
+    cluster = None
+    fields = {}
+    started = time.monotonic()
+    try:
+        engine.write_config()
+        process.make_dir(scratch, database.os_user)
+        process.make_dir(data, database.os_user)
+        fields["backup_label"] = engine.restore(drill.repo, str(data), target_time=drill.target_time)
+        if not (data / "postgresql.conf").exists():
+            # Debian keeps the configuration outside the data directory; a drill needs none of it.
+            (data / "postgresql.conf").write_text("# restore drill\n")
+            process.chown_to(data / "postgresql.conf", database.os_user)
+        hba = _hba(scratch)
+        process.chown_to(hba, database.os_user)
+        cluster = Cluster(bin_dir=database.pg_bin_dir, data_directory=data, port=free_port(),
+                          socket_directory=scratch, os_user=database.os_user)  # fmt: skip
+        cluster.start("archive_mode=off", f"hba_file='{hba}'", timeout=conf.drill_start_timeout())
+        cluster.wait_serving(conf.drill_start_timeout())
+        measured = timedelta(seconds=time.monotonic() - started)
+        reached = cluster.recovery_point() or _backup_end(drill, fields["backup_label"])
+        fields.update(serving_at=timezone.now(), measured_rto=measured, recovery_point=reached)
+        fields["results"] = [_check_service(cluster, service, measured) for service in ServiceTier.objects.all()]
+    except (EngineError, OSError) as exc:
+        fields["error"] = str(exc)
+    finally:
+        if cluster is not None:
+            try:
+                cluster.stop("immediate")
+            except EngineError as exc:
+                fields["error"] = (fields.get("error", "") + f"; stopping the scratch cluster: {exc}").strip("; ")
+        fields["scratch_removed"] = remove_directory(scratch)
+        fields["target_directory"] = str(scratch)
+        fields["finished_at"] = timezone.now()
+
+    results = fields.get("results", [])
+    missed = [r for r in results if not r["rto_met"]]
+    broken = [r for r in results if not r["ok"]]
+    passed = not fields.get("error") and results and not missed and not broken
+    if not results and not fields.get("error"):
+        fields["error"] = "no services to check: add service tiers"
+    drill = _move(drill.pk, DrillStatus.PASSED if passed else DrillStatus.FAILED, **fields)
+    if missed:
+        raise_alert(database=database, kind=AlertKind.RTO_MISSED,
+                    summary=f"Drill #{drill.pk} of {database.environment}: measured RTO {drill.measured_rto} misses "
+                            f"{', '.join(r['service'] + ' (' + r['rto_target'] + ')' for r in missed)}",
+                    figures={"drill": drill.pk, "measured_rto_s": drill.measured_rto.total_seconds(),
+                             "missed": missed})  # fmt: skip
+    else:
+        resolve_alert(database=database, kind=AlertKind.RTO_MISSED)
+    if fields.get("error") or broken:
+        raise_alert(database=database, kind=AlertKind.DRILL_FAILED,
+                    summary=f"Drill #{drill.pk} of {database.environment} failed: "
+                            f"{fields.get('error') or ', '.join(r['service'] for r in broken)}",
+                    figures={"drill": drill.pk})  # fmt: skip
+    elif passed:
+        resolve_alert(database=database, kind=AlertKind.DRILL_FAILED)
+    return drill
+
+
+def _backup_end(drill, label):
+    """Without a transaction replayed after it, the restore reaches the end of the backup itself."""
+    run = BackupRun.objects.filter(database=drill.database, labels__contains={str(drill.repo): label}).first()
+    return run.finished_at if run else None
+
+
+def _check_service(cluster, service, measured):
+    result = {
+        "service": service.name,
+        "tier": service.tier,
+        "rto_target": str(service.rto),
+        "rto_target_s": service.rto.total_seconds(),
+        "measured_rto_s": round(measured.total_seconds(), 3),
+        "rto_met": measured <= service.rto,
+        "database": service.database_name,
+        "counts": {},
+        "checksum": None,
+        "ok": True,
+        "error": "",
+    }
+    try:
+        with cluster.connect(service.database_name) as conn:
+            for table in service.tables:
+                query = psycopg.sql.SQL("select count(*) from {}").format(psycopg.sql.Identifier(table))
+                result["counts"][table] = conn.execute(query).fetchone()[0]
+            if service.checksum_query.strip():
+                with conn.transaction():
+                    conn.execute("set transaction read only")
+                    value = conn.execute(service.checksum_query).fetchone()
+                result["checksum"] = None if value is None else str(value[0])
+    except psycopg.Error as exc:
+        result["ok"], result["error"] = False, str(exc).strip().splitlines()[0][:300]
+    return result

@@ -1,0 +1,113 @@
+"""PostgreSQL clusters the console starts itself: a restore drill's scratch cluster (and the tests' own)."""
+
+import random
+import re
+import shutil
+import socket
+import time
+from datetime import datetime
+from pathlib import Path
+
+import psycopg
+
+from backups.engine import process
+from backups.engine.pgbackrest import EngineError
+
+_LAST_TX = re.compile(r"last completed transaction was at log time ([0-9-]+ [0-9:.]+\+\d\d)")
+_STOPPED_AT = re.compile(r"recovery stopping before (?:commit|abort) of transaction \d+, time ([0-9-]+ [0-9:.]+\+\d\d)")
+
+
+def free_port(low=20000, high=40000):
+    """A port nobody listens on, picked at random in [low, high)."""
+    for _ in range(200):
+        port = random.randrange(low, high)  # noqa: S311 - not a secret
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise EngineError("no free port found for a scratch cluster")
+
+
+class Cluster:
+    """A cluster in `data_directory`, reachable on a unix socket in `socket_directory` (and TCP when listen)."""
+
+    def __init__(self, *, bin_dir, data_directory, port, socket_directory, os_user, listen=""):
+        self.bin_dir = Path(bin_dir)
+        self.data_directory = str(data_directory)
+        self.port = port
+        self.socket_directory = str(socket_directory)
+        self.os_user = os_user
+        self.listen = listen
+        self.log_file = str(Path(self.socket_directory) / f"postgres-{port}.log")
+
+    def _pg_ctl(self, *args, timeout=None):
+        done = process.run([str(self.bin_dir / "pg_ctl"), "-D", self.data_directory, *args],
+                           os_user=self.os_user, timeout=timeout)  # fmt: skip
+        if done.returncode != 0:
+            raise EngineError(
+                f"pg_ctl {args[0]} failed: {(done.stderr or done.stdout).strip()[-200:]}{self._log_tail()}"
+            )
+        return done
+
+    def _log_tail(self):
+        try:
+            lines = Path(self.log_file).read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return "; server log: " + " | ".join(lines[-8:])[-1500:] if lines else ""
+
+    def start(self, *settings, timeout=600):
+        options = [f"-p {self.port}", f"-c unix_socket_directories='{self.socket_directory}'",
+                   f"-c listen_addresses='{self.listen}'", *(f"-c {s}" for s in settings)]  # fmt: skip
+        self._pg_ctl("start", "-w", "-t", str(timeout), "-l", self.log_file, "-o", " ".join(options), timeout=timeout)
+
+    def stop(self, mode="fast"):
+        if Path(self.data_directory, "postmaster.pid").exists():
+            self._pg_ctl("stop", "-w", "-m", mode, timeout=120)
+
+    def connect(self, dbname="postgres", **kwargs):
+        return psycopg.connect(host=self.socket_directory, port=self.port, user="postgres", dbname=dbname,
+                               autocommit=True, connect_timeout=5, **kwargs)  # fmt: skip
+
+    def wait_serving(self, timeout):
+        """Until the cluster answers queries as a primary (recovery over, promoted)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with self.connect() as conn:
+                    if not conn.execute("select pg_is_in_recovery()").fetchone()[0]:
+                        return
+            except psycopg.OperationalError:
+                pass
+            if time.monotonic() > deadline:
+                raise EngineError(f"the restored cluster was not serving after {timeout}s; see {self.log_file}")
+            time.sleep(0.1)
+
+    def recovery_point(self):
+        """The time of the last transaction recovery replayed, from the server's own log."""
+        try:
+            log = Path(self.log_file).read_text(errors="replace")
+        except OSError:
+            return None
+        found = _STOPPED_AT.findall(log) or _LAST_TX.findall(log)
+        if not found:
+            return None
+        return datetime.fromisoformat(found[-1] + ":00")
+
+
+def init_cluster(*, bin_dir, data_directory, os_user, settings=()):
+    """initdb a new cluster with trust auth (tests and the bench only) and append `settings` to its config."""
+    process.make_dir(data_directory, os_user)
+    done = process.run([str(Path(bin_dir) / "initdb"), "-D", str(data_directory), "-A", "trust", "-U", "postgres",
+                        "--no-sync"], os_user=os_user)  # fmt: skip
+    if done.returncode != 0:
+        raise EngineError(f"initdb failed: {done.stderr.strip()[-300:]}")
+    with open(Path(data_directory) / "postgresql.conf", "a") as conf:
+        conf.write("\n".join(settings) + "\n")
+
+
+def remove_directory(path):
+    shutil.rmtree(path, ignore_errors=True)
+    return not Path(path).exists()

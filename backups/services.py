@@ -1,0 +1,408 @@
+"""Backup rules: the policy's schedule, backup runs (claimed before the engine starts), verify, reconcile, alerts.
+
+Restores and drills are in drills.py, the RPO and age monitor in monitor.py, the asset buckets in buckets.py.
+"""
+
+import json
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.apps import apps
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+from backups import conf, strategy
+from backups.choices import IN_FLIGHT, AlertKind, BackupType, RunStatus, Severity, Verification
+from backups.engine.pgbackrest import EngineError, PgBackRest, Repo, StanzaConfig
+from backups.exceptions import BackupRefused, InvalidTransition
+from backups.models import BackupAlert, BackupPolicy, BackupRun, BackupRunEvent, ProtectedDatabase
+
+logger = logging.getLogger(__name__)
+
+
+# --- the policy's schedule ------------------------------------------------------------------------------------
+
+
+def _crontab(*, minute, hour, day_of_week="*"):
+    schedule, _ = CrontabSchedule.objects.get_or_create(
+        minute=str(minute), hour=str(hour), day_of_week=str(day_of_week), day_of_month="*", month_of_year="*",
+        timezone="UTC",
+    )  # fmt: skip
+    return schedule
+
+
+def policy_schedules(policy: BackupPolicy):
+    """(name, task, crontab kwargs, task kwargs, enabled) for each beat job the policy implies."""
+    n = policy.incr_every_hours
+    incr_hours = [h for h in range(24) if h % n == policy.full_hour_utc % n and h != policy.full_hour_utc]
+    prefix = f"Backups ({policy.name})"
+    return [
+        (f"{prefix}: full", strategy.FULL_TASK,
+         {"minute": policy.full_minute, "hour": policy.full_hour_utc}, {"policy_id": policy.pk, "type": "full"}, True),
+        (f"{prefix}: incremental", strategy.FULL_TASK,
+         {"minute": policy.full_minute, "hour": ",".join(map(str, incr_hours)) or "*"},
+         {"policy_id": policy.pk, "type": "incr"}, bool(incr_hours)),
+        (f"{prefix}: verify", strategy.VERIFY_TASK,
+         {"minute": 0, "hour": policy.verify_hour_utc}, {"policy_id": policy.pk}, True),
+        (f"{prefix}: restore drill", strategy.DRILL_TASK,
+         {"minute": 0, "hour": policy.drill_hour_utc, "day_of_week": policy.drill_weekday},
+         {"policy_id": policy.pk}, True),
+    ]  # fmt: skip
+
+
+@transaction.atomic
+def apply_policy_schedule(policy: BackupPolicy):
+    """Make beat's rows say what the policy says, in the caller's transaction: the schedule follows the policy."""
+    names = []
+    for name, task, cron, kwargs, enabled in policy_schedules(policy):
+        PeriodicTask.objects.update_or_create(
+            name=name,
+            defaults={"task": task, "crontab": _crontab(**cron), "interval": None, "kwargs": json.dumps(kwargs),
+                      "enabled": enabled},
+        )  # fmt: skip
+        names.append(name)
+    return names
+
+
+@transaction.atomic
+def save_policy(*, policy: BackupPolicy, actor: str):
+    policy.full_clean()
+    policy._change_reason = f"edited by {actor}"
+    policy.save()
+    return apply_policy_schedule(policy)
+
+
+# --- the engine ------------------------------------------------------------------------------------------------
+
+
+def stanza_config(database: ProtectedDatabase) -> StanzaConfig:
+    retention = database.policy.retention_days
+    repos = [Repo(1, database.repo1_path, retention)]
+    if database.repo2_path:
+        repos.append(Repo(2, database.repo2_path, retention))
+    return StanzaConfig(
+        stanza=database.stanza,
+        data_directory=database.data_directory,
+        port=database.port,
+        socket_directory=database.socket_directory,
+        user=database.user,
+        os_user=database.os_user,
+        work_dir=database.work_dir,
+        repos=repos,
+        cipher=database.cipher,
+        cipher_pass_env=database.cipher_pass_env,
+        start_fast=database.start_fast,
+    )
+
+
+def engine_for(database: ProtectedDatabase) -> PgBackRest:
+    return PgBackRest(stanza_config(database), binary=conf.pgbackrest_bin(), timeout=conf.command_timeout())
+
+
+def check_stanza(*, database_id: int) -> ProtectedDatabase:
+    """Write the configuration, create the stanza when missing, run `pgbackrest check`; record the outcome."""
+    database = ProtectedDatabase.objects.select_related("policy").get(pk=database_id)
+    engine = engine_for(database)
+    try:
+        engine.write_config()
+        engine.stanza_create()
+        engine.check()
+        ok, detail = True, f"check passed on repo{' and repo'.join(str(r) for r in database.repos)}"
+    except (EngineError, OSError) as exc:
+        ok, detail = False, str(exc)
+    ProtectedDatabase.objects.filter(pk=database.pk).update(
+        last_check_at=timezone.now(), last_check_ok=ok, last_check_detail=detail[:2000]
+    )
+    database.refresh_from_db()
+    return database
+
+
+# --- backup runs -----------------------------------------------------------------------------------------------
+
+
+def request_backup(*, database_id: int, backup_type: str, actor: str, enqueue: bool = True) -> BackupRun:
+    """Claim a queued run. A second one while one is in flight is refused, by the database itself."""
+    if backup_type not in BackupType.values:
+        raise BackupRefused(f"Unknown backup type {backup_type!r}: use full or incr.")
+    database = ProtectedDatabase.objects.get(pk=database_id)
+    try:
+        with transaction.atomic():
+            run = BackupRun.objects.create(database=database, type=backup_type, requested_by=actor)
+            BackupRunEvent.objects.create(run=run, new_status=RunStatus.QUEUED, actor=actor, reason="requested")
+    except IntegrityError:
+        current = BackupRun.objects.filter(database=database, status__in=IN_FLIGHT).first()
+        raise BackupRefused(
+            f"A backup of {database.stanza} is already in flight (run #{current.pk if current else '?'}, "
+            f"{current.status if current else 'in flight'}); wait for it to finish."
+        ) from None
+    if enqueue:
+        from backups.tasks import run_backup
+
+        transaction.on_commit(lambda: run_backup.delay(run.pk))
+    return run
+
+
+def transition(run: BackupRun, new_status: str, *, actor: str, reason: str = "", **fields) -> BackupRun:
+    """Move a run along RUN_TRANSITIONS, with its event row, in one transaction. Already there: no-op."""
+    with transaction.atomic():
+        locked = BackupRun.objects.select_for_update().get(pk=run.pk)
+        if locked.status == new_status:
+            return locked
+        if not locked.can_move_to(new_status):
+            raise InvalidTransition(f"Run #{locked.pk} is {locked.status}; it cannot become {new_status}.")
+        old = locked.status
+        locked.status = new_status
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        locked.save(update_fields=["status", *fields])
+        BackupRunEvent.objects.create(run=locked, old_status=old, new_status=new_status, actor=actor, reason=reason)
+    return locked
+
+
+def _claim(run_id: int) -> bool:
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = BackupRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+            status=RunStatus.RUNNING, started_at=now, heartbeat_at=now, worker_host=socket.gethostname(),
+            worker_pid=os.getpid(),
+        )  # fmt: skip
+        if claimed == 1:
+            BackupRunEvent.objects.create(
+                run_id=run_id, old_status=RunStatus.QUEUED, new_status=RunStatus.RUNNING,
+                actor=f"worker {socket.gethostname()}:{os.getpid()}", reason="claimed",
+            )  # fmt: skip
+    return claimed == 1
+
+
+def _stamp(entry):
+    return datetime.fromtimestamp(entry, tz=UTC) if entry else None
+
+
+def execute_backup(*, run_id: int) -> BackupRun:
+    """Run the engine for a queued run. Safe to call twice: only the caller that claims the row runs it."""
+    if not _claim(run_id):
+        return BackupRun.objects.get(pk=run_id)
+    run = BackupRun.objects.select_related("database__policy", "database__environment").get(pk=run_id)
+    database = run.database
+    engine = engine_for(database)
+    actor = f"worker {socket.gethostname()}:{os.getpid()}"
+
+    def heartbeat():
+        BackupRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(heartbeat_at=timezone.now())
+
+    reached, labels = [], {}
+    try:
+        engine.write_config()
+        info = engine.info()
+        if {r.number for r in engine.cfg.repos} - {db["repo-key"] for db in info.get("db", [])}:
+            # A new stanza, or a repository added since: create it where it is missing (idempotent).
+            engine.stanza_create()
+            info = engine.info()
+        before = {(b["database"]["repo-key"], b["label"]) for b in info.get("backup", [])}
+        for repo in database.repos:
+            try:
+                engine.backup(run.type, repo, on_tick=heartbeat)
+            except EngineError as exc:
+                raise EngineError(f"repo{repo}: {exc}", permanent=exc.permanent) from None
+            reached.append(repo)
+        after = engine.backups()
+    except (EngineError, OSError) as exc:
+        run = transition(run, RunStatus.FAILED, actor=actor, reason=str(exc)[:500], error=str(exc),
+                         finished_at=timezone.now(), repos_reached=reached)  # fmt: skip
+        raise_alert(database=database, kind=AlertKind.BACKUP_FAILED, summary=f"{run}: {exc}"[:300],
+                    figures={"run": run.pk, "repos_reached": reached})  # fmt: skip
+        return run
+
+    new = [b for b in after if (b["database"]["repo-key"], b["label"]) not in before]
+    for entry in new:
+        labels[str(entry["database"]["repo-key"])] = entry["label"]
+    primary = next((b for b in new if b["database"]["repo-key"] == reached[0]), None)
+    after_keys = {(b["database"]["repo-key"], b["label"]) for b in after}
+    expired = sorted(f"repo{repo}:{label}" for repo, label in before - after_keys)
+    if primary is None or primary.get("error"):
+        return transition(run, RunStatus.FAILED, actor=actor, reason="the engine reported no good backup",
+                          error="pgBackRest finished but its info shows no good backup for this run",
+                          finished_at=timezone.now(), repos_reached=reached, expired=expired)  # fmt: skip
+    reason = "pgBackRest info confirms the backup"
+    if primary["type"] != run.type:
+        # pgBackRest turns an incremental into a full when the repository has no full to base it on.
+        reason += f"; the engine made it a {primary['type']} (no prior full in repo{reached[0]})"
+    run = transition(
+        run, RunStatus.GOOD, actor=actor, reason=reason, type=primary["type"],
+        finished_at=timezone.now(), repos_reached=reached, labels=labels, label=primary["label"],
+        prior_label=primary.get("prior") or "", size_bytes=primary["info"]["size"],
+        repo_size_bytes=primary["info"]["repository"]["delta"], wal_start=primary["archive"]["start"] or "",
+        wal_stop=primary["archive"]["stop"] or "", expired=expired, repo_sizes=_repo_sizes(after),
+    )  # fmt: skip
+    resolve_alert(database=database, kind=AlertKind.BACKUP_FAILED)
+    return run
+
+
+def _repo_sizes(backups):
+    sizes = {}
+    for entry in backups:
+        repo = str(entry["database"]["repo-key"])
+        sizes[repo] = sizes.get(repo, 0) + entry["info"]["repository"]["delta"]
+    return sizes
+
+
+def run_scheduled(*, policy_id: int, backup_type: str) -> list[str]:
+    """Beat's entry: a backup of each enabled database under the policy. One already in flight is skipped."""
+    outcomes = []
+    for database in ProtectedDatabase.objects.filter(policy_id=policy_id, enabled=True):
+        try:
+            run = request_backup(database_id=database.pk, backup_type=backup_type, actor="beat")
+            outcomes.append(f"{database.stanza}: queued #{run.pk}")
+        except BackupRefused as exc:
+            outcomes.append(f"{database.stanza}: skipped ({exc})")
+    return outcomes
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        # A killed worker whose parent died too may linger as a zombie nobody reaps.
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]  # noqa: SIM115, PTH123
+    except (OSError, IndexError):
+        return True
+    # A reused pid reads as alive; the heartbeat catches that case.
+    return state not in ("Z", "X")
+
+
+def reconcile_runs(*, now=None) -> list[int]:
+    """Fail the runs whose worker died: its process is gone (same host) or its heartbeat stopped. Never good."""
+    now = now or timezone.now()
+    host = socket.gethostname()
+    failed = []
+    for run in BackupRun.objects.filter(status=RunStatus.RUNNING):
+        dead_here = run.worker_host == host and run.worker_pid and not _pid_alive(run.worker_pid)
+        silent = run.heartbeat_at is None or now - run.heartbeat_at > timedelta(seconds=conf.stale_after())
+        if dead_here or silent:
+            why = "its worker process is gone" if dead_here else f"no heartbeat since {run.heartbeat_at:%H:%M:%S}"
+            reason = f"worker died mid-backup: {why}"
+            try:
+                transition(run, RunStatus.FAILED, actor="reconcile", reason=reason, error=reason, finished_at=now)
+            except InvalidTransition:
+                continue
+            failed.append(run.pk)
+    # A queued run whose task message was lost would block the database forever.
+    for run in BackupRun.objects.filter(status=RunStatus.QUEUED, created_at__lt=now - timedelta(hours=1)):
+        try:
+            transition(run, RunStatus.FAILED, actor="reconcile", reason="never picked up by a worker",
+                       error="never picked up by a worker within an hour", finished_at=now)  # fmt: skip
+        except InvalidTransition:
+            continue
+        failed.append(run.pk)
+    return failed
+
+
+# --- verify ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class VerifyOutcome:
+    repo: int
+    ok: bool
+    report: str
+
+
+def verify_database(*, database_id: int) -> list[VerifyOutcome]:
+    """`pgbackrest verify` on each repository; marks the runs it covers verified or not, and alerts on errors."""
+    database = ProtectedDatabase.objects.select_related("policy", "environment").get(pk=database_id)
+    engine = engine_for(database)
+    engine.write_config()
+    outcomes, found = [], {}
+    runs = list(BackupRun.objects.filter(database=database, status=RunStatus.GOOD))
+    for repo in [r.number for r in engine.cfg.repos]:
+        try:
+            ok, report = engine.verify(repo)
+        except EngineError as exc:
+            ok, report = False, f"verify could not run: {exc}"
+        outcomes.append(VerifyOutcome(repo, ok, report))
+        invalid = {line.split()[1].rstrip(",") for line in map(str.strip, report.splitlines())
+                   if line.startswith("backup: ") and "status: invalid" in line}  # fmt: skip
+        for run in runs:
+            label = run.labels.get(str(repo))
+            if label:
+                # Errors verify could not pin on one backup (WAL, or verify failing) count against all of them.
+                found.setdefault(run.pk, []).append((repo, label in invalid or (not ok and not invalid)))
+    now = timezone.now()
+    for pk, items in found.items():
+        BackupRun.objects.filter(pk=pk).update(
+            verification=Verification.FAILED if any(bad for _, bad in items) else Verification.PASSED,
+            verified_at=now,
+            verify_detail="; ".join(f"repo{repo}: {'errors found' if bad else 'valid'}" for repo, bad in items),
+        )
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        raise_alert(database=database, kind=AlertKind.VERIFY_FAILED,
+                    summary=f"verify found errors in {', '.join(f'repo{o.repo}' for o in failed)}",
+                    figures={f"repo{o.repo}": o.report[:1500] for o in failed})  # fmt: skip
+    else:
+        resolve_alert(database=database, kind=AlertKind.VERIFY_FAILED)
+    return outcomes
+
+
+# --- alerts ----------------------------------------------------------------------------------------------------
+
+
+def raise_alert(*, database: ProtectedDatabase, kind: str, summary: str, figures=None, severity=Severity.HIGH):
+    """Open an alert, or refresh the open one of that kind; an incident opens when the incidents app exists."""
+    figures = figures or {}
+    with transaction.atomic():
+        alert = (
+            BackupAlert.objects.select_for_update()
+            .filter(environment_id=database.environment_id, kind=kind, resolved_at__isnull=True)
+            .first()
+        )
+        if alert is not None:
+            alert.summary, alert.figures = summary[:300], figures
+            alert.save(update_fields=["summary", "figures", "last_seen_at"])
+            return alert
+        alert = BackupAlert.objects.create(database=database, environment_id=database.environment_id, kind=kind,
+                                           severity=severity, summary=summary[:300], figures=figures)  # fmt: skip
+    _open_incident(alert)
+    return alert
+
+
+def resolve_alert(*, database: ProtectedDatabase, kind: str):
+    return BackupAlert.objects.filter(
+        environment_id=database.environment_id, kind=kind, resolved_at__isnull=True
+    ).update(resolved_at=timezone.now())
+
+
+def _open_incident(alert: BackupAlert):
+    """A missed RTO, a breached RPO or failing archiving opens a High incident, with the figures, when the
+    incidents app is installed. Its failure never loses the alert."""
+    if not apps.is_installed("incidents") or alert.kind not in _INCIDENT_KINDS:
+        return
+    from incidents.models import Severity as IncidentSeverity
+    from incidents.services import add_entry, open_incident
+
+    severity = IncidentSeverity.objects.filter(key="high").first()
+    if severity is None:
+        logger.warning("no 'high' incident severity seeded; backup alert %s opened no incident", alert.pk)
+        return
+    try:
+        with transaction.atomic():
+            incident = open_incident(title=f"Backups: {alert.summary}"[:200], environment=alert.environment,
+                                     severity=severity)  # fmt: skip
+            add_entry(incident=incident, kind="note", source="alert",
+                      text=f"{alert.get_kind_display()} (backup alert #{alert.pk}): "
+                           f"{json.dumps(alert.figures, default=str, sort_keys=True)[:2000]}")  # fmt: skip
+    except Exception:  # noqa: BLE001 - an incident failing to open must not lose the alert
+        logger.exception("could not open an incident for backup alert %s", alert.pk)
+        return
+    BackupAlert.objects.filter(pk=alert.pk).update(incident_ref=f"incident #{incident.pk}")
+
+
+_INCIDENT_KINDS = {AlertKind.RPO_BREACH, AlertKind.RTO_MISSED, AlertKind.ARCHIVING_FAILED}

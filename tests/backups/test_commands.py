@@ -1,0 +1,59 @@
+"""manage.py backup_now / restore_drill / backup_status, on the real cluster."""
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from backups.choices import RunStatus
+from backups.dashboard import backup_lines
+from backups.models import BackupRun, RestoreDrill
+from environments.models import Environment
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _status_exit(capsys):
+    with pytest.raises(SystemExit) as exited:
+        call_command("backup_status", "production")
+        raise SystemExit(0)
+    return exited.value.code, capsys.readouterr().out
+
+
+def test_backup_status__nothing_backed_up_yet__red_exit_1_and_red_card(protected, capsys):
+    code, out = _status_exit(capsys)
+
+    assert code == 1
+    assert "RED  Last full    none" in out
+    lines = backup_lines(Environment.objects.filter(key="production"))[protected.environment_id]
+    assert [(line.label, line.tone) for line in lines] == [("Last good backup", "bad"), ("RPO", "bad")]
+
+
+def test_commands__backup_rpo_check_and_drill__status_green_exit_0(protected, pg_cluster, capsys):
+    call_command("backup_now", "production", "--type", "full")
+    assert "good:" in capsys.readouterr().out
+    pg_cluster.switch_and_wait_archived()
+    from backups import monitor
+
+    assert monitor.check_rpo(database_id=protected.pk).ok
+    call_command("restore_drill", "production")
+    out = capsys.readouterr().out
+    assert "Checkout         tier 1" in out and "passed: measured RTO" in out
+
+    code, out = _status_exit(capsys)
+
+    assert code == 0, out
+    assert BackupRun.objects.get().status == RunStatus.GOOD
+    assert RestoreDrill.objects.get().status == "passed"
+    lines = backup_lines(Environment.objects.filter(key="production"))[protected.environment_id]
+    assert [line.tone for line in lines] == ["ok", "ok"]
+
+
+def test_backup_now__unknown_environment__clear_error(backups_seeded_tx):
+    with pytest.raises(CommandError, match="No protected database for environment 'prod' \\(protected: production\\)"):
+        call_command("backup_now", "prod", "--type", "full")
+    assert not BackupRun.objects.exists()
+
+
+def test_restore_drill__bad_target_time__clear_error_and_nothing_created(protected):
+    with pytest.raises(CommandError, match="is not ISO 8601"):
+        call_command("restore_drill", "production", "--target-time", "yesterday")
+    assert not RestoreDrill.objects.exists()
