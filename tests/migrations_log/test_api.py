@@ -63,3 +63,30 @@ def test_api__anonymous__401_staff_without_permission__403(seeded, client):
 def test_api__unknown_release__404(ci):
     assert ci.get("/api/migrations/releases/v9/").status_code == 404
     assert _post(ci, "/api/migrations/releases/v9/tested-locally/", {}).status_code == 404
+
+
+def _token_headers(*, can_write):
+    from flags.models import ApiToken
+
+    raw, prefix, digest = ApiToken.generate()
+    bot = User.objects.get_or_create(username="ci-token")[0]
+    ApiToken.objects.create(name="ci", prefix=prefix, digest=digest, can_write=can_write, acts_as=bot)
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+def test_api__with_an_api_token__registers_as_ci(enabled_targets, client):
+    body = json.dumps({"version": "2.0", "ref": "release/2.0", "ref_kind": "branch", "files": BASE})
+    response = client.post("/api/migrations/releases/", body, content_type="application/json",
+                           **_token_headers(can_write=True))  # fmt: skip
+    assert response.status_code == 201, response.content
+    assert Migration.objects.filter(release__version="2.0").count() == 2
+
+
+def test_api__read_only_or_unknown_token__refused_nothing_registered(enabled_targets, client):
+    body = json.dumps({"version": "2.0", "ref": "release/2.0", "ref_kind": "branch", "files": BASE})
+    read_only = client.post("/api/migrations/releases/", body, content_type="application/json",
+                            **_token_headers(can_write=False))  # fmt: skip
+    unknown = client.post("/api/migrations/releases/", body, content_type="application/json",
+                          HTTP_AUTHORIZATION="Bearer ops_flags_nope_x")  # fmt: skip
+    assert (read_only.status_code, unknown.status_code) == (403, 401)
+    assert not Migration.objects.exists()
