@@ -71,3 +71,15 @@ def configure_staging(haproxy, slots, **overrides):
 @pytest.fixture
 def staging(seeded_tx, haproxy, slots):
     return configure_staging(haproxy, slots)
+
+
+@pytest.fixture
+def production(seeded):
+    """Production with blue live on v1.9 and green idle; addresses nobody answers on (no engine here)."""
+    env = Environment.objects.get(key="production")
+    v1 = Release.objects.create(version="v1.9", ref="v1.9", ref_kind="tag")
+    Slot.objects.create(
+        environment=env, color="blue", address="127.0.0.1:9001", server_name="blue", release=v1, role="live"
+    )
+    Slot.objects.create(environment=env, color="green", address="127.0.0.1:9002", server_name="green")
+    return env

@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from deployments.models import Deployment, Release, Slot
+from deployments.models import Deployment, Release
 from environments.models import Environment
 
 pytestmark = pytest.mark.django_db
@@ -17,17 +17,6 @@ def _token(*environments, can_write=True):
     token = ApiToken.objects.create(name="ci", prefix=prefix, digest=digest, can_write=can_write, acts_as=ci)
     token.environments.set(Environment.objects.filter(key__in=environments))
     return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
-
-
-@pytest.fixture
-def production(seeded):
-    env = Environment.objects.get(key="production")
-    v1 = Release.objects.create(version="v1.9", ref="v1.9", ref_kind="tag")
-    Slot.objects.create(
-        environment=env, color="blue", address="127.0.0.1:9001", server_name="blue", release=v1, role="live"
-    )
-    Slot.objects.create(environment=env, color="green", address="127.0.0.1:9002", server_name="green")
-    return env
 
 
 def _post(client, url, body, headers):

@@ -8,21 +8,10 @@ from deployments import services
 from deployments.choices import TRANSITIONS, Actor
 from deployments.choices import DeploymentStatus as S
 from deployments.exceptions import DeploymentRefused, InvalidTransition
-from deployments.models import Deployment, DeploymentEvent, Release, Slot
+from deployments.models import Deployment, DeploymentEvent, Release
 from environments.models import Environment
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def production(seeded):
-    env = Environment.objects.get(key="production")
-    v1 = Release.objects.create(version="v1.9", ref="v1.9", ref_kind="tag")
-    Slot.objects.create(
-        environment=env, color="blue", address="127.0.0.1:9001", server_name="blue", release=v1, role="live"
-    )
-    Slot.objects.create(environment=env, color="green", address="127.0.0.1:9002", server_name="green")
-    return env
 
 
 @pytest.fixture
