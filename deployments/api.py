@@ -4,22 +4,17 @@ Authenticated with the console's API tokens (created in the admin under Feature 
 scoped to environments; writes need a token that may write.
 """
 
-import json
-
 from django.db import DatabaseError
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from core.http import json_error, json_object
 from deployments import progress, services
 from deployments.choices import Actor
 from deployments.exceptions import DeploymentRefused
 from deployments.models import Deployment, Release
 from environments.models import Environment
-
-
-def _error(status, message):
-    return JsonResponse({"error": message}, status=status)
 
 
 def _token(request, *, write, environment=None):
@@ -29,22 +24,14 @@ def _token(request, *, write, environment=None):
     try:
         token = tokens.resolve(tokens.bearer(request))
     except DatabaseError:
-        return None, _error(503, "the console's database is unavailable")
+        return None, json_error(503, "the console's database is unavailable")
     if token is None:
-        return None, _error(401, "an API token is required: Authorization: Bearer <token>")
+        return None, json_error(401, "an API token is required: Authorization: Bearer <token>")
     if write and not token["can_write"]:
-        return None, _error(403, "this token is read-only")
+        return None, json_error(403, "this token is read-only")
     if environment is not None and environment not in token["environments"]:
-        return None, _error(403, f"this token is not scoped to {environment!r}")
+        return None, json_error(403, f"this token is not scoped to {environment!r}")
     return token, None
-
-
-def _body(request):
-    try:
-        payload = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return payload if isinstance(payload, dict) else None
 
 
 def _user(token):
@@ -92,11 +79,11 @@ def create_release(request):
     token, error = _token(request, write=True)
     if error:
         return error
-    payload = _body(request)
+    payload = json_object(request)
     if payload is None or not all(isinstance(payload.get(k), str) for k in ("version", "ref", "ref_kind")):
-        return _error(400, 'send {"version": "...", "ref": "...", "ref_kind": "branch"|"tag", "commit": "..."}')
+        return json_error(400, 'send {"version": "...", "ref": "...", "ref_kind": "branch"|"tag", "commit": "..."}')
     if Release.objects.filter(version=payload["version"]).exists():
-        return _error(409, f"release {payload['version']} already exists")
+        return json_error(409, f"release {payload['version']} already exists")
     try:
         release = services.create_release(
             version=payload["version"],
@@ -108,33 +95,33 @@ def create_release(request):
             user=_user(token),
         )
     except DeploymentRefused as exc:
-        return _error(400, str(exc))
+        return json_error(400, str(exc))
     return JsonResponse({"version": release.version, "ref": release.ref, "ref_kind": release.ref_kind}, status=201)
 
 
 @csrf_exempt
 @require_POST
 def start(request):
-    payload = _body(request)
+    payload = json_object(request)
     if (
         payload is None
         or not isinstance(payload.get("release"), str)
         or not isinstance(payload.get("environment"), str)
     ):
-        return _error(400, 'send {"release": "<version>", "environment": "<key>"}')
+        return json_error(400, 'send {"release": "<version>", "environment": "<key>"}')
     token, error = _token(request, write=True, environment=payload["environment"])
     if error:
         return error
     release = Release.objects.filter(version=payload["release"]).first()
     environment = Environment.objects.filter(key=payload["environment"]).first()
     if release is None or environment is None:
-        return _error(404, "unknown release or environment")
+        return json_error(404, "unknown release or environment")
     try:
         deployment = services.start_deployment(
             release=release, environment=environment, actor=Actor.CI, user=_user(token)
         )
     except DeploymentRefused as exc:
-        return _error(409, str(exc))
+        return json_error(409, str(exc))
     return JsonResponse(deployment_document(deployment), status=201)
 
 
@@ -144,7 +131,7 @@ def detail(request, pk):
         Deployment.objects.select_related("release", "environment", "from_slot", "to_slot").filter(pk=pk).first()
     )
     if deployment is None:
-        return _error(404, f"no deployment {pk}")
+        return json_error(404, f"no deployment {pk}")
     _, error = _token(request, write=False, environment=deployment.environment.key)
     if error:
         return error
@@ -156,13 +143,13 @@ def detail(request, pk):
 def check_item(request, pk, key):
     deployment = Deployment.objects.select_related("environment").filter(pk=pk).first()
     if deployment is None:
-        return _error(404, f"no deployment {pk}")
+        return json_error(404, f"no deployment {pk}")
     _, error = _token(request, write=True, environment=deployment.environment.key)
     if error:
         return error
     try:
         services.check_item(deployment_id=pk, item_key=key, actor=Actor.CI)
     except DeploymentRefused as exc:
-        return _error(422, str(exc))
+        return json_error(422, str(exc))
     deployment.refresh_from_db()
     return JsonResponse(deployment_document(deployment))

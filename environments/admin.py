@@ -74,11 +74,6 @@ class EnvironmentAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
     @admin.display(description="Health", ordering="last_health_status")
     def health(self, obj):
         return format_html(

@@ -95,11 +95,6 @@ class MigrationAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # never deleted
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
     @admin.display(description="Lint")
     def lint(self, obj):
         counts = {s: 0 for s in Severity.values}

@@ -4,20 +4,15 @@ Authenticated as the deployments API is, with the console's API tokens (Authoriz
 flags app provides them; otherwise with a staff session holding the migrations permissions.
 """
 
-import json
-
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from core.http import json_error, json_object
 from deployments.choices import Actor
 from deployments.models import Release
 from migrations_log import services
 from migrations_log.exceptions import MigrationRefused
-
-
-def _error(status, message):
-    return JsonResponse({"error": message}, status=status)
 
 
 def _caller(request, *, write):
@@ -26,30 +21,22 @@ def _caller(request, *, write):
         try:
             from flags import tokens
         except ImportError:
-            return None, None, _error(401, "API tokens are not available on this console; use a staff session")
+            return None, None, json_error(401, "API tokens are not available on this console; use a staff session")
         token = tokens.resolve(tokens.bearer(request))
         if token is None:
-            return None, None, _error(401, "this API token is unknown or revoked")
+            return None, None, json_error(401, "this API token is unknown or revoked")
         if write and not token["can_write"]:
-            return None, None, _error(403, "this token is read-only")
+            return None, None, json_error(403, "this token is read-only")
         from django.contrib.auth import get_user_model
 
         return get_user_model().objects.filter(pk=token["acts_as_id"]).first(), Actor.CI, None
     user = request.user
     if not (user.is_authenticated and user.is_staff):
-        return None, None, _error(401, "an API token or a staff session is required")
+        return None, None, json_error(401, "an API token or a staff session is required")
     perm = "migrations_log.add_migration" if write else "migrations_log.view_migration"
     if not user.has_perm(perm):
-        return None, None, _error(403, f"you need the {perm} permission")
+        return None, None, json_error(403, f"you need the {perm} permission")
     return user, Actor.CI, None
-
-
-def _body(request):
-    try:
-        payload = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return payload if isinstance(payload, dict) else None
 
 
 def release_document(release):
@@ -99,11 +86,11 @@ def register(request):
     user, actor, error = _caller(request, write=True)
     if error:
         return error
-    payload = _body(request)
+    payload = json_object(request)
     if payload is None or not isinstance(payload.get("files"), dict):
-        return _error(400, 'send JSON: {"version": "v2.0", "files": {"0001_name.sql": "SQL…"}}')
+        return json_error(400, 'send JSON: {"version": "v2.0", "files": {"0001_name.sql": "SQL…"}}')
     if not all(isinstance(v, str) for v in payload["files"].values()):
-        return _error(400, "each file's content is a string of SQL")
+        return json_error(400, "each file's content is a string of SQL")
     try:
         registered = services.register_release(
             version=str(payload.get("version", "")),
@@ -114,7 +101,7 @@ def register(request):
             user=user,
         )
     except MigrationRefused as exc:
-        return _error(409, str(exc))
+        return json_error(409, str(exc))
     return JsonResponse({"summary": registered.summary(), **release_document(registered.release)}, status=201)
 
 
@@ -124,13 +111,13 @@ def tested_locally(request, version):
     _, _, error = _caller(request, write=True)
     if error:
         return error
-    payload = _body(request)
+    payload = json_object(request)
     if payload is None:
-        return _error(400, 'send JSON, e.g. {} or {"identifiers": ["0007_add_note"]}')
+        return json_error(400, 'send JSON, e.g. {} or {"identifiers": ["0007_add_note"]}')
     try:
         count = services.report_tested_locally(version=version, identifiers=payload.get("identifiers"))
     except MigrationRefused as exc:
-        return _error(404, str(exc))
+        return json_error(404, str(exc))
     return JsonResponse({"reported": count})
 
 
@@ -141,5 +128,5 @@ def detail(request, version):
         return error
     release = Release.objects.filter(version=version).first()
     if release is None:
-        return _error(404, f"no release {version!r}")
+        return json_error(404, f"no release {version!r}")
     return JsonResponse(release_document(release))

@@ -150,11 +150,6 @@ class RefreshRunAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj):
         return format_html('<span class="ops-badge {}">{}</span>', _STATUS_TONE.get(obj.status, ""), obj.status)
