@@ -102,51 +102,90 @@ def _restore_for_real(drill):
                  recovery_point=drill.target_time, finished_at=timezone.now())  # fmt: skip
 
 
-def _hba(scratch):
-    # The scratch cluster listens only on a socket in its own 0700 directory; trust there, nothing else.
-    path = scratch / "drill_hba.conf"
-    path.write_text("local all all trust\n")
-    return path
+class ScratchRestore:
+    """A restored copy of a protected database, serving queries in a scratch cluster on a free port.
+
+    Never over a live cluster, archiving off so it pushes nothing into the repositories, and stopped and
+    deleted on leaving the block whatever happened. The drill measures it; the staging refresh copies from it.
+    """
+
+    def __init__(self, database, *, name, repo=1, target_time=None):
+        self.database = database
+        self.repo = repo
+        self.target_time = target_time
+        self.directory = Path(database.work_dir) / "scratch" / name
+        self.label = ""
+        self.cluster = None
+        self.removed = None
+        self.stop_error = ""
+
+    def __enter__(self):
+        try:
+            self._restore_and_start()
+        except BaseException:
+            self._tear_down()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self._tear_down()
+        return False
+
+    def recovery_point(self):
+        return self.cluster.recovery_point() if self.cluster else None
+
+    def _restore_and_start(self):
+        database = self.database
+        engine = engine_for(database)
+        data = self.directory / "data"
+        engine.write_config()
+        process.make_dir(self.directory, database.os_user)
+        process.make_dir(data, database.os_user)
+        self.label = engine.restore(self.repo, str(data), target_time=self.target_time)
+        if not (data / "postgresql.conf").exists():
+            # Debian keeps the configuration outside the data directory; a scratch copy needs none of it.
+            (data / "postgresql.conf").write_text("# scratch restore\n")
+            process.chown_to(data / "postgresql.conf", database.os_user)
+        # It listens only on a socket in its own 0700 directory: trust there, nothing else.
+        hba = self.directory / "scratch_hba.conf"
+        hba.write_text("local all all trust\n")
+        process.chown_to(hba, database.os_user)
+        self.cluster = Cluster(bin_dir=database.pg_bin_dir, data_directory=data, port=free_port(),
+                               socket_directory=self.directory, os_user=database.os_user)  # fmt: skip
+        self.cluster.start("archive_mode=off", f"hba_file='{hba}'", timeout=conf.drill_start_timeout())
+        self.cluster.wait_serving(conf.drill_start_timeout())
+
+    def _tear_down(self):
+        if self.cluster is not None:
+            try:
+                self.cluster.stop("immediate")
+            except EngineError as exc:
+                self.stop_error = f"stopping the scratch cluster: {exc}"
+        self.removed = remove_directory(self.directory)
 
 
 def _drill(drill):
     database = drill.database
-    engine = engine_for(database)
-    scratch = Path(database.work_dir) / "scratch" / f"drill-{drill.pk}"
-    data = scratch / "data"
-    cluster = None
     fields = {}
     started = time.monotonic()
+    restored = ScratchRestore(database, name=f"drill-{drill.pk}", repo=drill.repo, target_time=drill.target_time)
     try:
-        engine.write_config()
-        process.make_dir(scratch, database.os_user)
-        process.make_dir(data, database.os_user)
-        fields["backup_label"] = engine.restore(drill.repo, str(data), target_time=drill.target_time)
-        if not (data / "postgresql.conf").exists():
-            # Debian keeps the configuration outside the data directory; a drill needs none of it.
-            (data / "postgresql.conf").write_text("# restore drill\n")
-            process.chown_to(data / "postgresql.conf", database.os_user)
-        hba = _hba(scratch)
-        process.chown_to(hba, database.os_user)
-        cluster = Cluster(bin_dir=database.pg_bin_dir, data_directory=data, port=free_port(),
-                          socket_directory=scratch, os_user=database.os_user)  # fmt: skip
-        cluster.start("archive_mode=off", f"hba_file='{hba}'", timeout=conf.drill_start_timeout())
-        cluster.wait_serving(conf.drill_start_timeout())
-        measured = timedelta(seconds=time.monotonic() - started)
-        reached = cluster.recovery_point() or _backup_end(drill, fields["backup_label"])
-        fields.update(serving_at=timezone.now(), measured_rto=measured, recovery_point=reached)
-        fields["results"] = [_check_service(cluster, service, measured) for service in ServiceTier.objects.all()]
+        with restored:
+            measured = timedelta(seconds=time.monotonic() - started)
+            reached = restored.recovery_point() or _backup_end(drill, restored.label)
+            fields.update(serving_at=timezone.now(), measured_rto=measured, recovery_point=reached)
+            fields["results"] = [
+                _check_service(restored.cluster, service, measured) for service in ServiceTier.objects.all()
+            ]
     except (EngineError, OSError) as exc:
         fields["error"] = str(exc)
-    finally:
-        if cluster is not None:
-            try:
-                cluster.stop("immediate")
-            except EngineError as exc:
-                fields["error"] = (fields.get("error", "") + f"; stopping the scratch cluster: {exc}").strip("; ")
-        fields["scratch_removed"] = remove_directory(scratch)
-        fields["target_directory"] = str(scratch)
-        fields["finished_at"] = timezone.now()
+    if restored.label:  # also when the restore worked and the start did not
+        fields["backup_label"] = restored.label
+    if restored.stop_error:
+        fields["error"] = "; ".join(filter(None, [fields.get("error", ""), restored.stop_error]))
+    fields["scratch_removed"] = restored.removed
+    fields["target_directory"] = str(restored.directory)
+    fields["finished_at"] = timezone.now()
 
     results = fields.get("results", [])
     missed = [r for r in results if not r["rto_met"]]

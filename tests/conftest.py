@@ -15,6 +15,9 @@ from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The real pgBackRest-protected cluster: the backups tests, the staging refresh and the browser share it.
+pytest_plugins = ["tests.backups.cluster"]
+
 
 def pytest_configure(config):
     engine = settings.DATABASES["default"]["ENGINE"]

@@ -8,7 +8,7 @@ from django_celery_beat.models import PeriodicTask
 
 from backups import services
 from backups.models import AssetBucket, BackupPolicy, ProtectedDatabase, ServiceTier
-from tests.backups.conftest import _seed_backups
+from tests.backups.cluster import _seed_backups
 
 pytestmark = pytest.mark.django_db
 

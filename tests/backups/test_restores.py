@@ -12,7 +12,7 @@ from backups.choices import AlertKind, DrillKind, DrillStatus, RunStatus, Verifi
 from backups.engine.cluster import Cluster, free_port
 from backups.exceptions import BackupRefused
 from backups.models import BackupAlert, BackupRun, RestoreDrill, ServiceTier
-from tests.backups.conftest import BIN, OS_USER
+from tests.backups.cluster import BIN, OS_USER
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -4,7 +4,6 @@ import pytest
 from playwright.sync_api import expect
 
 from backups import monitor
-from tests.backups.conftest import backups_seeded_tx, pg_cluster, protected  # noqa: F401 - the real cluster fixtures
 from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.browser
