@@ -16,7 +16,7 @@ from environments.admin import register_panel
 from environments.choices import EnvironmentKey
 from environments.models import Environment
 from refreshes import services
-from refreshes.choices import RunKind, RunStatus, Strategy
+from refreshes.choices import RunKind, RunStatus, SourceKind, Strategy
 from refreshes.exceptions import RefreshError
 from refreshes.models import DataTarget, MaskingRule, RefreshRun, RefreshStep, RunEvent
 from refreshes.resources import MaskingRuleResource
@@ -130,6 +130,21 @@ class RunEventInline(admin.TabularInline):
         return False
 
 
+def describe_source(facts):
+    if not facts:
+        return "—"
+    if facts.get("fallback"):
+        return f"pg_dump of production, because {facts.get('fallback_reason', 'no backup could be used')}"
+    if facts.get("kind") == SourceKind.BACKUP_RESTORE:
+        text = f"backup {facts.get('backup_label')} of {facts.get('stanza')}, restored from repo{facts.get('repo')}"
+        if facts.get("recovery_point"):
+            text += f"; data as of {facts['recovery_point']}"
+        if facts.get("repo_failures"):
+            text += f" (after {'; '.join(facts['repo_failures'])})"
+        return text
+    return SourceKind(facts["kind"]).label if facts.get("kind") in SourceKind.values else facts.get("kind", "—")
+
+
 @admin.register(RefreshRun)
 class RefreshRunAdmin(admin.ModelAdmin):
     list_display = ["__str__", "environment", "status_badge", "created_at", "duration", "leak_scan_result"]
@@ -140,7 +155,7 @@ class RefreshRunAdmin(admin.ModelAdmin):
     change_list_template = "admin/refreshes/refreshrun/change_list.html"
     fields = [
         "kind", "environment", "status", "requested_by", "created_at", "started_at", "finished_at", "duration",
-        "error", "leak_scan_result", "leak_scan_detail", "rows", "checks_summary", "test_logins",
+        "error", "copied_from", "leak_scan_result", "leak_scan_detail", "rows", "checks_summary", "test_logins",
     ]  # fmt: skip
     readonly_fields = fields
 
@@ -174,6 +189,10 @@ class RefreshRunAdmin(admin.ModelAdmin):
         text = f"{scan.get('columns_scanned', 0)} columns scanned for {scan.get('values_watched', 0)} production values"
         leaks = ", ".join(f"{x['column']} ({x['rows']} rows)" for x in scan.get("leaks", []))
         return f"{text}; found in: {leaks}" if leaks else f"{text}; none found"
+
+    @admin.display(description="Copied from")
+    def copied_from(self, obj):
+        return describe_source((obj.checks or {}).get("source"))
 
     @admin.display(description="Checks")
     def checks_summary(self, obj):

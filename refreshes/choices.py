@@ -20,6 +20,11 @@ PERSONAL_STRATEGIES = {Strategy.PSEUDONYM, Strategy.FAKE, Strategy.EMAIL, Strate
 TEXT_STRATEGIES = {Strategy.PSEUDONYM, Strategy.FAKE, Strategy.EMAIL, Strategy.PHONE, Strategy.SCRUB}
 
 
+class SourceKind(models.TextChoices):
+    BACKUP_RESTORE = "backup_restore", "Restore of production's latest backup (pg_dump while there is none)"
+    PG_DUMP = "pg_dump", "pg_dump of production"
+
+
 class RunKind(models.TextChoices):
     STAGING_REFRESH = "staging_refresh", "Staging refresh"
     DEV_RESET = "dev_reset", "Dev reset"

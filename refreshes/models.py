@@ -7,7 +7,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from environments.models import Environment
-from refreshes.choices import ALLOWED_TRANSITIONS, FINISHED, RunKind, RunStatus, StepStatus, Strategy
+from refreshes.choices import ALLOWED_TRANSITIONS, FINISHED, RunKind, RunStatus, SourceKind, StepStatus, Strategy
 from refreshes.dictionaries import DICTIONARIES
 
 _IDENTIFIER = RegexValidator(r"^[a-z_][a-z0-9_]*$", "Use the table's or column's SQL name: lower case, digits, _.")
@@ -42,9 +42,12 @@ class DataTarget(models.Model):
         help_text="Process variable holding postgres://USER:PASSWORD@HOST:PORT/NAME; its value is never stored.",
     )
     source_kind = models.CharField(
+        "source",
         max_length=20,
-        default="pg_dump",
-        help_text="How a staging refresh copies production: pg_dump now; a backup restore later.",
+        choices=SourceKind.choices,
+        default=SourceKind.BACKUP_RESTORE,
+        help_text="How a staging refresh copies production. A backup restore never reads production and proves "
+        "the backup restores; pg_dump reads production itself.",
     )
     masking_key_env_var = models.CharField(
         max_length=100,

@@ -267,7 +267,9 @@ def _copy(run):
         columns = read_columns(conn)
         counts = generate.count_rows(conn, sorted({c.table for c in columns}))
         joins = {fk["name"]: fk["joined"] for fk in verify.foreign_keys(conn)}
-    RefreshRun.objects.filter(pk=run.pk).update(checks={"source_counts": counts, "source_joins": joins})
+    RefreshRun.objects.filter(pk=run.pk).update(
+        checks={"source": source.facts, "source_counts": counts, "source_joins": joins}
+    )
     return detail, counts
 
 

@@ -1,7 +1,7 @@
 """Where a staging refresh gets its copy of production: kind -> driver class, imported lazily.
 
-`pg_dump` is the source until the backups app lands; a `backup_restore` driver restoring the latest
-backup only needs to implement `Source.copy_into`.
+`backup_restore` restores production's latest backup (the backups app) and copies from that;
+`pg_dump` dumps production itself. A new driver only needs to implement `Source.copy_into`.
 """
 
 from importlib import import_module
@@ -9,6 +9,7 @@ from importlib import import_module
 from refreshes.exceptions import RefreshError
 
 SOURCES = {
+    "backup_restore": "refreshes.sources.backup_restore.BackupRestoreSource",
     "pg_dump": "refreshes.sources.pg_dump.PgDumpSource",
 }
 

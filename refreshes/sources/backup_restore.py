@@ -1,0 +1,68 @@
+from django.apps import apps
+
+from refreshes.exceptions import RefreshError
+from refreshes.sources.base import Source, dump_into
+from refreshes.sources.pg_dump import PgDumpSource
+
+
+class BackupRestoreSource(Source):
+    """Production's latest backup, restored by the backups app into a scratch cluster, then copied from there.
+
+    Production is not read at all, and every refresh is one more proof that the backup restores. With no
+    good backup to restore (or no backups app), it falls back to a pg_dump of production and says so.
+    """
+
+    kind = "backup_restore"
+
+    def copy_into(self, scratch) -> str:
+        database, why_not = self._protected_database()
+        if database is None:
+            fallback = PgDumpSource(self.production)
+            detail = fallback.copy_into(scratch)
+            self.facts.update(fallback="pg_dump", fallback_reason=why_not)
+            return f"{detail} (fallback: {why_not})"
+
+        from backups.drills import ScratchRestore
+        from backups.engine.pgbackrest import EngineError
+
+        failures = []
+        for repo in database.repos:  # repo2, the cross-region copy, when repo1 does not restore
+            try:
+                with ScratchRestore(database, name=f"refresh-{scratch.dbname}", repo=repo) as restored:
+                    self._copy_from(restored, scratch, stanza=database.stanza)
+                    reached = restored.recovery_point()
+                    self.facts.update(stanza=database.stanza, repo=repo, backup_label=restored.label,
+                                      recovery_point=reached.isoformat() if reached else None,
+                                      repo_failures=failures)  # fmt: skip
+                    return (f"restored backup {restored.label} of {database.stanza} from repo{repo}"
+                            f"{f' (recovery point {reached:%Y-%m-%d %H:%M:%S %Z})' if reached else ''}, "
+                            f"copied {self.production.dbname} into {scratch.dbname}")  # fmt: skip
+            except (EngineError, OSError) as exc:
+                failures.append(f"repo{repo}: {exc}")
+        raise RefreshError(f"production's latest backup did not restore: {'; '.join(failures)}")
+
+    def _protected_database(self):
+        """(the production database the backups app protects, None) or (None, why it cannot be used)."""
+        if not apps.is_installed("backups"):
+            return None, "the backups app is not installed"
+        from backups.choices import RunStatus
+        from backups.models import ProtectedDatabase
+
+        database = ProtectedDatabase.objects.filter(environment__key="production").first()
+        if database is None or not database.enabled:
+            return None, "production has no enabled protected database in Backups"
+        if not database.runs.filter(status=RunStatus.GOOD).exists():
+            return None, f"{database.stanza} has no good backup yet"
+        return database, ""
+
+    def _copy_from(self, restored, scratch, *, stanza):
+        dbname = self.production.dbname
+        cluster = restored.cluster
+        with cluster.connect() as conn:
+            found = conn.execute("select 1 from pg_database where datname = %s", [dbname]).fetchone()
+        if not found:
+            raise RefreshError(f"the backup of {stanza} holds no database {dbname!r}: production's data target and "
+                               "its protected database in Backups name different clusters")  # fmt: skip
+        env = {"PGHOST": cluster.socket_directory, "PGPORT": str(cluster.port), "PGUSER": "postgres",
+               "PGDATABASE": dbname, "PGOPTIONS": "-c default_transaction_read_only=on"}  # fmt: skip
+        dump_into(env, scratch, what=f"{dbname} restored from {stanza}")
