@@ -13,7 +13,7 @@ from backups import conf
 from backups.choices import AlertKind, DrillKind, DrillStatus
 from backups.engine import process
 from backups.engine.cluster import Cluster, free_port, remove_directory
-from backups.engine.pgbackrest import EngineError
+from backups.engine.pgbackrest import EngineError, server_environment
 from backups.exceptions import BackupRefused, InvalidTransition
 from backups.models import BackupRun, ProtectedDatabase, RestoreDrill, ServiceTier
 from backups.services import engine_for, raise_alert, resolve_alert
@@ -152,7 +152,9 @@ class ScratchRestore:
         process.chown_to(hba, database.os_user)
         self.cluster = Cluster(bin_dir=database.pg_bin_dir, data_directory=data, port=free_port(),
                                socket_directory=self.directory, os_user=database.os_user)  # fmt: skip
-        self.cluster.start("archive_mode=off", f"hba_file='{hba}'", timeout=conf.drill_start_timeout())
+        # Its restore_command (archive-get) decrypts WAL from an encrypted repository: it needs the passphrase too.
+        self.cluster.start("archive_mode=off", f"hba_file='{hba}'", timeout=conf.drill_start_timeout(),
+                           env=server_environment(engine.cfg))  # fmt: skip
         self.cluster.wait_serving(conf.drill_start_timeout())
 
     def _tear_down(self):

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from backups import monitor
 from backups.choices import IN_FLIGHT, BackupType, DrillKind, DrillStatus, RunStatus
-from backups.engine.pgbackrest import archive_command, render_config
+from backups.engine.pgbackrest import archive_command, cipher_pass_variables, render_config
 from backups.models import BackupAlert, BackupRun, RestoreDrill, RpoCheck
 from backups.services import stanza_config
 
@@ -96,5 +96,6 @@ def overview(database):
         "in_flight": in_flight,
         "config_text": render_config(cfg),
         "archive_command": archive_command(cfg),
+        "cipher_pass_variables": cipher_pass_variables(cfg),
         "now": now,
     }

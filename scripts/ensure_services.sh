@@ -58,6 +58,7 @@ fi
 [ -x /usr/bin/chromium ] || need_pkg chromium        # browser journeys (Playwright)
 command -v haproxy >/dev/null || need_pkg haproxy      # blue-green load balancer
 command -v pgbackrest >/dev/null || need_pkg pgbackrest  # backups and restore drills
+command -v faketime >/dev/null || need_pkg faketime      # pgBackRest's time-based expiry, 40 days on
 command -v prometheus >/dev/null || need_pkg prometheus  # p95 triggers through PromQL
 
 echo "ensure_services: PostgreSQL, Redis, Chromium, HAProxy, pgBackRest and Prometheus are ready"

@@ -42,9 +42,9 @@ class Cluster:
         self.listen = listen
         self.log_file = str(Path(self.socket_directory) / f"postgres-{port}.log")
 
-    def _pg_ctl(self, *args, timeout=None):
+    def _pg_ctl(self, *args, timeout=None, env=None):
         done = process.run([str(self.bin_dir / "pg_ctl"), "-D", self.data_directory, *args],
-                           os_user=self.os_user, timeout=timeout)  # fmt: skip
+                           os_user=self.os_user, timeout=timeout, env=env)  # fmt: skip
         if done.returncode != 0:
             raise EngineError(
                 f"pg_ctl {args[0]} failed: {(done.stderr or done.stdout).strip()[-200:]}{self._log_tail()}"
@@ -58,10 +58,11 @@ class Cluster:
             return ""
         return "; server log: " + " | ".join(lines[-8:])[-1500:] if lines else ""
 
-    def start(self, *settings, timeout=600):
+    def start(self, *settings, timeout=600, env=None):
         options = [f"-p {self.port}", f"-c unix_socket_directories='{self.socket_directory}'",
                    f"-c listen_addresses='{self.listen}'", *(f"-c {s}" for s in settings)]  # fmt: skip
-        self._pg_ctl("start", "-w", "-t", str(timeout), "-l", self.log_file, "-o", " ".join(options), timeout=timeout)
+        self._pg_ctl("start", "-w", "-t", str(timeout), "-l", self.log_file, "-o", " ".join(options), timeout=timeout,
+                     env=env)  # fmt: skip
 
     def stop(self, mode="fast"):
         if Path(self.data_directory, "postmaster.pid").exists():

@@ -17,6 +17,10 @@ _TRANSIENT_CODES = {
     82: "WAL was not archived in time",
 }
 _ERROR_LINE = re.compile(r"ERROR: \[(\d+)\]: (.*)")
+_WRITE_FAILED = re.compile(r"unable to (?:write|open [^']*for write|sync|create)[^']*'(/[^']+)'")
+_UNDECRYPTABLE = re.compile(r"unable to load info file .*(FormatError|CryptoError)")
+# A write that failed on a filesystem with less than this free is reported as a full disk.
+_NEARLY_FULL_BYTES = 16 * 1024 * 1024
 
 
 class EngineError(Exception):
@@ -93,20 +97,67 @@ def archive_command(cfg: StanzaConfig, binary="/usr/bin/pgbackrest") -> str:
     return f"{binary} --config={cfg.config_path} --stanza={cfg.stanza} archive-push %p"
 
 
+def cipher_pass_variables(cfg: StanzaConfig) -> list[str]:
+    """The variables through which pgBackRest takes the passphrase, one per repository; none when unencrypted."""
+    return [f"PGBACKREST_REPO{r.number}_CIPHER_PASS" for r in cfg.repos] if cfg.cipher else []
+
+
+def server_environment(cfg: StanzaConfig) -> dict:
+    """What the protected PostgreSQL server's own environment needs for archive_command: with encryption, the
+    passphrase (its archive-push encrypts WAL). Never in postgresql.conf; a systemd drop-in, for example."""
+    return PgBackRest(cfg)._secret_env()
+
+
 def explain(stderr: str, returncode: int) -> EngineError:
     """Turn pgBackRest's exit and stderr into one clear error, permanent or not."""
-    match = None
-    for line in stderr.splitlines():
-        match = _ERROR_LINE.search(line) or match
-        if match:
-            break
+    lines = stderr.splitlines()
+    at = next((i for i, line in enumerate(lines) if _ERROR_LINE.search(line)), None)
+    match = _ERROR_LINE.search(lines[at]) if at is not None else None
     code = int(match.group(1)) if match else returncode
-    message = match.group(2).strip() if match else (stderr.strip().splitlines() or [f"exit status {returncode}"])[-1]
+    if match:
+        # The cause often follows on indented lines (the info file's own error, a HINT).
+        details = []
+        for line in lines[at + 1 :]:
+            if not line[:1].isspace():
+                break
+            details.append(line.strip())
+        message = " ".join([match.group(2).strip(), *details])[:1500]
+        # What a wrong passphrase "decrypts" to is not text.
+        message = "".join(ch if ch.isprintable() else "?" for ch in message)
+    else:
+        message = (stderr.strip().splitlines() or [f"exit status {returncode}"])[-1]
     if "No space left on device" in stderr:
         return EngineError(f"disk full: {message}", permanent=True, code=code)
     if code in _TRANSIENT_CODES:
         return EngineError(f"{_TRANSIENT_CODES[code]}: {message}", permanent=False, code=code)
     return EngineError(f"pgBackRest error {code}: {message}", permanent=True, code=code)
+
+
+def space_left(path) -> tuple[int, int] | None:
+    """(free, total) bytes of the filesystem holding `path`, or of its nearest existing parent."""
+    directory = Path(path)
+    while not directory.exists() and directory != directory.parent:
+        directory = directory.parent
+    try:
+        st = os.statvfs(directory)
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize, st.f_blocks * st.f_frsize
+
+
+def diagnose_write_failure(error: EngineError) -> EngineError:
+    """pgBackRest's local processes report a failed write without its errno: look at the disk ourselves."""
+    match = _WRITE_FAILED.search(str(error))
+    if not match or str(error).startswith("disk full"):
+        return error
+    space = space_left(match.group(1))
+    if space is None:
+        return error
+    free, total = space
+    if free >= max(_NEARLY_FULL_BYTES, total // 100):
+        return error
+    return EngineError(f"disk full: {free:,} of {total:,} bytes free where it writes; {error}", permanent=True,
+                       code=error.code)  # fmt: skip
 
 
 class PgBackRest:
@@ -139,7 +190,7 @@ class PgBackRest:
             raise EngineError(
                 f"repository encryption is on but {self.cfg.cipher_pass_env} is not set in the worker's environment"
             )
-        return {f"PGBACKREST_REPO{r.number}_CIPHER_PASS": passphrase for r in self.cfg.repos}
+        return dict.fromkeys(cipher_pass_variables(self.cfg), passphrase)
 
     # --- commands ---------------------------------------------------------------------
     def run(self, command, *options, on_tick=None, timeout=None):
@@ -159,7 +210,11 @@ class PgBackRest:
         except TimeoutError as exc:
             raise EngineError(str(exc), permanent=False) from None
         if done.returncode != 0:
-            raise explain(done.stderr or done.stdout, done.returncode)
+            error = diagnose_write_failure(explain(done.stderr or done.stdout, done.returncode))
+            if self.cfg.cipher and _UNDECRYPTABLE.search(str(error)):
+                error = EngineError(f"the repository did not decrypt: is {self.cfg.cipher_pass_env} the passphrase it "
+                                    f"was encrypted with? {error}", permanent=True, code=error.code)  # fmt: skip
+            raise error
         return done
 
     def stanza_create(self):
@@ -173,7 +228,11 @@ class PgBackRest:
 
     def info(self):
         done = self.run("info", "--output=json")
-        stanzas = json.loads(done.stdout or "[]")
+        try:
+            # strict=False: a status message can quote undecryptable bytes (a wrong passphrase).
+            stanzas = json.loads(done.stdout or "[]", strict=False)
+        except ValueError:
+            raise EngineError(f"pgBackRest info gave unreadable output: {done.stdout[:200]!r}") from None
         for stanza in stanzas:
             if stanza.get("name") == self.cfg.stanza:
                 return stanza

@@ -50,6 +50,7 @@ def run(args, *, os_user=None, env=None, timeout=None, on_tick=None, tick=2.0, c
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        errors="replace",  # a wrong passphrase makes pgBackRest quote what it failed to decrypt
         env=user_env(os_user, env),
         cwd=cwd,
         preexec_fn=_preexec(os_user),  # noqa: PLW1509 - needed for setuid + PDEATHSIG; workers are not threaded

@@ -18,7 +18,7 @@ from django.db import transaction
 
 from backups.engine import process
 from backups.engine.cluster import Cluster, free_port, init_cluster
-from backups.engine.pgbackrest import PgBackRest, Repo, StanzaConfig, archive_command
+from backups.engine.pgbackrest import PgBackRest, Repo, StanzaConfig, archive_command, server_environment
 from core.seeding import SeedReport
 from tests.conftest import wait_until
 
@@ -84,22 +84,25 @@ class TestCluster:
         return segment
 
 
-def stanza_config(root):
+def stanza_config(root, *, stanza=STANZA, port=0, cipher_pass_env=""):
     return StanzaConfig(
-        stanza=STANZA, data_directory=str(root / "data"), port=0, socket_directory=str(root / "sock"),
+        stanza=stanza, data_directory=str(root / "data"), port=port, socket_directory=str(root / "sock"),
         user="postgres", os_user=OS_USER, work_dir=str(root / "work"),
         repos=[Repo(1, str(root / "repo1"), 30), Repo(2, str(root / "repo2"), 30)],
+        cipher=bool(cipher_pass_env), cipher_pass_env=cipher_pass_env,
     )  # fmt: skip
 
 
-@pytest.fixture(scope="session")
-def pg_cluster():
-    root = Path(tempfile.mkdtemp(prefix="backups-test-", dir="/tmp"))
+def start_test_cluster(*, stanza=STANZA, cipher_pass_env="", databases=SERVICE_TABLES) -> TestCluster:
+    """initdb, archive into a new stanza on two repositories, start; with a passphrase, encrypted repositories.
+
+    The server runs archive-push itself, so it gets the passphrase the way production's must: in its environment.
+    """
+    root = Path(tempfile.mkdtemp(prefix=f"{stanza}-", dir="/tmp"))
     os.chmod(root, 0o755)  # noqa: S103 - the postgres user must reach its directories inside
     port = free_port()
     process.make_dir(root / "sock", OS_USER, mode=0o755)
-    cfg = stanza_config(root)
-    cfg = StanzaConfig(**{**cfg.__dict__, "port": port})
+    cfg = stanza_config(root, stanza=stanza, port=port, cipher_pass_env=cipher_pass_env)
     init_cluster(
         bin_dir=BIN, data_directory=root / "data", os_user=OS_USER,
         settings=[f"port = {port}", "listen_addresses = '127.0.0.1'", f"unix_socket_directories = '{root / 'sock'}'",
@@ -110,9 +113,9 @@ def pg_cluster():
     engine.write_config()
     cluster = Cluster(bin_dir=BIN, data_directory=root / "data", port=port, socket_directory=root / "sock",
                       os_user=OS_USER, listen="127.0.0.1")  # fmt: skip
-    cluster.start()
+    cluster.start(env=server_environment(cfg))
     test_cluster = TestCluster(root=root, port=port, cluster=cluster)
-    for dbname, statements in SERVICE_TABLES.items():
+    for dbname, statements in databases.items():
         test_cluster.sql(f"create database {dbname}")
         for statement in statements:
             test_cluster.sql(statement, dbname=dbname)
@@ -122,9 +125,19 @@ def pg_cluster():
     test_cluster.sql("select pg_reload_conf()")
     test_cluster.switch_and_wait_archived()
     test_cluster.engine = engine
+    return test_cluster
+
+
+def remove_test_cluster(test_cluster):
+    test_cluster.cluster.stop("immediate")
+    shutil.rmtree(test_cluster.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    test_cluster = start_test_cluster()
     yield test_cluster
-    cluster.stop("immediate")
-    shutil.rmtree(root, ignore_errors=True)
+    remove_test_cluster(test_cluster)
 
 
 def _seed_backups():
@@ -157,17 +170,23 @@ def base_backup(pg_cluster):
     return labels
 
 
-@pytest.fixture
-def protected(backups_seeded_tx, pg_cluster):
-    """The seeded production database, pointed at the test cluster (unencrypted: see test_engine for the cipher)."""
+def point_production_at(test_cluster):
+    """The seeded production database, pointed at `test_cluster`: its stanza, paths and encryption."""
     from backups.models import ProtectedDatabase
 
+    cfg = test_cluster.engine.cfg
     database = ProtectedDatabase.objects.get(environment__key="production")
     ProtectedDatabase.objects.filter(pk=database.pk).update(
-        stanza=STANZA, host="127.0.0.1", port=pg_cluster.port, data_directory=str(pg_cluster.data),
-        socket_directory=str(pg_cluster.socket_directory), pg_bin_dir=BIN, os_user=OS_USER,
-        work_dir=str(pg_cluster.work), repo1_path=str(pg_cluster.repo(1)), repo2_path=str(pg_cluster.repo(2)),
-        cipher=False,
+        stanza=cfg.stanza, host="127.0.0.1", port=test_cluster.port, data_directory=str(test_cluster.data),
+        socket_directory=str(test_cluster.socket_directory), pg_bin_dir=BIN, os_user=OS_USER,
+        work_dir=str(test_cluster.work), repo1_path=str(test_cluster.repo(1)), repo2_path=str(test_cluster.repo(2)),
+        cipher=cfg.cipher, cipher_pass_env=cfg.cipher_pass_env or database.cipher_pass_env,
     )  # fmt: skip
     database.refresh_from_db()
     return database
+
+
+@pytest.fixture
+def protected(backups_seeded_tx, pg_cluster):
+    """Production pointed at the shared cluster (unencrypted: test_encryption_and_expiry has its own)."""
+    return point_production_at(pg_cluster)

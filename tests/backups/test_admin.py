@@ -29,6 +29,8 @@ def test_page__fresh_production__renders_red_with_checks_and_generated_config(op
     body = response.content.decode()
     assert 'data-status="red"' in body and "Last full" in body and "worst-case loss unknown against 60 min" in body
     assert "repo1-cipher-type=aes-256-cbc" in body and "archive-push %p" in body
+    # the operator is told how the server's own archive-push gets the passphrase
+    assert "<code>PGBACKREST_REPO1_CIPHER_PASS</code> and <code>PGBACKREST_REPO2_CIPHER_PASS</code>" in body
 
 
 def test_back_up_now__posted__run_queued_and_task_enqueued_on_commit(ops, django_capture_on_commit_callbacks):

@@ -78,7 +78,8 @@ def test_execute_backup__called_twice__second_call_does_not_run_it_again(protect
     assert run.events.filter(new_status=RunStatus.RUNNING).count() == 1
 
 
-def _pgbackrest_running(stanza):
+def _pgbackrest_running(database):
+    # By its configuration file, which is this session's own: another test session may back up a same-named stanza.
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -88,7 +89,7 @@ def _pgbackrest_running(stanza):
             cmdline
             and cmdline[0].endswith(b"pgbackrest")
             and b"backup" in cmdline
-            and f"--stanza={stanza}".encode() in cmdline
+            and f"--config={database.config_path}".encode() in cmdline
         ):
             return True
     return False
@@ -102,13 +103,13 @@ def test_worker_killed_mid_backup__run_failed_never_good__next_run_succeeds(work
     protected.save(update_fields=["start_fast"])
     run = services.request_backup(database_id=protected.pk, backup_type="full", actor="test", enqueue=False)
     run_backup.apply_async((run.pk,), queue=dedicated_worker.QUEUE)
-    wait_until(lambda: _pgbackrest_running(protected.stanza), timeout=60, what="pgBackRest running the backup")
+    wait_until(lambda: _pgbackrest_running(protected), timeout=60, what="pgBackRest running the backup")
     run.refresh_from_db()
     assert run.status == RunStatus.RUNNING
 
     # When the whole worker is killed with SIGKILL
     dedicated_worker.kill_group()
-    wait_until(lambda: not _pgbackrest_running(protected.stanza), timeout=20, what="pgBackRest gone with its worker")
+    wait_until(lambda: not _pgbackrest_running(protected), timeout=20, what="pgBackRest gone with its worker")
 
     # Then the reconcile job fails the run, and it was never good
     assert services.reconcile_runs() == [run.pk]

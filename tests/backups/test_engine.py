@@ -2,7 +2,15 @@
 
 import pytest
 
-from backups.engine.pgbackrest import EngineError, PgBackRest, Repo, StanzaConfig, explain, render_config
+from backups.engine.pgbackrest import (
+    EngineError,
+    PgBackRest,
+    Repo,
+    StanzaConfig,
+    diagnose_write_failure,
+    explain,
+    render_config,
+)
 
 CFG = StanzaConfig(stanza="amarise-production", data_directory="/pg/data", port=5432, socket_directory="/run/pg",
                    user="postgres", os_user="postgres", work_dir="/srv/backups",
@@ -67,3 +75,22 @@ def test_run__binary_missing__clear_error(tmp_path):
 
     with pytest.raises(EngineError, match="pgBackRest is not installed: /nonexistent/pgbackrest not found"):
         PgBackRest(cfg, binary="/nonexistent/pgbackrest").check()
+
+
+def test_explain__cause_on_indented_lines__joined_and_made_printable():
+    stderr = ("ERROR: [029]: unable to load info file '/r/archive.info':\n"
+              "       FormatError: key/value found outside of section at line 1: \x8f\x01x\n"
+              "INFO: backup command end: aborted with exception [029]\n")  # fmt: skip
+
+    err = explain(stderr, 29)
+
+    assert str(err) == (
+        "pgBackRest error 29: unable to load info file '/r/archive.info': "
+        "FormatError: key/value found outside of section at line 1: ??x"
+    )
+
+
+def test_diagnose_write_failure__disk_with_room__left_as_the_engine_said(tmp_path):
+    err = explain(f"ERROR: [064]: raised from local-1 protocol: unable to write '{tmp_path}/x/1255.lz4'\n", 64)
+
+    assert diagnose_write_failure(err) is err
