@@ -109,10 +109,11 @@ class ScratchRestore:
     deleted on leaving the block whatever happened. The drill measures it; the staging refresh copies from it.
     """
 
-    def __init__(self, database, *, name, repo=1, target_time=None):
+    def __init__(self, database, *, name, repo=1, target_time=None, only_databases=()):
         self.database = database
         self.repo = repo
         self.target_time = target_time
+        self.only_databases = only_databases
         self.directory = Path(database.work_dir) / "scratch" / name
         self.label = ""
         self.cluster = None
@@ -141,7 +142,8 @@ class ScratchRestore:
         engine.write_config()
         process.make_dir(self.directory, database.os_user)
         process.make_dir(data, database.os_user)
-        self.label = engine.restore(self.repo, str(data), target_time=self.target_time)
+        self.label = engine.restore(self.repo, str(data), target_time=self.target_time,
+                                    only_databases=self.only_databases)  # fmt: skip
         if not (data / "postgresql.conf").exists():
             # Debian keeps the configuration outside the data directory; a scratch copy needs none of it.
             (data / "postgresql.conf").write_text("# scratch restore\n")

@@ -252,8 +252,11 @@ class PgBackRest:
     def expire(self):
         return self.run("expire")
 
-    def restore(self, repo, target_directory, *, target_time=None, backup_set=None):
-        """Restore into `target_directory` (never the live one); returns the backup set the engine used."""
+    def restore(self, repo, target_directory, *, target_time=None, backup_set=None, only_databases=()):
+        """Restore into `target_directory` (never the live one); returns the backup set the engine used.
+
+        `only_databases`: pgBackRest's selective restore; the other user databases come back as empty files
+        that must not be connected to, and the restore is as small as what it includes."""
         if Path(target_directory).resolve() == Path(self.cfg.data_directory).resolve():
             raise EngineError("refusing to restore over the live data directory")
         options = [
@@ -266,6 +269,7 @@ class PgBackRest:
             options += ["--type=time", f"--target={target_time.isoformat(sep=' ')}", "--target-action=promote"]
         if backup_set:
             options.append(f"--set={backup_set}")
+        options += [f"--db-include={name}" for name in only_databases]
         done = self.run("restore", *options)
         match = re.search(r"restore backup set (\S+)", done.stdout + done.stderr)
         return match.group(1).rstrip(",") if match else ""
