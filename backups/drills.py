@@ -133,7 +133,9 @@ class ScratchRestore:
         return False
 
     def recovery_point(self):
-        return self.cluster.recovery_point() if self.cluster else None
+        """The last transaction replayed or, with none after the backup, the end of the backup itself."""
+        replayed = self.cluster.recovery_point() if self.cluster else None
+        return replayed or _backup_end(self.database, self.repo, self.label)
 
     def _restore_and_start(self):
         database = self.database
@@ -176,7 +178,7 @@ def _drill(drill):
     try:
         with restored:
             measured = timedelta(seconds=time.monotonic() - started)
-            reached = restored.recovery_point() or _backup_end(drill, restored.label)
+            reached = restored.recovery_point()
             fields.update(serving_at=timezone.now(), measured_rto=measured, recovery_point=reached)
             fields["results"] = [
                 _check_service(restored.cluster, service, measured) for service in ServiceTier.objects.all()
@@ -216,9 +218,8 @@ def _drill(drill):
     return drill
 
 
-def _backup_end(drill, label):
-    """Without a transaction replayed after it, the restore reaches the end of the backup itself."""
-    run = BackupRun.objects.filter(database=drill.database, labels__contains={str(drill.repo): label}).first()
+def _backup_end(database, repo, label):
+    run = BackupRun.objects.filter(database=database, labels__contains={str(repo): label}).first() if label else None
     return run.finished_at if run else None
 
 

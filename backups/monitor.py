@@ -160,8 +160,13 @@ def status(database: ProtectedDatabase, *, now=None) -> list[Finding]:
     fresh = rpo and now - rpo.checked_at <= timedelta(seconds=3 * conf.rpo_check_interval())
     rpo_text = (rpo.detail + ("" if fresh else " (check is stale)")) if rpo else "not checked yet"
     findings.append(Finding("RPO now", bool(rpo and rpo.ok and fresh), rpo_text))
-    failed_verify = BackupRun.objects.filter(database=database, verification=Verification.FAILED).exists()
-    findings.append(Finding("Verify", not failed_verify, "errors found" if failed_verify else "no errors found"))
+    # The latest verify is what counts: an old failure fixed since is not red, and no verify at all is not green.
+    verified = BackupRun.objects.filter(database=database, verified_at__isnull=False).order_by("-verified_at").first()
+    verify_text = "never verified"
+    if verified:
+        outcome = "errors found" if verified.verification == Verification.FAILED else "valid"
+        verify_text = f"{outcome} ({verified.verify_detail}), {_short(now - verified.verified_at)} ago"
+    findings.append(Finding("Verify", bool(verified and verified.verification == Verification.PASSED), verify_text))
     drill = RestoreDrill.objects.filter(database=database, kind=DrillKind.DRILL,
                                         status__in=[DrillStatus.PASSED, DrillStatus.FAILED]).first()  # fmt: skip
     drill_text = "no drill yet"

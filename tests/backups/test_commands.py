@@ -1,5 +1,7 @@
 """manage.py backup_now / restore_drill / backup_status, on the real cluster."""
 
+import re
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -37,6 +39,12 @@ def test_commands__backup_rpo_check_and_drill__status_green_exit_0(protected, pg
     call_command("restore_drill", "production")
     out = capsys.readouterr().out
     assert "Checkout         tier 1" in out and "passed: measured RTO" in out
+    # a backup nobody has verified yet is not reported good
+    code, out = _status_exit(capsys)
+    assert code == 1 and re.search(r"RED\s+Verify\s+never verified", out), out
+    from backups import services
+
+    services.verify_database(database_id=protected.pk)
 
     code, out = _status_exit(capsys)
 

@@ -109,7 +109,9 @@ def test_drill__latest_backup__rto_measured_per_tier_and_scratch_cluster_gone(
     assert drill.scratch_removed and not Path(drill.target_directory).exists()
 
 
-def test_drill__rto_target_missed__failed_with_high_alert_and_scratch_removed(protected, pg_cluster, base_backup):
+def test_drill__rto_target_missed__failed_with_high_alert_and_scratch_removed(
+    worker, protected, pg_cluster, base_backup
+):
     ServiceTier.objects.filter(name="Checkout").update(rto_minutes=0)  # an impossible target: 0 minutes
 
     drill = drills.request_drill(database_id=protected.pk, actor="test", enqueue=False)
@@ -129,6 +131,8 @@ def test_drill__rto_target_missed__failed_with_high_alert_and_scratch_removed(pr
     assert alert.incident_ref == f"incident #{incident.pk}"
     assert incident.timeline.filter(text__contains='"measured_rto_s"').exists()
     assert drill.scratch_removed and not Path(drill.target_directory).exists()
+    # and on-call was told: the worker delivered the "opened" notification (done before the test's data goes)
+    wait_until(lambda: incident.notifications.filter(event="opened", ok=True).exists(), what="the notification")
 
 
 def test_verify__file_corrupted_in_repo1__reported_and_repo2_still_restores(protected, pg_cluster, base_backup):

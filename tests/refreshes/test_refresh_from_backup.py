@@ -52,6 +52,7 @@ def test_staging_refresh__from_backup__staging_is_the_backup_masked_and_the_scra
     assert source["kind"] == "backup_restore" and "fallback" not in source
     assert source["repo"] == 1 and source["backup_label"] == backed_up_production.labels["1"]
     assert source["repo_failures"] == []
+    assert source["recovery_point"]  # the last transaction replayed, or the end of the backup
     assert "restored backup " + backed_up_production.labels["1"] in run.steps.get(name="copy").detail
     assert _scratch_left(backed_up_production.database) == []
     # and the run says so in the admin
