@@ -263,6 +263,7 @@ def data_refreshes(obj):
             "run": run,
             "url": reverse("admin:refreshes_refreshrun_change", args=[run.pk]),
             "duration": _duration(run),
+            "source": describe_source((run.checks or {}).get("source")),
             "rows": _rows(run),
             "leak_scan": _leak_badge(run),
         }

@@ -60,13 +60,19 @@ def test_environment_page__shows_last_runs_with_leak_scan_and_test_logins(seeded
         "dev", RunKind.DEV_RESET, days_ago=0, row_counts={"customers": 12},
         test_logins=[{"email": "test1@dev.amarise.invalid", "password": "amarise-dev-1-0102"}],
     )  # fmt: skip
-    _finished_run("staging", RunKind.STAGING_REFRESH, days_ago=1, leak_scan_passed=True)
+    source = {"kind": "backup_restore", "stanza": "amarise-production", "repo": 1, "backup_label": "20261124-030000F",
+              "recovery_point": "2026-11-24T03:04:00+00:00", "repo_failures": []}  # fmt: skip
+    _finished_run("staging", RunKind.STAGING_REFRESH, days_ago=1, leak_scan_passed=True, checks={"source": source})
     dev = Environment.objects.get(key="dev")
     body = admin_client.get(reverse("admin:environments_environment_change", args=[dev.pk])).content.decode()
     assert "test1@dev.amarise.invalid / amarise-dev-1-0102" in body and "customers: 12" in body
     staging = Environment.objects.get(key="staging")
     body = admin_client.get(reverse("admin:environments_environment_change", args=[staging.pk])).content.decode()
     assert "Leak scan passed" in body and "180.0 s" in body
+    assert (
+        "backup 20261124-030000F of amarise-production, restored from repo1; data as of 2026-11-24T03:04:00+00:00"
+        in body
+    )
 
 
 def test_refresh_staging_now__post__queues_a_run_and_shows_it(seeded, admin_client):
