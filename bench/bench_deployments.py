@@ -9,6 +9,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from django.apps import apps
 from django.db import connection
 
 SAMPLE_INTERVAL = 2.0
@@ -28,6 +29,10 @@ def _one_run(workdir):
     proxy = HAProxy(workdir, blue, green)
     shoppers = Shoppers(proxy.url, threads=3)
     try:
+        if apps.is_installed("incidents"):  # the previous run's rollback opened one, which keeps its deployment
+            from incidents.models import Incident
+
+            Incident.objects.filter(deployment__isnull=False).delete()
         Deployment.objects.all().delete()
         Slot.objects.all().delete()
         Release.objects.all().delete()
@@ -46,6 +51,11 @@ def _one_run(workdir):
         if deployment.status != S.ROLLED_BACK:
             last = deployment.events.order_by("-at").first()
             return None, f"ended {deployment.status}, not rolled back: {last.detail if last else ''}"
+        if apps.is_installed("incidents"):  # its report is written by the worker; the next run clears it
+            from incidents.models import Incident
+
+            wait_until(lambda: Incident.objects.filter(deployment=deployment).exists(), timeout=30,
+                       what="the rollback's incident")  # fmt: skip
         first_bad = deployment.steps.get(name="traffic_10").started_at
         restored = (deployment.executed_at - first_bad).total_seconds()
         detection = (deployment.executed_at - deployment.detected_at).total_seconds()
