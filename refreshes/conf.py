@@ -12,3 +12,5 @@ LEAK_MIN_LENGTH = getattr(settings, "OPS_REFRESHES_LEAK_MIN_LENGTH", 5)
 # Rows per table kept as the masked preview shown in the admin.
 PREVIEW_ROWS = getattr(settings, "OPS_REFRESHES_PREVIEW_ROWS", 5)
 CONNECT_TIMEOUT = getattr(settings, "OPS_REFRESHES_CONNECT_TIMEOUT", 10)
+# Tables masked at once, each on its own connection to the scratch database (the server's cores, at most).
+MASK_PARALLEL = getattr(settings, "OPS_REFRESHES_MASK_PARALLEL", 2)

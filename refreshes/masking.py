@@ -1,8 +1,10 @@
-"""Masking inside the scratch database: set-based SQL, one UPDATE per table, keyed by an HMAC key.
+"""Masking inside the scratch database: set-based SQL, one UPDATE per table (tables in parallel), keyed by an HMAC key.
 
 No row ever travels to Python. The key is bound as a parameter (never in the statement text), pgcrypto
 computes the HMACs, and dictionary picks are index lookups in small tables.
 """
+
+from concurrent.futures import ThreadPoolExecutor
 
 from psycopg import sql
 
@@ -79,17 +81,15 @@ def expression(rule, column) -> sql.Composable | None:
     raise ValueError(f"no expression for strategy {strategy!r}")
 
 
-def masking_statements(rules, columns) -> list[tuple[str, sql.Composable]]:
-    """(table, statement) in order: one TRUNCATE for the emptied tables, then one UPDATE per masked table."""
+def masking_statements(rules, columns):
+    """(truncate, updates): one TRUNCATE of the emptied tables (or None), and one (table, UPDATE) per masked table."""
     by_key = {(r.table, r.column): r for r in rules}
-    emptied = sorted({r.table for r in rules if r.strategy == Strategy.TRUNCATE})
     present = {c.table for c in columns}
-    statements = []
-    emptied = [t for t in emptied if t in present]
+    emptied = sorted({r.table for r in rules if r.strategy == Strategy.TRUNCATE} & present)
+    truncate = None
     if emptied:
-        statements.append(
-            (",".join(emptied), sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(map(sql.Identifier, emptied))))
-        )
+        statement = sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(map(sql.Identifier, emptied)))
+        truncate = (",".join(emptied), statement)
     sets: dict[str, list] = {}
     for column in columns:
         if column.table in emptied:
@@ -98,11 +98,11 @@ def masking_statements(rules, columns) -> list[tuple[str, sql.Composable]]:
         expr = expression(rule, column) if rule else None
         if expr is not None:
             sets.setdefault(column.table, []).append(sql.SQL("{} = {}").format(sql.Identifier(column.column), expr))
-    for table, assignments in sets.items():
-        statements.append(
-            (table, sql.SQL("UPDATE {} SET {}").format(sql.Identifier(table), sql.SQL(", ").join(assignments)))
-        )
-    return statements
+    updates = [
+        (table, sql.SQL("UPDATE {} SET {}").format(sql.Identifier(table), sql.SQL(", ").join(assignments)))
+        for table, assignments in sets.items()
+    ]
+    return truncate, updates
 
 
 def prepare(conn):
@@ -163,12 +163,47 @@ def capture_production_values(conn, rules, columns, *, min_length: int) -> int:
     return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(values)).fetchone()[0]
 
 
-def apply(conn, rules, columns, *, key: str) -> dict:
-    """Run the masking statements; returns the rows each one touched."""
-    touched = {}
-    for table, statement in masking_statements(rules, columns):
-        cursor = conn.execute(statement, {"key": key})
-        touched[table] = cursor.rowcount if cursor.rowcount >= 0 else 0
+def is_captured(conn) -> bool:
+    """The production values are captured once: after a crash mid-masking they would be masked ones."""
+    return conn.execute("SELECT to_regclass(%s)", [f"{WORK}.prod_values"]).fetchone()[0] is not None
+
+
+def apply(connect, rules, columns, *, key: str, parallel: int = 1) -> dict:
+    """Run the masking statements, `parallel` at a time on connections from `connect()`; rows touched per table.
+
+    Each statement commits on its own, with its table's marker row in the same transaction: a retried step
+    skips what committed and never masks a table twice. The TRUNCATE runs first and alone (it locks what it
+    empties); then the largest tables first, so that the connections finish together.
+    """
+    done = sql.Identifier(WORK, "masked_tables")
+    with connect() as conn:
+        conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, rows bigint)").format(done))
+        conn.commit()
+        sizes = dict(
+            conn.execute(
+                "SELECT relname, reltuples FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace"
+            ).fetchall()
+        )
+
+    def run(item):
+        name, statement = item
+        with connect() as conn, conn.transaction():
+            row = conn.execute(sql.SQL("SELECT rows FROM {} WHERE name = %s").format(done), [name]).fetchone()
+            if row is not None:
+                return name, row[0]
+            cursor = conn.execute(statement, {"key": key})
+            rows = max(cursor.rowcount, 0)
+            conn.execute(sql.SQL("INSERT INTO {} VALUES (%s, %s)").format(done), [name, rows])
+            return name, rows
+
+    truncate, updates = masking_statements(rules, columns)
+    touched = dict([run(truncate)]) if truncate else {}
+    updates.sort(key=lambda item: -sizes.get(item[0], 0))
+    if parallel <= 1 or len(updates) <= 1:
+        touched.update(map(run, updates))
+    else:
+        with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="mask") as pool:
+            touched.update(pool.map(run, updates))
     return touched
 
 
@@ -179,7 +214,12 @@ def is_masked(conn) -> bool:
     )
 
 
+def watched(conn) -> int:
+    """How many production values the leak scan looks for."""
+    return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(WORK, "prod_values"))).fetchone()[0]
+
+
 def mark_masked(conn, run_id: int):
-    # Written in the same transaction as the masking: a retried step sees it and never masks twice.
+    # Once every table's marker is in: a retried step sees it and skips the whole step.
     conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (run_id bigint)").format(sql.Identifier(WORK, "masked")))
     conn.execute(sql.SQL("INSERT INTO {} VALUES (%s)").format(sql.Identifier(WORK, "masked")), [run_id])

@@ -276,7 +276,8 @@ def _copy(run):
 def _mask(run):
     key = masking_key(target_for(EnvironmentKey.STAGING))
     rules = list(MaskingRule.objects.all())
-    with pg.connect(_live_dsn(run).with_db(_scratch(run))) as conn:
+    scratch = _live_dsn(run).with_db(_scratch(run))
+    with pg.connect(scratch) as conn:
         if masking.is_masked(conn):
             return "already masked", {}
         columns = read_columns(conn)
@@ -285,9 +286,12 @@ def _mask(run):
             raise FailClosed(f"refused, fail closed: {check.summary()}")
         with conn.transaction():
             masking.prepare(conn)
-            watched = masking.capture_production_values(conn, rules, columns, min_length=conf.LEAK_MIN_LENGTH)
-            touched = masking.apply(conn, rules, columns, key=key)
-            masking.mark_masked(conn, run.pk)
+            if not masking.is_captured(conn):  # a retry after a crash mid-masking must not capture masked values
+                masking.capture_production_values(conn, rules, columns, min_length=conf.LEAK_MIN_LENGTH)
+    touched = masking.apply(lambda: pg.connect(scratch), rules, columns, key=key, parallel=conf.MASK_PARALLEL)
+    with pg.connect(scratch) as conn, conn.transaction():
+        masking.mark_masked(conn, run.pk)
+        watched = masking.watched(conn)
     return f"masked {len(touched)} statement(s); {watched} production values watched by the leak scan", touched
 
 

@@ -1,12 +1,30 @@
 """Masking and verify on real PostgreSQL, steps run in this process (the worker tests are in test_refresh)."""
 
+import os
+
 import psycopg
 import pytest
+from psycopg import sql
 
-from refreshes import services
+from refreshes import masking, services
 from refreshes.choices import RunKind, RunStatus, StepStatus
-from refreshes.models import RefreshRun
-from tests.refreshes.conftest import count, databases_like, db_url, query, run_directly, text_of_database
+from refreshes.models import MaskingRule, RefreshRun
+from refreshes.rules import RULES
+from refreshes.schema import read_columns
+from tests.refreshes.conftest import (
+    CUSTOMERS,
+    KEY_VAR,
+    PREFIX,
+    build_sample,
+    count,
+    databases_like,
+    db_url,
+    query,
+    run_directly,
+    text_of_database,
+)
+
+KEY = os.environ[KEY_VAR]
 
 pytestmark = pytest.mark.django_db
 
@@ -93,3 +111,49 @@ def test_mask__step_run_twice__masks_once(targets, production, staging_name):
     services.run_step(run_id=run.pk, step_name="mask")
     assert query(scratch, "SELECT email, first_name FROM customers ORDER BY id") == once
     services.run_step(run_id=run.pk, step_name="cleanup")
+
+
+def _masked_tables(name):
+    tables = ("customers", "addresses", "orders", "reviews", "newsletter_subscriptions", "payment_methods")
+    return {t: query(name, sql.SQL("SELECT * FROM {} ORDER BY 1").format(sql.Identifier(t))) for t in tables}
+
+
+def test_mask__crash_after_some_tables__retry_masks_the_rest_once_and_matches_a_clean_run(monkeypatch):
+    rules = [MaskingRule(table=t, column=c, strategy=s, params=p) for t, c, s, p, _ in RULES]
+    crashed, clean = f"{PREFIX}mask_crashed", f"{PREFIX}mask_clean"
+    for name in (crashed, clean):
+        build_sample(name)
+        with psycopg.connect(db_url(name), autocommit=True) as conn:
+            conn.execute("ANALYZE")  # the largest tables go first: customers and orders before reviews
+            columns = read_columns(conn)
+            with conn.transaction():
+                masking.prepare(conn)
+                masking.capture_production_values(conn, rules, columns, min_length=5)
+
+    def connect_to(name):
+        return lambda: psycopg.connect(db_url(name))
+
+    real = masking.masking_statements
+
+    def reviews_crash(*args):
+        truncate, updates = real(*args)
+        return truncate, [(t, sql.SQL("SELECT 1/0") if t == "reviews" else s) for t, s in updates]
+
+    # Given a masking that dies at the reviews table, after the larger tables committed
+    monkeypatch.setattr(masking, "masking_statements", reviews_crash)
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        masking.apply(connect_to(crashed), rules, columns, key=KEY, parallel=1)
+    done = {
+        r[0]
+        for r in query(crashed, sql.SQL("SELECT name FROM {}").format(sql.Identifier(masking.WORK, "masked_tables")))
+    }
+    assert {"customers", "orders"} <= done and "reviews" not in done
+
+    # When it runs again, and a clean run masks a twin copy in parallel
+    monkeypatch.setattr(masking, "masking_statements", real)
+    masking.apply(connect_to(crashed), rules, columns, key=KEY, parallel=1)
+    masking.apply(connect_to(clean), rules, columns, key=KEY, parallel=2)
+
+    # Then nothing was masked twice: both copies hold exactly the same rows
+    assert _masked_tables(crashed) == _masked_tables(clean)
+    assert query(crashed, "SELECT count(*) FROM customers WHERE email LIKE '%%.invalid'")[0][0] == CUSTOMERS
