@@ -24,14 +24,13 @@ def _one_run(workdir):
     from tests.deployments.conftest import configure_staging
     from tests.deployments.standins import Behaviour, HAProxy, Shoppers, SlotServer
 
+    Incident = apps.get_model("incidents", "Incident") if apps.is_installed("incidents") else None  # noqa: N806
     workdir.mkdir()
     blue, green = SlotServer("blue"), SlotServer("green")
     proxy = HAProxy(workdir, blue, green)
     shoppers = Shoppers(proxy.url, threads=3)
     try:
-        if apps.is_installed("incidents"):  # the previous run's rollback opened one, which keeps its deployment
-            from incidents.models import Incident
-
+        if Incident:  # the previous run's rollback opened one, which keeps its deployment
             Incident.objects.filter(deployment__isnull=False).delete()
         Deployment.objects.all().delete()
         Slot.objects.all().delete()
@@ -51,9 +50,7 @@ def _one_run(workdir):
         if deployment.status != S.ROLLED_BACK:
             last = deployment.events.order_by("-at").first()
             return None, f"ended {deployment.status}, not rolled back: {last.detail if last else ''}"
-        if apps.is_installed("incidents"):  # its report is written by the worker; the next run clears it
-            from incidents.models import Incident
-
+        if Incident:  # its report is written by the worker; the next run clears it
             wait_until(lambda: Incident.objects.filter(deployment=deployment).exists(), timeout=30,
                        what="the rollback's incident")  # fmt: skip
         first_bad = deployment.steps.get(name="traffic_10").started_at

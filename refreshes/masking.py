@@ -160,12 +160,16 @@ def capture_production_values(conn, rules, columns, *, min_length: int) -> int:
     conn.execute(sql.SQL("DELETE FROM {} WHERE h IN ({})").format(values, public))
     conn.execute(sql.SQL("CREATE INDEX ON {} USING hash (h)").format(values))
     conn.execute(sql.SQL("ANALYZE {}").format(values))
-    return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(values)).fetchone()[0]
+    return watched(conn)
+
+
+def _exists(conn, table) -> bool:
+    return conn.execute("SELECT to_regclass(%s)", [f"{WORK}.{table}"]).fetchone()[0] is not None
 
 
 def is_captured(conn) -> bool:
     """The production values are captured once: after a crash mid-masking they would be masked ones."""
-    return conn.execute("SELECT to_regclass(%s)", [f"{WORK}.prod_values"]).fetchone()[0] is not None
+    return _exists(conn, "prod_values")
 
 
 def apply(connect, rules, columns, *, key: str, parallel: int = 1) -> dict:
@@ -209,7 +213,7 @@ def apply(connect, rules, columns, *, key: str, parallel: int = 1) -> dict:
 
 def is_masked(conn) -> bool:
     return (
-        conn.execute("SELECT to_regclass(%s)", [f"{WORK}.masked"]).fetchone()[0] is not None
+        _exists(conn, "masked")
         and conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(WORK, "masked"))).fetchone()[0] > 0
     )
 

@@ -103,9 +103,16 @@ def cipher_pass_variables(cfg: StanzaConfig) -> list[str]:
 
 
 def server_environment(cfg: StanzaConfig) -> dict:
-    """What the protected PostgreSQL server's own environment needs for archive_command: with encryption, the
-    passphrase (its archive-push encrypts WAL). Never in postgresql.conf; a systemd drop-in, for example."""
-    return PgBackRest(cfg)._secret_env()
+    """The passphrase variables for whatever runs pgBackRest on this stanza: the workers, the protected server's
+    archive-push, a scratch cluster's archive-get. Never in a file; for the server, a systemd drop-in, for example."""
+    if not cfg.cipher:
+        return {}
+    passphrase = os.environ.get(cfg.cipher_pass_env, "")
+    if not passphrase:
+        raise EngineError(
+            f"repository encryption is on but {cfg.cipher_pass_env} is not set in the worker's environment"
+        )
+    return dict.fromkeys(cipher_pass_variables(cfg), passphrase)
 
 
 def explain(stderr: str, returncode: int) -> EngineError:
@@ -183,14 +190,7 @@ class PgBackRest:
         return str(path)
 
     def _secret_env(self):
-        if not self.cfg.cipher:
-            return {}
-        passphrase = os.environ.get(self.cfg.cipher_pass_env, "")
-        if not passphrase:
-            raise EngineError(
-                f"repository encryption is on but {self.cfg.cipher_pass_env} is not set in the worker's environment"
-            )
-        return dict.fromkeys(cipher_pass_variables(self.cfg), passphrase)
+        return server_environment(self.cfg)
 
     # --- commands ---------------------------------------------------------------------
     def run(self, command, *options, on_tick=None, timeout=None):
