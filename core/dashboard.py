@@ -25,6 +25,13 @@ class CardSection:
 
 
 _sections: dict[str, CardSection] = {}
+_subjects: Callable[[], Iterable] = list  # the environments app registers where its cards come from
+
+
+def register_subjects(subjects: Callable[[], Iterable]):
+    """Say which objects get a card, in order (the environments app does, so core imports no app)."""
+    global _subjects
+    _subjects = subjects
 
 
 def register_section(name: str, *, order: int, lines: Callable[[Iterable], dict]):
@@ -32,9 +39,7 @@ def register_section(name: str, *, order: int, lines: Callable[[Iterable], dict]
 
 
 def environment_cards():
-    from environments.models import Environment
-
-    environments = list(Environment.objects.order_by("order"))
+    environments = list(_subjects())
     by_section = [(s, s.lines(environments)) for s in sorted(_sections.values(), key=lambda s: s.order)]
     return [
         {"environment": env, "sections": [(s.name, lines.get(env.pk, [])) for s, lines in by_section]}

@@ -1,5 +1,3 @@
-from collections.abc import Callable
-
 from django.contrib import admin, messages
 from django.db import models, transaction
 from django.template.loader import render_to_string
@@ -9,17 +7,10 @@ from simple_history.admin import SimpleHistoryAdmin
 from environments.choices import EnvironmentKey, HealthStatus
 from environments.dashboard import health_summary
 from environments.models import Environment, RequiredVariable
+from environments.panels import panels
 from environments.tasks import check_environment_health
 
 _BADGE = {HealthStatus.UP: "ops-ok", HealthStatus.DOWN: "ops-bad"}
-
-# Sections other apps add to each environment's page: (title, render(environment) -> HTML).
-_panels: list[tuple[str, Callable]] = []
-
-
-def register_panel(title: str, render: Callable):
-    """Add a read-only section to the environment page (another app's view of that environment)."""
-    _panels.append((title, render))
 
 
 class RequiredVariableInline(admin.TabularInline):
@@ -54,13 +45,13 @@ class EnvironmentAdmin(SimpleHistoryAdmin):
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = list(super().get_fieldsets(request, obj))
-        if obj is None or not _panels:
+        if obj is None or not panels():
             return [f for f in fieldsets if "panels" not in f[1]["fields"]]
         return fieldsets + [("Operations", {"fields": ["panels"]})]
 
     @admin.display(description="")
     def panels(self, obj):
-        parts = [format_html("<h3>{}</h3>{}", title, render(obj)) for title, render in _panels] if obj else []
+        parts = [format_html("<h3>{}</h3>{}", title, render(obj)) for title, render in panels()] if obj else []
         return format_html_join("", "{}", ((p,) for p in parts))
 
     def get_readonly_fields(self, request, obj=None):

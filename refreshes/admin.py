@@ -12,9 +12,9 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, YAML
 from simple_history.admin import SimpleHistoryAdmin
 
-from environments.admin import register_panel
 from environments.choices import EnvironmentKey
 from environments.models import Environment
+from environments.public import register_panel
 from refreshes import services
 from refreshes.choices import RunKind, RunStatus, SourceKind, Strategy
 from refreshes.exceptions import RefreshError

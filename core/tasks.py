@@ -1,0 +1,27 @@
+"""Enqueue a task by name, once the current transaction commits.
+
+Services call this instead of importing their app's tasks module, so services never import tasks
+(tasks import services) and no app is a circle of imports. Looking the task up in the app's registry
+keeps Celery's own behaviour, eager mode included.
+"""
+
+from celery import current_app
+from django.db import transaction
+
+
+def _task(name: str):
+    try:
+        return current_app.tasks[name]
+    except KeyError:
+        raise LookupError(f"No Celery task is registered as {name!r}.") from None
+
+
+def enqueue(name: str, *args, countdown: float | None = None, **kwargs) -> None:
+    """Send task `name` with `args`/`kwargs` on commit (at once when no transaction is open)."""
+    options = {"countdown": countdown} if countdown else {}
+    transaction.on_commit(lambda: _task(name).apply_async(args, kwargs or None, **options))
+
+
+def signature(name: str, *args, immutable: bool = True, **kwargs):
+    """A signature of task `name`, for chains and groups, without importing its module."""
+    return current_app.signature(name, args=args, kwargs=kwargs, immutable=immutable)

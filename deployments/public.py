@@ -1,0 +1,28 @@
+"""The deployments app's front door: what other apps may use. Nothing else is imported across apps."""
+
+from deployments.choices import Actor, DeploymentStatus, RefKind
+from deployments.drivers.executors import ExecutionResult
+from deployments.models import Deployment, Release
+from deployments.services import create_release
+from deployments.signals import deployment_rolled_back
+from deployments.steps import (
+    PreTrafficStep,
+    register_checklist_evaluator,
+    register_pre_traffic_step,
+    register_start_guard,
+)
+
+__all__ = [
+    "Actor",
+    "Deployment",
+    "DeploymentStatus",
+    "ExecutionResult",
+    "PreTrafficStep",
+    "RefKind",
+    "Release",
+    "create_release",
+    "deployment_rolled_back",
+    "register_checklist_evaluator",
+    "register_pre_traffic_step",
+    "register_start_guard",
+]
