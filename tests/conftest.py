@@ -51,6 +51,47 @@ def database_url_for(settings_dict):
 
 
 @pytest.fixture
+def make_user(django_user_model):
+    """make_user("alice", "flags.change_flagstate", ...): a staff login holding exactly these permissions."""
+    from django.contrib.auth.models import Permission
+
+    def make(username, *perms, superuser=False, staff=True, email=None, password=None):
+        email = email or f"{username}@amarise.invalid"
+        if superuser:
+            return django_user_model.objects.create_superuser(username, email, password or f"pw-{username}")
+        user = django_user_model.objects.create_user(username, email, password or f"pw-{username}", is_staff=staff)
+        for perm in perms:
+            app_label, codename = perm.split(".", 1)
+            user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        return django_user_model.objects.get(pk=user.pk)  # fresh, so the permission cache is empty
+
+    return make
+
+
+@pytest.fixture
+def superuser(make_user):
+    return make_user("ops", superuser=True)
+
+
+@pytest.fixture
+def viewer(make_user):
+    """A staff login that may view every model and change nothing."""
+    from django.contrib.auth.models import Permission
+
+    user = make_user("viewer")
+    user.user_permissions.add(*Permission.objects.filter(codename__startswith="view_"))
+    return type(user).objects.get(pk=user.pk)
+
+
+@pytest.fixture
+def env():
+    """env("production"): a seeded environment by key (use with `seeded` or `seeded_tx`)."""
+    from environments.public import Environment
+
+    return lambda key: Environment.objects.get(key=key)
+
+
+@pytest.fixture
 def seeded(db):
     from core.seeding import seed_all
 
