@@ -28,11 +28,12 @@ install-dev: $(VENV)/.installed-dev
 
 ## make run: the console on http://127.0.0.1:8000/admin/ with web, worker and beat (Ctrl-C stops all three)
 run: install
+	@mkdir -p "$${VAR_DIR:-var}"
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_strategy
 	$(PY) manage.py ensure_admin
-	@echo "Starting web, worker and beat: open http://127.0.0.1:8000/admin/ (Ctrl-C stops all three)"
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile
+	@echo "Starting web, worker and beat: open http://127.0.0.1:$${OPS_RUN_PORT:-8000}/admin/ (Ctrl-C stops all three)"
+	PATH="$(abspath $(BIN)):$$PATH" $(PY) scripts/run_console.py -f Procfile
 
 ## make test: installs what the tests need (services included) and runs them
 test: install-dev
