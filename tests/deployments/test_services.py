@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError
 
+from core.status import change_status
 from deployments import services
 from deployments.choices import TRANSITIONS, Actor
 from deployments.choices import DeploymentStatus as S
@@ -89,7 +90,7 @@ def test_transition__not_allowed__refused_and_nothing_recorded(production, tag_r
     deployment = services.start_deployment(release=tag_release, environment=production, user=person)
     events = DeploymentEvent.objects.count()
     with pytest.raises(InvalidTransition, match="cannot go to succeeded"):
-        services.transition(deployment, S.SUCCEEDED)
+        change_status(deployment, S.SUCCEEDED)
     assert DeploymentEvent.objects.count() == events
     assert S.SUCCEEDED not in TRANSITIONS[S.AWAITING_CHECKLIST]
 
@@ -97,7 +98,7 @@ def test_transition__not_allowed__refused_and_nothing_recorded(production, tag_r
 def test_transition__already_there__no_op(production, tag_release, person):
     deployment = services.start_deployment(release=tag_release, environment=production, user=person)
     events = deployment.events.count()
-    assert services.transition(deployment, S.AWAITING_CHECKLIST) is False
+    assert change_status(deployment, S.AWAITING_CHECKLIST).changed is False
     assert deployment.events.count() == events
 
 
