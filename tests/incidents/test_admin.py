@@ -161,11 +161,11 @@ def test_dashboard_card__open_incident__counted_on_its_environment(seeded):
     assert cards["production"]["incidents"][0].value == "none open"
 
 
-def test_add_by_hand__without_deployment__opened_with_entry_and_stakeholders(seeded, ops, monkeypatch):
+def test_add_by_hand__without_deployment__opened_with_entry_and_stakeholders(seeded, ops, monkeypatch, env):
     monkeypatch.setenv("OPS_INCIDENT_STAKEHOLDERS", "oncall@amarise.invalid")
     data = {
         "title": "Search is slow",
-        "environment": Environment.objects.get(key="production").pk,
+        "environment": env("production").pk,
         "severity": Severity.objects.get(key="medium").pk,
         "postmortem_minutes": 60,
     }
