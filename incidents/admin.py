@@ -106,15 +106,13 @@ class IncidentForm(forms.ModelForm):
         return data
 
 
-# Fields of the add form passed to open_incident as they are (the rest are its named arguments).
-_OPEN_NAMED = {"title", "environment", "severity", "owner", "deployment", "release", "started_at", "detected_at"}
-
-
 def _mark_html(met):
     tone, text = _MARK[met]
     return format_html('<span class="{}">{}</span>', tone, text)
 
 
+# Fields of the add form passed to open_incident as they are (the rest are its named arguments).
+_OPEN_NAMED = {"title", "environment", "severity", "owner", "deployment", "release", "started_at", "detected_at"}
 _OPEN_DETAILS = {f.name for f in Incident._meta.concrete_fields if f.editable} - _OPEN_NAMED - {"id"}
 
 
