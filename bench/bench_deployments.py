@@ -9,7 +9,6 @@ import os
 import tempfile
 from pathlib import Path
 
-from django.apps import apps
 from django.db import connection
 
 SAMPLE_INTERVAL = 2.0
@@ -20,18 +19,18 @@ def _one_run(workdir):
     from deployments import services
     from deployments.choices import DeploymentStatus as S
     from deployments.models import Deployment, Release, Slot
+    from incidents.public import Incident
     from tests.conftest import wait_until
     from tests.deployments.conftest import configure_staging
     from tests.deployments.standins import Behaviour, HAProxy, Shoppers, SlotServer
 
-    Incident = apps.get_model("incidents", "Incident") if apps.is_installed("incidents") else None  # noqa: N806
     workdir.mkdir()
     blue, green = SlotServer("blue"), SlotServer("green")
     proxy = HAProxy(workdir, blue, green)
     shoppers = Shoppers(proxy.url, threads=3)
     try:
-        if Incident:  # the previous run's rollback opened one, which keeps its deployment
-            Incident.objects.filter(deployment__isnull=False).delete()
+        # The previous run's rollback opened an incident, which keeps its deployment.
+        Incident.objects.filter(deployment__isnull=False).delete()
         Deployment.objects.all().delete()
         Slot.objects.all().delete()
         Release.objects.all().delete()
@@ -50,9 +49,9 @@ def _one_run(workdir):
         if deployment.status != S.ROLLED_BACK:
             last = deployment.events.order_by("-at").first()
             return None, f"ended {deployment.status}, not rolled back: {last.detail if last else ''}"
-        if Incident:  # its report is written by the worker; the next run clears it
-            wait_until(lambda: Incident.objects.filter(deployment=deployment).exists(), timeout=30,
-                       what="the rollback's incident")  # fmt: skip
+        # Its report is written by the worker; the next run clears it.
+        wait_until(lambda: Incident.objects.filter(deployment=deployment).exists(), timeout=30,
+                   what="the rollback's incident")  # fmt: skip
         first_bad = deployment.steps.get(name="traffic_10").started_at
         restored = (deployment.executed_at - first_bad).total_seconds()
         detection = (deployment.executed_at - deployment.detected_at).total_seconds()

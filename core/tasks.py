@@ -10,6 +10,9 @@ from django.db import transaction
 
 
 def _task(name: str):
+    if name not in current_app.tasks:
+        # A web process imports no tasks module by itself: load them as the worker does (autodiscovery).
+        current_app.loader.import_default_modules()
     try:
         return current_app.tasks[name]
     except KeyError:

@@ -22,7 +22,7 @@ from deployments.models import (
     SmokeCheck,
     TrafficStep,
 )
-from environments.models import Environment
+from environments.public import Environment
 
 _TONE = {
     "succeeded": "ops-ok",

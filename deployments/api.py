@@ -14,12 +14,12 @@ from deployments import progress, services
 from deployments.choices import Actor
 from deployments.exceptions import DeploymentRefused
 from deployments.models import Deployment, Release
-from environments.models import Environment
+from environments.public import Environment
 
 
 def _token(request, *, write, environment=None):
     """(token, None) or (None, error response)."""
-    from flags import tokens
+    from flags.public import api_tokens as tokens
 
     try:
         token = tokens.resolve(tokens.bearer(request))

@@ -14,6 +14,7 @@ import requests
 from django.db import transaction
 from django.utils import timezone
 
+from core.status import change_status
 from deployments import services
 from deployments.choices import RUNNING, WITH_TRAFFIC, Actor, DeploymentStatus, SlotRole, StepStatus, TriggerAction
 from deployments.choices import TriggerKind as K
@@ -105,7 +106,7 @@ def _finish_step(deployment, name, status, output=None):
 def _fail(deployment, detail):
     if deployment.to_slot_id and deployment.to_slot.role == SlotRole.DEPLOYING:
         Slot.objects.filter(pk=deployment.to_slot_id).update(role=SlotRole.IDLE)
-    services.transition(deployment, S.FAILED, detail=detail)
+    change_status(deployment, S.FAILED, actor=Actor.ENGINE, reason=detail)
     return f"failed: {detail}"
 
 
@@ -149,7 +150,7 @@ def _deploy(deployment_id, token):
         current = _locked(deployment_id)
         if str(current.run_token) != token or current.status != S.DEPLOYING:
             return "a person or a newer run has taken over"
-        services.transition(current, S.SMOKE_TESTING)
+        change_status(current, S.SMOKE_TESTING, actor=Actor.ENGINE)
         _next(current, 0)
     return "deployed"
 
@@ -202,8 +203,7 @@ def _smoke(deployment):
         return _fail(deployment, "Smoke tests failed against the idle slot; it never received traffic.")
     _finish_step(deployment, "smoke_tests", StepStatus.PASSED, output)
     services.tick_engine_item(deployment, "run_smoke_tests")
-    deployment.health_passes = deployment.health_failures = 0
-    services.transition(deployment, S.HEALTH_CHECKING, fields=("health_passes", "health_failures"))
+    change_status(deployment, S.HEALTH_CHECKING, actor=Actor.ENGINE, fields={"health_passes": 0, "health_failures": 0})
     _next(deployment, 0)
     return "smoke tests passed"
 
@@ -242,11 +242,11 @@ def _health(deployment):
         _finish_step(deployment, "health_checks", StepStatus.PASSED)
         services.tick_engine_item(deployment, "verify_health_checks")
         if deployment.to_slot_id:
-            services.transition(deployment, S.SHIFTING_TRAFFIC)
+            change_status(deployment, S.SHIFTING_TRAFFIC, actor=Actor.ENGINE)
             _next(deployment, 0)
             return "healthy: shifting traffic"
         services.tick_engine_item(deployment, "switch_traffic")
-        services.transition(deployment, S.SUCCEEDED, detail="Direct deployment healthy.")
+        change_status(deployment, S.SUCCEEDED, actor=Actor.ENGINE, reason="Direct deployment healthy.")
         return "succeeded"
     _next(deployment, policy.health_interval_seconds)
     return f"health {deployment.health_passes} passes, {deployment.health_failures} failures"
@@ -362,15 +362,15 @@ def _evaluate(deployment, policy, now):
 
 
 def _pause(deployment, detail, *, kind="alert"):
-    deployment.paused_from = deployment.status
-    deployment.pause_reason = detail[:300]
     services.record(deployment, kind=kind, detail=detail)
-    services.transition(deployment, S.PAUSED, detail=f"Paused: {detail}", fields=("paused_from", "pause_reason"))
+    change_status(
+        deployment,
+        S.PAUSED,
+        actor=Actor.ENGINE,
+        reason=f"Paused: {detail}",
+        fields={"paused_from": deployment.status, "pause_reason": detail[:300]},
+    )
     return f"paused: {detail}"
-
-
-def _traffic_step_name(policy, index):
-    return f"traffic_{list(policy.traffic_steps.all())[index].weight}"
 
 
 def _shift(deployment):
@@ -397,17 +397,19 @@ def _shift(deployment):
             deployment.detected_at = deployment.detected_at or detected_at
             deployment.save(update_fields=["detected_at"])
             return _pause(deployment, f"{detail}: alert raised, awaiting a manual decision")
-        deployment.detected_at = detected_at
-        deployment.decided_at = timezone.now()
-        deployment.rollback_trigger = trigger
-        deployment.rollback_automatic = True
-        deployment.rollback_reason = detail[:300]
         services.record(deployment, kind="trigger", detail=f"{detail}: automatic rollback")
-        services.transition(
+        change_status(
             deployment,
             S.ROLLING_BACK,
-            detail=f"Automatic rollback: {detail}",
-            fields=("detected_at", "decided_at", "rollback_trigger", "rollback_automatic", "rollback_reason"),
+            actor=Actor.ENGINE,
+            reason=f"Automatic rollback: {detail}",
+            fields={
+                "detected_at": detected_at,
+                "decided_at": timezone.now(),
+                "rollback_trigger": trigger,
+                "rollback_automatic": True,
+                "rollback_reason": detail[:300],
+            },
         )
         return _roll_back(deployment)
 
@@ -449,7 +451,7 @@ def _enter_step(deployment, policy, balancer, steps, index):
         _ask_for_weights(deployment, step.weight)
     _sample(deployment, balancer)
     if index == len(steps) - 1:
-        services.transition(deployment, S.VERIFYING, detail="All traffic on the new slot: final hold")
+        change_status(deployment, S.VERIFYING, actor=Actor.ENGINE, reason="All traffic on the new slot: final hold")
     _next(deployment, policy.sample_interval_seconds)
     return f"traffic at {step.weight}%"
 
@@ -469,8 +471,11 @@ def _succeed(deployment):
     Slot.objects.filter(pk=deployment.from_slot_id).update(role=SlotRole.STANDBY)
     services.tick_engine_item(deployment, "switch_traffic")
     services.tick_engine_item(deployment, "monitor_error_rates")
-    services.transition(
-        deployment, S.SUCCEEDED, detail=f"{deployment.to_slot.color} is live; {deployment.from_slot.color} on standby"
+    change_status(
+        deployment,
+        S.SUCCEEDED,
+        actor=Actor.ENGINE,
+        reason=f"{deployment.to_slot.color} is live; {deployment.from_slot.color} on standby",
     )
     return "succeeded"
 
@@ -515,10 +520,11 @@ def _roll_back(deployment):
     if not health.ok:
         services.record(deployment, kind="alert", detail=f"Standby slot unhealthy after rollback: {health.detail}")
         return _fail(deployment, f"Traffic is back on {old.color}, but it fails its health check: act now.")
-    services.transition(
+    change_status(
         deployment,
         S.ROLLED_BACK,
-        detail=f"All traffic on {old.color} ({health.detail}); {new.color} drained and kept for investigation",
+        actor=Actor.ENGINE,
+        reason=f"All traffic on {old.color} ({health.detail}); {new.color} drained and kept for investigation",
     )
     return "rolled back"
 
@@ -535,7 +541,7 @@ HANDLERS = {
 def _pending(deployment):
     # A deployment created but never handed over (e.g. the enqueue was lost): decide now.
     services.record(deployment, kind="note", detail="Picked up by the engine")
-    services.transition(deployment, S.DEPLOYING)
+    change_status(deployment, S.DEPLOYING, actor=Actor.ENGINE)
     services.new_run_token(deployment)
     _next(deployment, 0)
     return "started"
@@ -567,15 +573,17 @@ def reconcile(now=None) -> list[str]:
             services.new_run_token(deployment)
             if deployment.status in WITH_TRAFFIC and deployment.status != S.ROLLING_BACK:
                 detail = f"Engine silent since {last:%H:%M:%S} with {deployment.traffic_weight}% on an unverified slot"
-                deployment.detected_at = last
-                deployment.decided_at = timezone.now()
-                deployment.rollback_automatic = True
-                deployment.rollback_reason = detail
-                services.transition(
+                change_status(
                     deployment,
                     S.ROLLING_BACK,
-                    detail=f"Reconcile: {detail}: rolling back to {deployment.from_slot.color}",
-                    fields=("detected_at", "decided_at", "rollback_automatic", "rollback_reason"),
+                    actor=Actor.ENGINE,
+                    reason=f"Reconcile: {detail}: rolling back to {deployment.from_slot.color}",
+                    fields={
+                        "detected_at": last,
+                        "decided_at": timezone.now(),
+                        "rollback_automatic": True,
+                        "rollback_reason": detail,
+                    },
                 )
                 outcomes.append(f"#{deployment.pk} rolled back")
             else:

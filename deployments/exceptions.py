@@ -1,9 +1,12 @@
+from core.status import InvalidTransition as StatusRefused
+
+
 class DeploymentRefused(Exception):
     """A request that breaks a rule: the message says which, and nothing was changed."""
 
 
-class InvalidTransition(DeploymentRefused):
-    pass
+class InvalidTransition(DeploymentRefused, StatusRefused):
+    """A status change outside the deployment's map (deployments.choices.TRANSITIONS)."""
 
 
 class DriverError(Exception):

@@ -6,10 +6,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from deployments.choices import (
     ACTIVE,
+    FINAL,
+    TRANSITIONS,
     Actor,
     BalancerKind,
     ChecklistPhase,
@@ -23,7 +26,7 @@ from deployments.choices import (
     TriggerAction,
     TriggerKind,
 )
-from environments.models import Environment
+from deployments.exceptions import InvalidTransition
 
 _ADDRESS = RegexValidator(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$", "Use host:port, e.g. 10.0.0.12:8080.")
 
@@ -31,7 +34,9 @@ _ADDRESS = RegexValidator(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$", "Use host:port, e.g
 class DeploymentPolicy(models.Model):
     """How releases reach one environment (§4, §5): source rule, strategy, drivers, timings."""
 
-    environment = models.OneToOneField(Environment, on_delete=models.CASCADE, related_name="deployment_policy")
+    environment = models.OneToOneField(
+        "environments.Environment", on_delete=models.CASCADE, related_name="deployment_policy"
+    )
     strategy = models.CharField(max_length=16, choices=Strategy.choices)
     ref_kind = models.CharField("source ref kind", max_length=8, choices=RefKind.choices)
     ref_pattern = models.CharField(
@@ -155,7 +160,7 @@ class SmokeCheck(models.Model):
 class Slot(models.Model):
     """One of an environment's two blue-green slots."""
 
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="slots")
+    environment = models.ForeignKey("environments.Environment", on_delete=models.CASCADE, related_name="slots")
     color = models.CharField(max_length=8, choices=Color.choices)
     address = models.CharField(max_length=200, validators=[_ADDRESS], help_text="host:port of the slot's backend.")
     server_name = models.CharField(max_length=100, help_text="The server's name in the load balancer's backend.")
@@ -213,7 +218,7 @@ class ChecklistItem(models.Model):
 
 class Deployment(models.Model):
     release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="deployments")
-    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="deployments")
+    environment = models.ForeignKey("environments.Environment", on_delete=models.PROTECT, related_name="deployments")
     status = models.CharField(max_length=20, choices=DeploymentStatus.choices, default=DeploymentStatus.PENDING)
     strategy = models.CharField(max_length=16, choices=Strategy.choices)
     from_slot = models.ForeignKey(Slot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -272,6 +277,37 @@ class Deployment(models.Model):
     def clean(self):
         if self.from_slot_id and self.from_slot_id == self.to_slot_id:
             raise ValidationError("A blue-green deployment goes to the other slot.")
+
+    # --- Status (core.status.change_status) ---------------------------------------------------
+
+    TRANSITIONS = TRANSITIONS
+    transition_error = InvalidTransition
+
+    def on_status_change(self, old, new):
+        """A final status stamps finished_at; leaving the start for deploying stamps started_at once."""
+        now = timezone.now()
+        changed = []
+        if new in FINAL:
+            self.finished_at = now
+            changed.append("finished_at")
+        if old in {DeploymentStatus.PENDING, DeploymentStatus.AWAITING_CHECKLIST} and new == DeploymentStatus.DEPLOYING:
+            if self.started_at is None:
+                self.started_at = now
+                changed.append("started_at")
+        return changed
+
+    def record_status_change(self, *, old, new, actor, user, reason):
+        labels = dict(DeploymentStatus.choices)
+        DeploymentEvent.objects.create(
+            deployment=self,
+            at=timezone.now(),
+            actor=actor or Actor.ENGINE,
+            user=user,
+            kind="transition",
+            old_status=old,
+            new_status=new,
+            detail=reason or f"{labels.get(old, old)} → {labels.get(new, new)}",
+        )
 
 
 class DeploymentStep(models.Model):

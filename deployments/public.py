@@ -2,6 +2,7 @@
 
 from deployments.choices import Actor, DeploymentStatus, RefKind
 from deployments.drivers.executors import ExecutionResult
+from deployments.exceptions import DeploymentRefused
 from deployments.models import Deployment, Release
 from deployments.services import create_release
 from deployments.signals import deployment_rolled_back
@@ -15,6 +16,7 @@ from deployments.steps import (
 __all__ = [
     "Actor",
     "Deployment",
+    "DeploymentRefused",
     "DeploymentStatus",
     "ExecutionResult",
     "PreTrafficStep",

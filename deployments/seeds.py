@@ -3,7 +3,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from core.seeding import seed_row
 from deployments import strategy
 from deployments.models import ChecklistItem, DeploymentPolicy, RollbackTrigger, TrafficStep
-from environments.models import Environment
+from environments.public import Environment
 
 
 def seed(report):

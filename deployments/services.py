@@ -1,13 +1,18 @@
-"""Deployment transitions and the actions people, CI and hooks take. Shared by admin, API and engine."""
+"""The actions people, CI and hooks take on deployments, and the timeline. Shared by admin, API and engine.
+
+Every status change goes through core.status.change_status (the caller holds the row lock); its
+timeline row is Deployment.record_status_change.
+"""
 
 import uuid
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.status import change_status
+from core.tasks import enqueue
 from deployments.choices import (
     ACTIVE,
-    TRANSITIONS,
     Actor,
     ChecklistPhase,
     DeploymentStatus,
@@ -15,7 +20,7 @@ from deployments.choices import (
     SlotRole,
     StepStatus,
 )
-from deployments.exceptions import DeploymentRefused, InvalidTransition
+from deployments.exceptions import DeploymentRefused
 from deployments.models import (
     ChecklistItem,
     Deployment,
@@ -43,43 +48,9 @@ def record(deployment, *, kind, detail, actor=Actor.ENGINE, user=None, old_statu
     )
 
 
-def transition(deployment, new_status, *, actor=Actor.ENGINE, user=None, detail="", fields=()):
-    """Move `deployment` (locked by the caller) to `new_status`, with a timeline row. No-op if already there."""
-    old = deployment.status
-    if old == new_status:
-        return False
-    if new_status not in TRANSITIONS[old]:
-        raise InvalidTransition(
-            f"Deployment #{deployment.pk} is {deployment.get_status_display().lower()}; "
-            f"it cannot go to {S(new_status).label.lower()}."
-        )
-    deployment.status = new_status
-    now = timezone.now()
-    changed = {"status", *fields}
-    if new_status in {S.SUCCEEDED, S.ROLLED_BACK, S.FAILED, S.ABORTED}:
-        deployment.finished_at = now
-        changed.add("finished_at")
-    if old in {S.PENDING, S.AWAITING_CHECKLIST} and deployment.started_at is None and new_status == S.DEPLOYING:
-        deployment.started_at = now
-        changed.add("started_at")
-    deployment.save(update_fields=sorted(changed))
-    record(
-        deployment,
-        kind="transition",
-        actor=actor,
-        user=user,
-        old_status=old,
-        new_status=new_status,
-        detail=detail or f"{S(old).label} → {S(new_status).label}",
-    )
-    return True
-
-
 def enqueue_tick(deployment, *, countdown=0):
-    from deployments.tasks import advance_deployment
-
-    pk, token = deployment.pk, str(deployment.run_token)
-    transaction.on_commit(lambda: advance_deployment.apply_async((pk, token), countdown=countdown))
+    """The engine's next tick for this run, on commit; a tick carrying a stale token exits."""
+    enqueue("deployments.advance_deployment", deployment.pk, str(deployment.run_token), countdown=countdown)
 
 
 def new_run_token(deployment):
@@ -195,9 +166,9 @@ def _pre_items_unchecked(deployment):
 def _begin_if_ready(deployment, policy, *, actor, user):
     if policy.checklist_required and _pre_items_unchecked(deployment):
         if deployment.status == S.PENDING:
-            transition(deployment, S.AWAITING_CHECKLIST, actor=actor, user=user)
+            change_status(deployment, S.AWAITING_CHECKLIST, actor=actor, user=user)
         return
-    transition(deployment, S.DEPLOYING, actor=actor, user=user)
+    change_status(deployment, S.DEPLOYING, actor=actor, user=user)
     new_run_token(deployment)
     enqueue_tick(deployment)
 
@@ -257,16 +228,14 @@ def continue_deployment(*, deployment_id, user):
         if deployment.status != S.PAUSED:
             raise DeploymentRefused(f"Deployment #{deployment.pk} is not paused.")
         resume_to = deployment.paused_from or S.SHIFTING_TRAFFIC
-        deployment.paused_from, deployment.pause_reason = "", ""
-        # The window that paused it starts afresh: the decision is not a pass for stale samples.
-        deployment.hold_started_at = timezone.now()
-        transition(
+        change_status(
             deployment,
             resume_to,
             actor=Actor.PERSON,
             user=user,
-            detail="Continued by a person",
-            fields=("paused_from", "pause_reason", "hold_started_at"),
+            reason="Continued by a person",
+            # The window that paused it starts afresh: the decision is not a pass for stale samples.
+            fields={"paused_from": "", "pause_reason": "", "hold_started_at": timezone.now()},
         )
         new_run_token(deployment)
         enqueue_tick(deployment)
@@ -286,17 +255,18 @@ def roll_back_now(*, deployment_id, user, reason="Roll back now (manual)"):
         if deployment.status == S.SUCCEEDED:
             raise DeploymentRefused("A succeeded deployment is rolled back by deploying the standby release.")
         now = timezone.now()
-        deployment.decided_at = now
-        deployment.detected_at = deployment.detected_at or now
-        deployment.rollback_automatic = False
-        deployment.rollback_reason = reason
-        transition(
+        change_status(
             deployment,
             S.ROLLING_BACK,
             actor=Actor.PERSON,
             user=user,
-            detail=reason,
-            fields=("decided_at", "detected_at", "rollback_automatic", "rollback_reason"),
+            reason=reason,
+            fields={
+                "decided_at": now,
+                "detected_at": deployment.detected_at or now,
+                "rollback_automatic": False,
+                "rollback_reason": reason,
+            },
         )
         new_run_token(deployment)
         enqueue_tick(deployment)
@@ -326,7 +296,7 @@ def abort(*, deployment_id, user, reason="Aborted by a person"):
                 f"Deployment #{deployment.pk} has {deployment.traffic_weight}% of traffic on the new slot: "
                 "roll it back instead."
             )
-        transition(deployment, S.ABORTED, actor=Actor.PERSON, user=user, detail=reason)
+        change_status(deployment, S.ABORTED, actor=Actor.PERSON, user=user, reason=reason)
         new_run_token(deployment)  # any queued engine tick now exits
         deployment.steps.filter(status__in=[StepStatus.PENDING, StepStatus.RUNNING]).update(
             status=StepStatus.SKIPPED, finished_at=timezone.now()

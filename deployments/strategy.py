@@ -1,7 +1,7 @@
 """§4 and §5 of the strategy as data: policies per environment, triggers, checklist."""
 
 from deployments.choices import ChecklistPhase, RefKind, Strategy, TriggerAction, TriggerKind
-from environments.choices import EnvironmentKey
+from environments.public import EnvironmentKey
 
 POLICIES = {
     EnvironmentKey.DEV: {

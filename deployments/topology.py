@@ -10,7 +10,7 @@ from django.db import transaction
 from deployments.choices import ACTIVE, SlotRole
 from deployments.exceptions import DeploymentRefused
 from deployments.models import Deployment, DeploymentPolicy, RollbackTrigger, Slot, SmokeCheck, TrafficStep
-from environments.models import Environment
+from environments.public import Environment
 
 POLICY_FIELDS = [
     "strategy", "ref_kind", "ref_pattern", "auto_deploy", "checklist_required",

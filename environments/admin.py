@@ -1,14 +1,14 @@
 from django.contrib import admin, messages
-from django.db import models, transaction
+from django.db import models
 from django.template.loader import render_to_string
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from environments import services
 from environments.choices import EnvironmentKey, HealthStatus
 from environments.dashboard import health_summary
 from environments.models import Environment, RequiredVariable
 from environments.panels import panels
-from environments.tasks import check_environment_health
 
 _BADGE = {HealthStatus.UP: "ops-ok", HealthStatus.DOWN: "ops-bad"}
 
@@ -81,10 +81,7 @@ class EnvironmentAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Run health check now", permissions=["change"])
     def run_health_check_now(self, request, queryset):
-        ids = list(queryset.filter(health_check_enabled=True).values_list("pk", flat=True))
-        skipped = list(queryset.filter(health_check_enabled=False).values_list("name", flat=True))
-        for pk in ids:
-            transaction.on_commit(lambda pk=pk: check_environment_health.delay(pk))
+        ids, skipped = services.queue_health_checks(environment_ids=queryset.values_list("pk", flat=True))
         if ids:
             self.message_user(
                 request,

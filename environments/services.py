@@ -9,8 +9,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.tasks import enqueue
 from environments.choices import HealthStatus
 from environments.models import Environment, HealthCheck, RequiredVariable
+from environments.strategy import HEALTH_CHECK_TASK
 
 
 @dataclass
@@ -62,8 +64,22 @@ def check_variables(environment: Environment, values: Mapping[str, str]) -> Vari
     return report
 
 
-def environments_to_probe():
-    return list(Environment.objects.filter(health_check_enabled=True).values_list("pk", flat=True))
+def queue_health_checks(*, environment_ids=None) -> tuple[list[int], list[str]]:
+    """Enqueue one probe per environment (all when `environment_ids` is None), on commit.
+
+    Returns (ids queued, names skipped because their health checks are off).
+    """
+    environments = Environment.objects.order_by("order")
+    if environment_ids is not None:
+        environments = environments.filter(pk__in=list(environment_ids))
+    queued, skipped = [], []
+    for pk, name, enabled in environments.values_list("pk", "name", "health_check_enabled"):
+        if enabled:
+            enqueue(HEALTH_CHECK_TASK, pk)
+            queued.append(pk)
+        else:
+            skipped.append(name)
+    return queued, skipped
 
 
 def probe_environment(environment_id: int, *, timeout: float | None = None) -> HealthCheck:

@@ -9,9 +9,7 @@ from environments.strategy import HEALTH_CHECK_TASK
 def check_environment_health(environment_id: int | None = None) -> str:
     """Probe one environment, or with no id fan out one probe per enabled environment."""
     if environment_id is None:
-        ids = services.environments_to_probe()
-        for pk in ids:
-            check_environment_health.delay(pk)
+        ids, _ = services.queue_health_checks()
         return f"enqueued {len(ids)} probes"
     check = services.probe_environment(environment_id)
     return f"{check.environment.key}: {check.status} ({check.detail})"

@@ -19,7 +19,7 @@ from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, JSON, YAML
 from simple_history.admin import SimpleHistoryAdmin
 
-from environments.models import Environment
+from environments.public import Environment
 from flags import services
 from flags.choices import ScheduledChangeStatus
 from flags.exceptions import FlagError

@@ -28,7 +28,7 @@ def document_key(environment_key: str) -> str:
 
 def build_document(environment_key: str):
     """The environment's whole document from the database, or None when there is no such environment."""
-    from environments.models import Environment
+    from environments.public import Environment
     from flags.models import Flag, FlagState
 
     environment = Environment.objects.filter(key=environment_key).only("pk", "key").first()

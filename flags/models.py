@@ -15,6 +15,7 @@ from flags.choices import (
     Kind,
     ScheduledChangeStatus,
 )
+from flags.exceptions import InvalidTransition
 
 # Keys are the storefront's identifiers, written exactly as in the strategy's FeatureFlags interface.
 flag_key_validator = RegexValidator(
@@ -65,7 +66,26 @@ class FlagState(models.Model):
         return f"{self.flag.key} in {self.environment.key}: {'on' if self.enabled else 'off'}"
 
 
-class ChangeRequest(models.Model):
+class HistoryEvents:
+    """A status change's event row is the row's history record (django-simple-history).
+
+    core.status.change_status saves the row and then calls record_status_change: the save writes no
+    history record of its own, and record_status_change writes the one record, with who and why.
+    """
+
+    def on_status_change(self, old, new):
+        self.skip_history_when_saving = True
+        return ()
+
+    def record_status_change(self, *, old, new, actor, user, reason):
+        self.__dict__.pop("skip_history_when_saving", None)
+        if user is not None:
+            self._history_user = user
+        self._change_reason = (reason or str(new))[:100]
+        type(self).history.bulk_history_create([self], update=True)
+
+
+class ChangeRequest(HistoryEvents, models.Model):
     """A production change waiting for a second person's approval (§3's guarded production)."""
 
     state = models.ForeignKey(FlagState, on_delete=models.CASCADE, related_name="change_requests")
@@ -89,11 +109,11 @@ class ChangeRequest(models.Model):
     def __str__(self):
         return f"#{self.pk} {self.state.flag.key} in {self.state.environment.key} → {'on' if self.enabled else 'off'}"
 
-    def can_move_to(self, status) -> bool:
-        return status in CHANGE_REQUEST_TRANSITIONS[ChangeRequestStatus(self.status)]
+    TRANSITIONS = CHANGE_REQUEST_TRANSITIONS
+    transition_error = InvalidTransition
 
 
-class ScheduledChange(models.Model):
+class ScheduledChange(HistoryEvents, models.Model):
     """ "Set flag X in environment Y to V at time T": beat finds due rows and a worker claims and applies each."""
 
     state = models.ForeignKey(FlagState, on_delete=models.CASCADE, related_name="scheduled_changes")
@@ -119,8 +139,8 @@ class ScheduledChange(models.Model):
         value = "on" if self.enabled else "off"
         return f"{self.state.flag.key} in {self.state.environment.key} → {value} at {self.run_at:%Y-%m-%d %H:%M}"
 
-    def can_move_to(self, status) -> bool:
-        return status in SCHEDULED_CHANGE_TRANSITIONS[ScheduledChangeStatus(self.status)]
+    TRANSITIONS = SCHEDULED_CHANGE_TRANSITIONS
+    transition_error = InvalidTransition
 
 
 TOKEN_PREFIX = "ops_flags_"  # noqa: S105 - a public marker, not a secret

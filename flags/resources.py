@@ -8,7 +8,7 @@ A bad file changes nothing: any row error blocks the confirm step, and the dry r
 from django.core.exceptions import ValidationError
 from import_export import fields, resources
 
-from environments.models import Environment
+from environments.public import Environment
 from flags import services
 from flags.exceptions import FlagError
 from flags.models import Flag, FlagState

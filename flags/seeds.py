@@ -1,7 +1,7 @@
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from core.seeding import seed_row
-from environments.models import Environment
+from environments.public import Environment
 from flags import conf, strategy
 from flags.models import Flag, FlagState
 

@@ -7,6 +7,9 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from core.status import allowed, change_status, refusal
+from core.tasks import enqueue
+from environments.public import Environment
 from flags import conf, strategy
 from flags.choices import ChangeRequestStatus, Kind, ScheduledChangeStatus
 from flags.exceptions import FlagError, InvalidTransition, NotAllowed
@@ -83,8 +86,6 @@ def set_state(*, state_id: int, enabled: bool, actor, reason: str, source: str =
 
 def create_missing_states(*, flag_id: int, actor) -> list[FlagState]:
     """A new flag gets one cell per environment, valued by §2's rule: on in Local and Dev, off elsewhere."""
-    from environments.models import Environment
-
     flag = Flag.objects.get(pk=flag_id)
     have = set(FlagState.objects.filter(flag=flag).values_list("environment_id", flat=True))
     created = []
@@ -127,14 +128,20 @@ def _locked_request(change_request_id):
     )
 
 
+def _refuse_unless_allowed(row, status):
+    """Checked before the work a transition does (applying a value), so a refusal comes first."""
+    if not allowed(row, status):
+        raise InvalidTransition(refusal(row, status))
+
+
 def _decide(request, status, *, actor, note):
-    request.status = status
-    request.decided_by = actor
-    request.decided_at = timezone.now()
-    request.note = (note or "")[:300]
-    request._change_reason = f"{status} by {actor}"
-    request._history_user = actor
-    request.save(update_fields=["status", "decided_by", "decided_at", "note"])
+    change_status(
+        request,
+        status,
+        user=actor,
+        reason=f"{status} by {actor}",
+        fields={"decided_by": actor, "decided_at": timezone.now(), "note": (note or "")[:300]},
+    )
 
 
 def approve(*, change_request_id: int, actor, note: str = "") -> Outcome:
@@ -143,8 +150,7 @@ def approve(*, change_request_id: int, actor, note: str = "") -> Outcome:
         request = _locked_request(change_request_id)
         if request.status == ChangeRequestStatus.APPLIED:
             return Outcome(state=request.state, change_request=None)
-        if not request.can_move_to(ChangeRequestStatus.APPLIED):
-            raise InvalidTransition(f"Change request #{request.pk} is {request.get_status_display().lower()}.")
+        _refuse_unless_allowed(request, ChangeRequestStatus.APPLIED)
         if actor.pk == request.requested_by_id:
             raise NotAllowed("You requested this change: another user must approve it.")
         state = (
@@ -164,8 +170,7 @@ def reject(*, change_request_id: int, actor, note: str = "") -> ChangeRequest:
         request = _locked_request(change_request_id)
         if request.status == ChangeRequestStatus.REJECTED:
             return request
-        if not request.can_move_to(ChangeRequestStatus.REJECTED):
-            raise InvalidTransition(f"Change request #{request.pk} is {request.get_status_display().lower()}.")
+        _refuse_unless_allowed(request, ChangeRequestStatus.REJECTED)
         if actor.pk == request.requested_by_id:
             raise NotAllowed("You requested this change: cancel it instead of rejecting it.")
         _check_permission(actor, request.state)
@@ -178,8 +183,7 @@ def cancel(*, change_request_id: int, actor) -> ChangeRequest:
         request = _locked_request(change_request_id)
         if request.status == ChangeRequestStatus.CANCELLED:
             return request
-        if not request.can_move_to(ChangeRequestStatus.CANCELLED):
-            raise InvalidTransition(f"Change request #{request.pk} is {request.get_status_display().lower()}.")
+        _refuse_unless_allowed(request, ChangeRequestStatus.CANCELLED)
         if actor.pk != request.requested_by_id:
             raise NotAllowed("Only the requester can cancel a change request; reject it instead.")
         _decide(request, ChangeRequestStatus.CANCELLED, actor=actor, note="")
@@ -242,8 +246,6 @@ def environment_diff(*, source_id: int, target_id: int):
 
 def copy_environment(*, source_id: int, target_id: int, actor, reason: str = "") -> list[Outcome]:
     """Make the target's cells equal the source's, each through set_state (so production files requests)."""
-    from environments.models import Environment
-
     source = Environment.objects.get(pk=source_id)
     reason = reason or f"Copied from {source.name}"
     with transaction.atomic():
@@ -321,16 +323,27 @@ def due_scheduled_changes(*, now=None) -> list[int]:
     )
 
 
+def queue_due_scheduled_changes(*, now=None) -> list[int]:
+    """Beat's poll: one apply task per due scheduled change, on commit (each claims its row, so repeats are safe)."""
+    ids = due_scheduled_changes(now=now)
+    for pk in ids:
+        enqueue("flags.apply_scheduled_change", pk)
+    return ids
+
+
 def apply_scheduled_change(*, scheduled_change_id: int, now=None) -> str:
-    """Claim the row by UPDATE (only one worker wins) and apply it through set_state, in one transaction."""
+    """Claim the row (locked: only one worker wins) and apply it through set_state, in one transaction."""
     now = now or timezone.now()
     with transaction.atomic():
-        claimed = ScheduledChange.objects.filter(
-            pk=scheduled_change_id, status=ScheduledChangeStatus.SCHEDULED, run_at__lte=now
-        ).update(status=ScheduledChangeStatus.APPLYING)
-        if claimed != 1:
+        change = (
+            ScheduledChange.objects.select_for_update(of=("self",))
+            .select_related("created_by")
+            .filter(pk=scheduled_change_id)
+            .first()
+        )
+        if change is None or change.status != ScheduledChangeStatus.SCHEDULED or change.run_at > now:
             return f"#{scheduled_change_id}: not due or already handled"
-        change = ScheduledChange.objects.select_related("created_by").get(pk=scheduled_change_id)
+        change_status(change, ScheduledChangeStatus.APPLYING, reason="applying")
         try:
             with transaction.atomic():
                 outcome = set_state(
@@ -341,28 +354,16 @@ def apply_scheduled_change(*, scheduled_change_id: int, now=None) -> str:
                     source="schedule",
                 )
         except FlagError as exc:
-            change.status, change.outcome = ScheduledChangeStatus.FAILED, str(exc)[:300]
+            status, fields = ScheduledChangeStatus.FAILED, {"outcome": str(exc)[:300]}
         else:
-            change.outcome = outcome.message[:300]
-            change.change_request = outcome.change_request
-            change.status = (
-                ScheduledChangeStatus.CHANGE_REQUESTED if outcome.change_request else ScheduledChangeStatus.APPLIED
-            )
-        change.applied_at = now
-        change._change_reason = change.status
-        change.save(update_fields=["status", "outcome", "change_request", "applied_at"])
+            fields = {"outcome": outcome.message[:300], "change_request": outcome.change_request}
+            status = ScheduledChangeStatus.CHANGE_REQUESTED if outcome.change_request else ScheduledChangeStatus.APPLIED
+        change_status(change, status, reason=status, fields={**fields, "applied_at": now})
         return f"#{change.pk}: {change.outcome}"
 
 
 def cancel_scheduled_change(*, scheduled_change_id: int, actor) -> ScheduledChange:
     with transaction.atomic():
         change = ScheduledChange.objects.select_for_update().get(pk=scheduled_change_id)
-        if change.status == ScheduledChangeStatus.CANCELLED:
-            return change
-        if not change.can_move_to(ScheduledChangeStatus.CANCELLED):
-            raise InvalidTransition(f"Scheduled change #{change.pk} is {change.get_status_display().lower()}.")
-        change.status = ScheduledChangeStatus.CANCELLED
-        change._history_user = actor
-        change._change_reason = "cancelled"
-        change.save(update_fields=["status"])
+        change_status(change, ScheduledChangeStatus.CANCELLED, user=actor, reason="cancelled")
         return change

@@ -14,7 +14,7 @@ def _state_changed(sender, instance, **kwargs):
 
 
 def _flag_changed(sender, instance, **kwargs):
-    from environments.models import Environment
+    from environments.public import Environment
 
     for key in Environment.objects.values_list("key", flat=True):
         documents.refresh_on_commit(key)
@@ -31,7 +31,7 @@ def _token_changed(sender, instance, **kwargs):
 
 
 def connect():
-    from environments.models import Environment
+    from environments.public import Environment
     from flags.models import ApiToken, Flag, FlagState
 
     for signal in (post_save, post_delete):

@@ -8,9 +8,7 @@ from flags.strategy import APPLY_SCHEDULED_TASK
 @shared_task(base=OpsTask, name=APPLY_SCHEDULED_TASK)
 def apply_due_scheduled_changes() -> str:
     """Beat's poll: fan out one apply task per due scheduled change (each claims its row, so repeats are safe)."""
-    ids = services.due_scheduled_changes()
-    for pk in ids:
-        apply_scheduled_change.delay(pk)
+    ids = services.queue_due_scheduled_changes()
     return f"enqueued {len(ids)} scheduled changes"
 
 

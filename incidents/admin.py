@@ -12,7 +12,7 @@ from django.utils.safestring import mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 
 from incidents import export, metrics, services
-from incidents.choices import TRANSITIONS, IncidentStatus, Phase, Source
+from incidents.choices import TRANSITIONS, IncidentStatus, Phase
 from incidents.exceptions import IncidentRefused
 from incidents.models import (
     PHASE_SPAN,
@@ -90,10 +90,30 @@ class IncidentForm(forms.ModelForm):
         help_text="Entries are never edited; write a correction as a new entry.",
     )
 
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk is None and not self.errors:
+            # The opening rules are the service's; shown here so a refusal is a form error, not a crash.
+            refusal = services.opening_refusal(
+                title=data.get("title", ""),
+                environment=data.get("environment"),
+                deployment=data.get("deployment"),
+                started_at=data.get("started_at"),
+                detected_at=data.get("detected_at"),
+            )
+            if refusal:
+                raise forms.ValidationError(refusal)
+        return data
+
 
 def _mark_html(met):
     tone, text = _MARK[met]
     return format_html('<span class="{}">{}</span>', tone, text)
+
+
+# Fields of the add form passed to open_incident as they are (the rest are its named arguments).
+_OPEN_NAMED = {"title", "environment", "severity", "owner", "deployment", "release", "started_at", "detected_at"}
+_OPEN_DETAILS = {f.name for f in Incident._meta.concrete_fields if f.editable} - _OPEN_NAMED - {"id"}
 
 
 @admin.register(Incident)
@@ -259,14 +279,26 @@ class IncidentAdmin(SimpleHistoryAdmin):
     # --- Saving ----------------------------------------------------------------------------
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.opened_by = Source.PERSON
-            obj.owner = obj.owner or request.user
-            obj.detected_at = obj.detected_at or timezone.now()
-            obj.started_at = obj.started_at or obj.detected_at
-        super().save_model(request, obj, form, change)
-        if not change:
-            services.opened_by_hand(incident=obj, user=request.user)
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
+            details = {name: getattr(obj, name) for name in form.cleaned_data if name in _OPEN_DETAILS}
+            incident = services.open_incident(
+                title=obj.title,
+                environment=obj.environment,
+                severity=obj.severity,
+                user=request.user,
+                owner=obj.owner or request.user,
+                deployment=obj.deployment,
+                release=obj.release,
+                started_at=obj.started_at,
+                detected_at=obj.detected_at,
+                **details,
+            )
+            # The form's instance becomes the opened row, so the inlines are saved against it.
+            obj.pk = incident.pk
+            obj._state.adding = False
+            obj.refresh_from_db()
         note = form.cleaned_data.get("add_note", "").strip()
         if note:
             services.add_entry(incident=obj, text=note, user=request.user)

@@ -7,9 +7,9 @@ class IncidentsConfig(AppConfig):
 
     def ready(self):
         from core.dashboard import register_section
-        from deployments.signals import deployment_rolled_back
+        from deployments.public import deployment_rolled_back
         from incidents.dashboard import incident_lines
-        from incidents.receivers import on_deployment_rolled_back
+        from incidents.services import open_incident_on_rollback
 
-        deployment_rolled_back.connect(on_deployment_rolled_back, dispatch_uid="incidents.open_on_rollback")
+        deployment_rolled_back.connect(open_incident_on_rollback, dispatch_uid="incidents.open_on_rollback")
         register_section("incidents", order=20, lines=incident_lines)

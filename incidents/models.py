@@ -6,8 +6,8 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from environments.models import Environment
-from incidents.choices import ActionStatus, Channel, IncidentStatus, Phase, RollbackCause, Source
+from incidents.choices import TRANSITIONS, ActionStatus, Channel, IncidentStatus, Phase, RollbackCause, Source
+from incidents.exceptions import InvalidTransition
 from incidents.strategy import REPORT_FIELDS
 
 # Each phase runs between two instants of the incident.
@@ -70,7 +70,7 @@ class SeverityPolicy(models.Model):
 
 class Incident(models.Model):
     title = models.CharField(max_length=200)
-    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="incidents")
+    environment = models.ForeignKey("environments.Environment", on_delete=models.PROTECT, related_name="incidents")
     severity = models.ForeignKey(Severity, on_delete=models.PROTECT, related_name="incidents")
     status = models.CharField(max_length=20, choices=IncidentStatus.choices, default=IncidentStatus.INVESTIGATING)
     owner = models.ForeignKey(
@@ -132,6 +132,25 @@ class Incident(models.Model):
 
     def __str__(self):
         return f"#{self.pk} {self.title}"
+
+    # --- Status (core.status.change_status) ---------------------------------------------------
+
+    TRANSITIONS = TRANSITIONS
+    transition_error = InvalidTransition
+
+    def on_status_change(self, old, new):
+        if new == IncidentStatus.RESOLVED and self.resolved_at is None:
+            self.resolved_at = timezone.now()
+            return ["resolved_at"]
+        return []
+
+    def record_status_change(self, *, old, new, actor, user, reason):
+        """The timeline entry of a status change: "Mitigated → Resolved: note"."""
+        labels = dict(IncidentStatus.choices)
+        text = f"{labels.get(old, old)} → {labels.get(new, new)}" + (f": {reason}" if reason else "")
+        source = actor or (Source.PERSON if user else Source.ENGINE)
+        TimelineEntry.objects.create(incident=self, at=timezone.now(), source=source, user=user, kind="transition",
+                                     text=text)  # fmt: skip
 
     @property
     def is_open(self):

@@ -7,9 +7,12 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.status import allowed
+from core.status import change_status as move
+from core.tasks import enqueue
 from incidents import conf, notify
-from incidents.choices import TRANSITIONS, ActionStatus, Channel, IncidentStatus, RollbackCause, Source
-from incidents.exceptions import IncidentRefused, InvalidTransition
+from incidents.choices import ActionStatus, Channel, IncidentStatus, RollbackCause, Source
+from incidents.exceptions import IncidentRefused
 from incidents.models import ActionItem, Incident, NotificationAttempt, Severity, SeverityPolicy, TimelineEntry
 
 logger = logging.getLogger(__name__)
@@ -66,9 +69,14 @@ def _source_of(event):
     return Source.PERSON if event.actor == "person" else Source.ENGINE
 
 
+def open_incident_on_rollback(sender, deployment_id, **kwargs):
+    """deployments' rollback signal (sent once the engine's transaction committed): open it in its own task."""
+    enqueue("incidents.open_incident_for_rollback", deployment_id)
+
+
 def open_incident_for_rollback(*, deployment_id):
-    """Open the incident of an executed rollback, once. Returns (incident, created)."""
-    from deployments.models import Deployment
+    """Open the incident of an executed rollback, once, through open_incident. Returns (incident, created)."""
+    from deployments.public import Deployment
 
     existing = Incident.objects.filter(deployment_id=deployment_id).first()
     if existing:
@@ -80,81 +88,106 @@ def open_incident_for_rollback(*, deployment_id):
     severity = severity_for(cause)
     decider = deployment.events.filter(new_status="rolling_back", user__isnull=False).select_related("user").first()
     verb = "Automatic" if deployment.rollback_automatic else "Manual"
+    timeline = [
+        {"at": event.at, "source": _source_of(event), "user": event.user, "kind": event.kind,
+         "text": event.detail or event.kind}
+        for event in deployment.events.select_related("user")
+    ]  # fmt: skip
     try:
-        with transaction.atomic():
-            incident = Incident.objects.create(
-                title=f"{verb} rollback of {deployment.release} on {deployment.environment}",
-                environment=deployment.environment,
-                severity=severity,
-                # Traffic is back on the previous release: mitigated, unless the standby also fails.
-                status=S.MITIGATED if deployment.status == "rolled_back" else S.INVESTIGATING,
-                deployment=deployment,
-                release=deployment.release,
-                cause=cause,
-                opened_by=Source.ENGINE,
-                owner=decider.user if decider else None,
-                started_at=traffic_started_at(deployment),
-                detected_at=deployment.detected_at,
-                decided_at=deployment.decided_at,
-                executed_at=deployment.executed_at,
-            )
-            for event in deployment.events.select_related("user"):
-                add_entry(
-                    incident=incident,
-                    at=event.at,
-                    source=_source_of(event),
-                    user=event.user,
-                    kind=event.kind,
-                    text=event.detail or event.kind,
-                )
-            add_entry(
-                incident=incident,
-                source=Source.ENGINE,
-                kind="opened",
-                text=f"Incident opened from the rollback of deployment #{deployment.pk}: "
-                f"{deployment.rollback_reason or 'no reason given'}. Severity {severity} "
-                f"({RollbackCause(cause).label}).",
-            )
-            _add_default_stakeholders(incident)
-            notify_all(incident, "opened")
-    except IntegrityError:
+        incident = open_incident(
+            title=f"{verb} rollback of {deployment.release} on {deployment.environment}",
+            environment=deployment.environment,
+            severity=severity,
+            deployment=deployment,
+            owner=decider.user if decider else None,
+            source=Source.ENGINE,
+            started_at=traffic_started_at(deployment),
+            detected_at=deployment.detected_at,
+            timeline=timeline,
+            opened_text=f"Incident opened from the rollback of deployment #{deployment.pk}: "
+            f"{deployment.rollback_reason or 'no reason given'}. Severity {severity} "
+            f"({RollbackCause(cause).label}).",
+            # Traffic is back on the previous release: mitigated, unless the standby also fails.
+            status=S.MITIGATED if deployment.status == "rolled_back" else S.INVESTIGATING,
+            cause=cause,
+            decided_at=deployment.decided_at,
+            executed_at=deployment.executed_at,
+        )
+    except IncidentRefused:
         # Another worker opened it first (the deployment is unique on incidents): that one stands.
-        return Incident.objects.get(deployment_id=deployment_id), False
+        existing = Incident.objects.filter(deployment_id=deployment_id).first()
+        if existing is None:
+            raise
+        return existing, False
     return incident, True
 
 
-def open_incident(*, title, environment, severity, user=None, deployment=None, started_at=None, detected_at=None):
-    """Ops open an incident by hand, with or without a deployment."""
+def opening_refusal(*, title, environment, deployment=None, started_at=None, detected_at=None, source=Source.PERSON):
+    """Why an incident may not be opened with these values, or '' (the add form shows it; open_incident raises it)."""
     if not str(title).strip():
-        raise IncidentRefused("An incident needs a title.")
+        return "An incident needs a title."
     if deployment is not None and Incident.objects.filter(deployment=deployment).exists():
-        raise IncidentRefused(f"Deployment #{deployment.pk} already has an incident.")
+        return f"Deployment #{deployment.pk} already has an incident."
     if deployment is not None and deployment.environment_id != environment.pk:
-        raise IncidentRefused(f"Deployment #{deployment.pk} ran on {deployment.environment}, not {environment}.")
+        return f"Deployment #{deployment.pk} ran on {deployment.environment}, not {environment}."
+    # The engine's instants are facts (a heartbeat may precede the first traffic); a person's are checked.
+    if source == Source.PERSON and started_at and detected_at and detected_at < started_at:
+        return "Detection cannot come before the impact began."
+    return ""
+
+
+def open_incident(
+    *,
+    title,
+    environment,
+    severity,
+    user=None,
+    deployment=None,
+    started_at=None,
+    detected_at=None,
+    owner=None,
+    release=None,
+    source=Source.PERSON,
+    timeline=(),
+    opened_text="Incident opened by hand",
+    **details,
+):
+    """The one way an incident is opened: by a person (admin, other apps) or by the engine after a rollback.
+
+    `user` is who opened it (the owner unless `owner` is given); `timeline` entries (dicts of add_entry's
+    arguments) come before the "opened" entry; `details` are further Incident fields (status, cause,
+    decided_at, report fields...). The stakeholders are added and notified on commit.
+    """
+    refusal = opening_refusal(title=title, environment=environment, deployment=deployment, started_at=started_at,
+                              detected_at=detected_at, source=source)  # fmt: skip
+    if refusal:
+        raise IncidentRefused(refusal)
     now = timezone.now()
-    if started_at and detected_at and detected_at < started_at:
-        raise IncidentRefused("Detection cannot come before the impact began.")
-    with transaction.atomic():
-        incident = Incident.objects.create(
-            title=title,
-            environment=environment,
-            severity=severity,
-            owner=user,
-            deployment=deployment,
-            release=deployment.release if deployment else None,
-            opened_by=Source.PERSON,
-            started_at=started_at or detected_at or now,
-            detected_at=detected_at or now,
-        )
-        opened_by_hand(incident=incident, user=user)
+    try:
+        with transaction.atomic():
+            incident = Incident.objects.create(
+                title=title,
+                environment=environment,
+                severity=severity,
+                owner=owner or user,
+                deployment=deployment,
+                release=release or (deployment.release if deployment else None),
+                opened_by=source,
+                started_at=started_at or detected_at or now,
+                detected_at=detected_at or now,
+                **details,
+            )
+            for entry in timeline:
+                add_entry(incident=incident, **entry)
+            add_entry(incident=incident, kind="opened", text=opened_text, source=source, user=user)
+            _add_default_stakeholders(incident)
+            notify_all(incident, "opened")
+    except IntegrityError:
+        if deployment is None:
+            raise
+        # Opened by another worker meanwhile: the deployment is unique on incidents.
+        raise IncidentRefused(f"Deployment #{deployment.pk} already has an incident.") from None
     return incident
-
-
-def opened_by_hand(*, incident, user=None):
-    """What follows a person's new incident, from this service or the admin's add form, in its transaction."""
-    add_entry(incident=incident, kind="opened", text="Incident opened by hand", user=user)
-    _add_default_stakeholders(incident)
-    notify_all(incident, "opened")
 
 
 def _add_default_stakeholders(incident):
@@ -169,26 +202,12 @@ def change_status(*, incident_id, status, user=None, note=""):
     """Move an incident along investigating → mitigated → resolved → post-mortem done. No-op if already there."""
     with transaction.atomic():
         incident = Incident.objects.select_for_update().select_related("severity").get(pk=incident_id)
-        old = incident.status
-        if old == status:
-            return incident, False
-        if status not in S.values or status not in TRANSITIONS[old]:
-            label = S(status).label.lower() if status in S.values else repr(status)
-            raise InvalidTransition(f"Incident #{incident.pk} is {incident.get_status_display().lower()}; "
-                                    f"it cannot go to {label}.")  # fmt: skip
-        if status == S.POSTMORTEM_DONE and incident.postmortem_at is None:
+        if status == S.POSTMORTEM_DONE and allowed(incident, status) and incident.postmortem_at is None:
             raise IncidentRefused("Schedule the post-mortem before marking it done.")
-        incident.status = status
-        fields = ["status"]
-        if status == S.RESOLVED and incident.resolved_at is None:
-            incident.resolved_at = timezone.now()
-            fields.append("resolved_at")
-        incident.save(update_fields=fields)
-        text = f"{S(old).label} → {S(status).label}" + (f": {note}" if note else "")
-        add_entry(incident=incident, kind="transition", text=text, user=user,
-                  source=Source.PERSON if user else Source.ENGINE)  # fmt: skip
-        notify_all(incident, "resolved" if status == S.RESOLVED else "status")
-    return incident, True
+        change = move(incident, status, actor=Source.PERSON if user else Source.ENGINE, user=user, reason=note)
+        if change.changed:
+            notify_all(incident, "resolved" if status == S.RESOLVED else "status")
+    return incident, change.changed
 
 
 # --- Notifications -----------------------------------------------------------------------------------
@@ -196,14 +215,9 @@ def change_status(*, incident_id, status, user=None, note=""):
 
 def notify_all(incident, event, *, action_item_id=None):
     """Enqueue delivery on commit, one task per channel: a slow or failing channel never holds the incident."""
-    from incidents.tasks import deliver_notification
-
     channels = [Channel.EMAIL] + ([Channel.WEBHOOK] if conf.webhook_url() and event != "postmortem" else [])
-    pk = incident.pk
     for channel in channels:
-        transaction.on_commit(
-            lambda channel=channel: deliver_notification.delay(pk, event, channel, action_item_id=action_item_id)
-        )
+        enqueue("incidents.deliver_notification", incident.pk, event, channel, action_item_id=action_item_id)
 
 
 def deliver(*, incident_id, event, channel, attempt=1, final=False, action_item_id=None):

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
-from environments.models import Environment
+from environments.public import Environment
 from incidents import conf
 from incidents.choices import OPEN
 from incidents.models import Incident

@@ -20,6 +20,10 @@ class Balancer:
     reports_stats = True
     needs_confirmation = False
 
+    @classmethod
+    def from_policy(cls, policy):
+        return cls()
+
     def set_weight(self, server: str, weight: int): ...
 
     def set_state(self, server: str, state: str): ...

@@ -13,10 +13,24 @@ class ExecutionResult:
     output: str
 
 
-class CommandExecutor:
+class Executor:
+    """Puts a release on a slot."""
+
+    @classmethod
+    def from_policy(cls, policy):
+        return cls()
+
+    def run(self, *, slot, release) -> ExecutionResult: ...
+
+
+class CommandExecutor(Executor):
     def __init__(self, template: str, *, timeout: float):
         self.template = template
         self.timeout = timeout
+
+    @classmethod
+    def from_policy(cls, policy):
+        return cls(policy.deploy_command, timeout=policy.deploy_timeout_seconds)
 
     def run(self, *, slot, release) -> ExecutionResult:
         if not self.template:
@@ -36,10 +50,14 @@ class CommandExecutor:
         return ExecutionResult(done.returncode == 0, output[-20000:])
 
 
-class WebhookExecutor:
+class WebhookExecutor(Executor):
     def __init__(self, url: str, *, timeout: float):
         self.url = url
         self.timeout = timeout
+
+    @classmethod
+    def from_policy(cls, policy):
+        return cls(policy.deploy_webhook_url, timeout=policy.deploy_timeout_seconds)
 
     def run(self, *, slot, release) -> ExecutionResult:
         payload = {"slot": slot.color, "address": slot.address, "ref": release.ref, "version": release.version}
@@ -50,7 +68,7 @@ class WebhookExecutor:
         return ExecutionResult(response.ok, f"POST {self.url} → HTTP {response.status_code}\n{response.text[:5000]}")
 
 
-class NoExecutor:
+class NoExecutor(Executor):
     def run(self, *, slot, release) -> ExecutionResult:
         return ExecutionResult(True, "No executor: the slot deploys itself.")
 

@@ -18,6 +18,10 @@ class HAProxyBalancer(Balancer):
         self.backend = backend
         self.timeout = timeout
 
+    @classmethod
+    def from_policy(cls, policy):
+        return cls(policy.balancer_socket, policy.balancer_backend)
+
     def command(self, line: str) -> str:
         try:
             with self._connect() as sock:

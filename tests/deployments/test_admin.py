@@ -1,7 +1,6 @@
 """The deployment pages ops work in: start, watch, decide. Every action is permission-checked."""
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from deployments import services
@@ -70,10 +69,9 @@ def test_live_fragment__final_deployment__stops_refreshing(production, v2, admin
     assert 'data-live-state="0"' in body and "Aborted" in body
 
 
-def test_actions__need_the_operate_permission(production, v2, client, django_user_model, admin_user):
+def test_actions__need_the_operate_permission(production, v2, client, make_user, admin_user):
     deployment = services.start_deployment(release=v2, environment=production, user=admin_user)
-    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
-    viewer.user_permissions.add(Permission.objects.get(codename="view_deployment"))
+    viewer = make_user("viewer", "deployments.view_deployment")
     client.force_login(viewer)
     response = client.post(reverse("admin:deployments_deployment_act", args=[deployment.pk, "abort"]))
     assert response.status_code == 403

@@ -4,7 +4,6 @@ Windows and holds are seconds instead of minutes (set through the policy, as ops
 """
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from deployments import services
@@ -14,7 +13,6 @@ from deployments.drivers.haproxy import HAProxyBalancer
 from deployments.exceptions import DeploymentRefused
 from deployments.models import Deployment, DeploymentPolicy, MetricSample, Release, Slot
 from deployments.tasks import reconcile_deployments
-from environments.models import Environment
 from tests.conftest import wait_until
 from tests.deployments.standins import Behaviour
 
@@ -127,7 +125,7 @@ def test_failing_health_checks__slot_in_maint__never_gets_traffic(worker, stagin
     assert Slot.objects.get(environment=staging, color="blue").role == "live"
 
 
-def test_slow_release__p95_over_threshold__pauses_then_person_rolls_back(worker, staging, shoppers, slots):
+def test_slow_release__p95_over_threshold__pauses_then_person_rolls_back(worker, staging, shoppers, slots, make_user):
     blue, green = slots
     green.behaviours["v2.3"] = Behaviour(delay_seconds=0.25)
     staging.deployment_policy.triggers.filter(kind=TriggerKind.P95_LATENCY).update(threshold=0.2)
@@ -137,7 +135,7 @@ def test_slow_release__p95_over_threshold__pauses_then_person_rolls_back(worker,
 
     assert deployment.status == S.PAUSED
     assert deployment.events.filter(kind="alert", detail__contains="p95").exists()
-    person = get_user_model().objects.create_user("oncall")
+    person = make_user("oncall")
     services.roll_back_now(deployment_id=deployment.pk, user=person)
     _wait_status(deployment, S.ROLLED_BACK, S.FAILED)
     assert deployment.status == S.ROLLED_BACK
@@ -183,12 +181,12 @@ def _timeline(deployment):
     return "\n".join(f"{e.at:%H:%M:%S.%f} {e.kind}: {e.detail}" for e in deployment.events.all())
 
 
-def test_manual_balancer__engine_waits_for_each_confirmation(worker, seeded_tx, slots):
+def test_manual_balancer__engine_waits_for_each_confirmation(worker, seeded_tx, slots, env, make_user):
     from deployments.models import DeploymentPolicy
     from tests.deployments.standins import DEPLOY_COMMAND
 
     blue, green = slots
-    staging = Environment.objects.get(key="staging")
+    staging = env("staging")
     DeploymentPolicy.objects.filter(environment=staging).update(
         balancer="manual", deploy_command=DEPLOY_COMMAND, health_interval_seconds=0.2, health_passes_required=2,
         sample_interval_seconds=0.2,
@@ -199,7 +197,7 @@ def test_manual_balancer__engine_waits_for_each_confirmation(worker, seeded_tx, 
         environment=staging, color="blue", address=blue.address, server_name="blue", release=v1, role="live"
     )
     Slot.objects.create(environment=staging, color="green", address=green.address, server_name="green")
-    person = get_user_model().objects.create_user("oncall")
+    person = make_user("oncall")
     deployment = services.start_deployment(release=_release("v2.7"), environment=staging)
 
     for weight in (10, 50, 100):

@@ -1,15 +1,15 @@
 """Rules of §4 enforced by the services: source rules, one deployment at a time, the checklist."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError
 
+from core.status import InvalidTransition as StatusRefused
+from core.status import change_status
 from deployments import services
 from deployments.choices import TRANSITIONS, Actor
 from deployments.choices import DeploymentStatus as S
 from deployments.exceptions import DeploymentRefused, InvalidTransition
 from deployments.models import Deployment, DeploymentEvent, Release
-from environments.models import Environment
 
 pytestmark = pytest.mark.django_db
 
@@ -20,8 +20,8 @@ def tag_release(db):
 
 
 @pytest.fixture
-def person(db):
-    return get_user_model().objects.create_user("alice")
+def person(make_user):
+    return make_user("alice")
 
 
 def test_policy__production_from_a_branch__refused_with_the_rule(production):
@@ -31,8 +31,8 @@ def test_policy__production_from_a_branch__refused_with_the_rule(production):
     assert not Deployment.objects.exists()
 
 
-def test_policy__staging_accepts_release_branches_only(seeded):
-    policy = Environment.objects.get(key="staging").deployment_policy
+def test_policy__staging_accepts_release_branches_only(seeded, env):
+    policy = env("staging").deployment_policy
     assert policy.refusal_for(Release(version="a", ref="release/2.0", ref_kind="branch")) == ""
     assert policy.refusal_for(Release(version="b", ref="main", ref_kind="branch"))
     assert policy.refusal_for(Release(version="c", ref="v2.0", ref_kind="tag"))
@@ -89,7 +89,7 @@ def test_transition__not_allowed__refused_and_nothing_recorded(production, tag_r
     deployment = services.start_deployment(release=tag_release, environment=production, user=person)
     events = DeploymentEvent.objects.count()
     with pytest.raises(InvalidTransition, match="cannot go to succeeded"):
-        services.transition(deployment, S.SUCCEEDED)
+        change_status(deployment, S.SUCCEEDED)
     assert DeploymentEvent.objects.count() == events
     assert S.SUCCEEDED not in TRANSITIONS[S.AWAITING_CHECKLIST]
 
@@ -97,8 +97,45 @@ def test_transition__not_allowed__refused_and_nothing_recorded(production, tag_r
 def test_transition__already_there__no_op(production, tag_release, person):
     deployment = services.start_deployment(release=tag_release, environment=production, user=person)
     events = deployment.events.count()
-    assert services.transition(deployment, S.AWAITING_CHECKLIST) is False
+    assert change_status(deployment, S.AWAITING_CHECKLIST).changed is False
     assert deployment.events.count() == events
+
+
+def test_change_status__outside_the_map__refused_clearly_and_nothing_changes(production, tag_release, person):
+    deployment = services.start_deployment(release=tag_release, environment=production, user=person)
+    events = deployment.events.count()
+
+    with pytest.raises(InvalidTransition) as refused:
+        change_status(deployment, S.ROLLED_BACK, actor=Actor.PERSON, user=person, reason="skip ahead")
+
+    assert str(refused.value) == f"Deployment #{deployment.pk} is awaiting checklist; it cannot go to rolled back."
+    assert isinstance(refused.value, StatusRefused) and isinstance(refused.value, DeploymentRefused)
+    deployment.refresh_from_db()
+    assert (deployment.status, deployment.finished_at) == (S.AWAITING_CHECKLIST, None)
+    assert deployment.events.count() == events
+
+
+def test_change_status__to_its_current_status__no_op_without_an_event(production, tag_release, person):
+    deployment = services.start_deployment(release=tag_release, environment=production, user=person)
+    events = deployment.events.count()
+
+    change = change_status(deployment, S.AWAITING_CHECKLIST, actor=Actor.PERSON, user=person)
+
+    assert not change.changed and (change.old, change.new) == (S.AWAITING_CHECKLIST, S.AWAITING_CHECKLIST)
+    assert deployment.events.count() == events
+
+
+def test_change_status__allowed__one_event_and_its_own_timestamps(production, tag_release, person):
+    deployment = services.start_deployment(release=tag_release, environment=production, user=person)
+
+    change_status(deployment, S.ABORTED, actor=Actor.PERSON, user=person, reason="not today")
+
+    deployment.refresh_from_db()
+    assert deployment.status == S.ABORTED and deployment.finished_at is not None
+    event = deployment.events.get(kind="transition", new_status=S.ABORTED)
+    assert (event.old_status, event.actor, event.user, event.detail) == (
+        S.AWAITING_CHECKLIST, Actor.PERSON, person, "not today"
+    )  # fmt: skip
 
 
 def test_abort__with_traffic_on_the_new_slot__refused(production, tag_release, person):
@@ -139,6 +176,6 @@ def test_create_release__bad_commit__refused_with_field_message(db):
     assert not Release.objects.exists()
 
 
-def test_blue_green__without_slots__refused(seeded, tag_release):
+def test_blue_green__without_slots__refused(seeded, tag_release, env):
     with pytest.raises(DeploymentRefused, match="needs a blue and a green slot"):
-        services.start_deployment(release=tag_release, environment=Environment.objects.get(key="production"))
+        services.start_deployment(release=tag_release, environment=env("production"))

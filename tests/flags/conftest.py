@@ -1,7 +1,6 @@
 """Fixtures for the flags tests: people with and without the production permission, tokens, a clean cache."""
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.cache import cache
 
 from environments.models import Environment
@@ -29,31 +28,26 @@ def clean_flag_cache():
     clear_flag_cache()
 
 
-def _user(django_user_model, name, *, production):
-    user = django_user_model.objects.create_user(name, f"{name}@amarise.invalid", "pw-" + name, is_staff=True)
-    perms = ["change_flagstate", "view_flag", "change_flag", "view_changerequest", "change_changerequest"]
-    if production:
-        perms.append("change_production_flags")
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="flags", codename__in=perms))
-    return django_user_model.objects.get(pk=user.pk)  # fresh, so the permission cache is empty
+FLAG_EDITOR = ["flags.change_flagstate", "flags.view_flag", "flags.change_flag", "flags.view_changerequest",
+               "flags.change_changerequest"]  # fmt: skip
 
 
 @pytest.fixture
-def alice(django_user_model):
+def alice(make_user):
     """On call, may change production."""
-    return _user(django_user_model, "alice", production=True)
+    return make_user("alice", *FLAG_EDITOR, "flags.change_production_flags")
 
 
 @pytest.fixture
-def bob(django_user_model):
+def bob(make_user):
     """Another engineer who may change production: the approver."""
-    return _user(django_user_model, "bob", production=True)
+    return make_user("bob", *FLAG_EDITOR, "flags.change_production_flags")
 
 
 @pytest.fixture
-def carol(django_user_model):
+def carol(make_user):
     """May change flags outside production only."""
-    return _user(django_user_model, "carol", production=False)
+    return make_user("carol", *FLAG_EDITOR)
 
 
 def state(key, env):

@@ -6,6 +6,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from core.status import InvalidTransition as StatusRefused
 from environments.models import Environment
 from flags import services
 from flags.exceptions import FlagError, InvalidTransition, NotAllowed
@@ -245,3 +246,86 @@ def test_flags_drift_command__off_plan_cell__listed_and_exit_status_1(seeded, ca
     with pytest.raises(SystemExit) as exit_:
         call_command("flags_drift", stdout=out)
     assert exit_.value.code == 1 and "journal in dev: planned on, now off" in out.getvalue()
+
+
+# --- Status changes (core.status.change_status; the event row is the history record) -------------
+
+
+def _pending_request(actor):
+    return services.set_state(
+        state_id=state("reviews", "production").pk, enabled=True, actor=actor, reason="launch"
+    ).change_request
+
+
+def test_change_request__outside_the_map__refused_clearly_and_nothing_changes(seeded, alice, bob):
+    request = _pending_request(alice)
+    services.reject(change_request_id=request.pk, actor=bob, note="not this week")
+    records = request.history.count()
+
+    with pytest.raises(InvalidTransition) as refused:
+        services.cancel(change_request_id=request.pk, actor=alice)
+
+    assert str(refused.value) == f"Change request #{request.pk} is rejected; it cannot go to cancelled."
+    assert isinstance(refused.value, StatusRefused)
+    request.refresh_from_db()
+    assert request.status == "rejected" and request.history.count() == records
+
+
+def test_change_request__to_its_current_status__no_op_without_a_record(seeded, alice, bob):
+    request = _pending_request(alice)
+    services.reject(change_request_id=request.pk, actor=bob, note="not this week")
+    records = request.history.count()
+
+    services.reject(change_request_id=request.pk, actor=bob, note="again")
+
+    request.refresh_from_db()
+    assert (request.status, request.note) == ("rejected", "not this week")
+    assert request.history.count() == records
+
+
+def test_change_request__decided__one_record_with_who_and_why(seeded, alice, bob):
+    request = _pending_request(alice)
+
+    services.reject(change_request_id=request.pk, actor=bob, note="not this week")
+
+    latest = request.history.latest("history_id")
+    assert (latest.status, latest.history_user, latest.history_change_reason) == ("rejected", bob, "rejected by bob")
+    assert request.history.count() == 2
+
+
+def test_scheduled_change__outside_the_map__refused_clearly_and_nothing_changes(seeded, carol):
+    change = services.schedule_change(state_id=state("reviews", "staging").pk, enabled=True, actor=carol,
+                                      run_at=timezone.now(), reason="now")  # fmt: skip
+    services.apply_scheduled_change(scheduled_change_id=change.pk)
+    records = change.history.count()
+
+    with pytest.raises(InvalidTransition) as refused:
+        services.cancel_scheduled_change(scheduled_change_id=change.pk, actor=carol)
+
+    assert str(refused.value) == f"Scheduled change #{change.pk} is applied; it cannot go to cancelled."
+    assert isinstance(refused.value, StatusRefused)
+    change.refresh_from_db()
+    assert change.status == "applied" and change.history.count() == records
+
+
+def test_scheduled_change__to_its_current_status__no_op_without_a_record(seeded, carol):
+    change = services.schedule_change(state_id=state("reviews", "staging").pk, enabled=True, actor=carol,
+                                      run_at=timezone.now() + timedelta(hours=1), reason="later")  # fmt: skip
+    services.cancel_scheduled_change(scheduled_change_id=change.pk, actor=carol)
+    records = change.history.count()
+
+    services.cancel_scheduled_change(scheduled_change_id=change.pk, actor=carol)
+
+    assert change.history.count() == records
+    latest = change.history.latest("history_id")
+    assert (latest.status, latest.history_user, latest.history_change_reason) == ("cancelled", carol, "cancelled")
+
+
+def test_scheduled_change__applied__each_step_recorded(seeded, carol):
+    change = services.schedule_change(state_id=state("reviews", "staging").pk, enabled=True, actor=carol,
+                                      run_at=timezone.now(), reason="now")  # fmt: skip
+
+    services.apply_scheduled_change(scheduled_change_id=change.pk)
+
+    steps = list(change.history.order_by("history_id").values_list("status", "history_change_reason"))
+    assert steps == [("scheduled", None), ("applying", "applying"), ("applied", "applied")]

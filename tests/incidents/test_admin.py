@@ -161,11 +161,11 @@ def test_dashboard_card__open_incident__counted_on_its_environment(seeded):
     assert cards["production"]["incidents"][0].value == "none open"
 
 
-def test_add_by_hand__without_deployment__opened_with_entry_and_stakeholders(seeded, ops, monkeypatch):
+def test_add_by_hand__without_deployment__opened_with_entry_and_stakeholders(seeded, ops, monkeypatch, env):
     monkeypatch.setenv("OPS_INCIDENT_STAKEHOLDERS", "oncall@amarise.invalid")
     data = {
         "title": "Search is slow",
-        "environment": Environment.objects.get(key="production").pk,
+        "environment": env("production").pk,
         "severity": Severity.objects.get(key="medium").pk,
         "postmortem_minutes": 60,
     }
@@ -187,4 +187,23 @@ def test_add_by_hand__no_title__form_error_nothing_saved(seeded, ops):
     response = ops.post(reverse("admin:incidents_incident_add"), data)
 
     assert response.status_code == 200 and "This field is required" in response.content.decode()
+    assert not Incident.objects.exists()
+
+
+def test_add_by_hand__deployment_of_another_environment__form_error_nothing_saved(seeded, ops, env):
+    deployment = make_rolled_back(env_key="staging")
+    data = {
+        "title": "Checkout errors",
+        "environment": env("production").pk,
+        "severity": Severity.objects.get(key="high").pk,
+        "deployment": deployment.pk,
+        "postmortem_minutes": 60,
+    }
+    for prefix in ["stakeholders", "runbook_updates", "action_items"]:
+        data |= {f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0}
+
+    response = ops.post(reverse("admin:incidents_incident_add"), data)
+
+    assert response.status_code == 200
+    assert f"Deployment #{deployment.pk} ran on Staging, not Production." in response.content.decode()
     assert not Incident.objects.exists()

@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
@@ -25,8 +24,8 @@ def _incident(*, version, **values):
     return incident
 
 
-def test_reminders__from_a_real_worker__each_due_reminder_fires_once(worker, seeded_tx):
-    owner = get_user_model().objects.create_user("owner", email="owner@amarise.invalid")
+def test_reminders__from_a_real_worker__each_due_reminder_fires_once(worker, seeded_tx, make_user):
+    owner = make_user("owner")
     now = timezone.now()
     report_due = _incident(version="v1.1", status="resolved", resolved_at=now - timedelta(hours=30), owner=owner)
     report_done = _incident(

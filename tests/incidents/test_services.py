@@ -3,13 +3,12 @@ import hmac
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core import mail
 from django.utils import timezone
 
+from core.status import InvalidTransition as StatusRefused
 from deployments.models import Deployment
 from deployments.signals import deployment_rolled_back
-from environments.models import Environment
 from incidents import services
 from incidents.choices import IncidentStatus, Phase
 from incidents.exceptions import IncidentRefused, InvalidTransition
@@ -70,8 +69,8 @@ def test_rollback_signal__sent_twice__exactly_one_incident(seeded, django_captur
     assert Incident.objects.filter(deployment=deployment).count() == 1
 
 
-def test_open_for_rollback__manual__high_owned_by_the_person_who_decided(seeded):
-    person = get_user_model().objects.create_user("oncall", email="oncall@amarise.invalid")
+def test_open_for_rollback__manual__high_owned_by_the_person_who_decided(seeded, make_user):
+    person = make_user("oncall")
     deployment = make_rolled_back(automatic=False, user=person)
 
     incident, _ = services.open_incident_for_rollback(deployment_id=deployment.pk)
@@ -117,9 +116,9 @@ def test_open_for_rollback__never_executed__refused_nothing_created(seeded):
     assert not Incident.objects.exists()
 
 
-def test_open_incident__by_hand_without_deployment__opened_with_entry(seeded):
-    person = get_user_model().objects.create_user("oncall")
-    staging = Environment.objects.get(key="staging")
+def test_open_incident__by_hand_without_deployment__opened_with_entry(seeded, make_user, env):
+    person = make_user("oncall")
+    staging = env("staging")
 
     incident = services.open_incident(
         title="Search slow", environment=staging, severity=Severity.objects.get(key="medium"), user=person
@@ -129,11 +128,9 @@ def test_open_incident__by_hand_without_deployment__opened_with_entry(seeded):
     assert incident.timeline.get().text == "Incident opened by hand"
 
 
-def test_open_incident__blank_title__refused_nothing_created(seeded):
+def test_open_incident__blank_title__refused_nothing_created(seeded, env):
     with pytest.raises(IncidentRefused, match="needs a title"):
-        services.open_incident(
-            title="  ", environment=Environment.objects.get(key="dev"), severity=Severity.objects.first()
-        )
+        services.open_incident(title="  ", environment=env("dev"), severity=Severity.objects.first())
 
     assert not Incident.objects.exists()
 
@@ -170,6 +167,31 @@ def test_change_status__backwards__refused_unchanged(seeded):
 
     incident.refresh_from_db()
     assert incident.status == "mitigated"
+
+
+def test_change_status__outside_the_map__refused_clearly_and_nothing_changes(seeded):
+    incident, _ = services.open_incident_for_rollback(deployment_id=make_rolled_back().pk)
+    entries = incident.timeline.count()
+
+    with pytest.raises(InvalidTransition) as refused:
+        services.change_status(incident_id=incident.pk, status="postmortem_done", note="skip ahead")
+
+    assert str(refused.value) == f"Incident #{incident.pk} is mitigated; it cannot go to post-mortem done."
+    assert isinstance(refused.value, StatusRefused)
+    incident.refresh_from_db()
+    assert (incident.status, incident.resolved_at) == ("mitigated", None)
+    assert incident.timeline.count() == entries
+
+
+def test_change_status__to_its_current_status__no_op_without_an_entry(seeded, django_capture_on_commit_callbacks):
+    incident, _ = services.open_incident_for_rollback(deployment_id=make_rolled_back().pk)
+    entries = incident.timeline.count()
+
+    with django_capture_on_commit_callbacks() as notifications:
+        _, changed = services.change_status(incident_id=incident.pk, status="mitigated")
+
+    assert changed is False and notifications == []
+    assert incident.timeline.count() == entries
 
 
 def test_change_status__postmortem_done_before_scheduled__refused(seeded):

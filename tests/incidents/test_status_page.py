@@ -1,5 +1,3 @@
-from django.contrib.auth import get_user_model
-
 from environments.models import Environment
 from incidents import services
 from incidents.models import Incident
@@ -63,9 +61,9 @@ def test_status_page__anonymous_post__refused(seeded, client):
     assert client.post("/status/").status_code == 405
 
 
-def test_status_page__resolved_recently__listed_as_past(seeded, client):
+def test_status_page__resolved_recently__listed_as_past(seeded, client, make_user):
     incident = _published(published=True, public_summary="Brief outage of search")
-    services.change_status(incident_id=incident.pk, status="resolved", user=get_user_model().objects.create_user("x"))
+    services.change_status(incident_id=incident.pk, status="resolved", user=make_user("x"))
 
     html = client.get("/status/").content.decode()
 

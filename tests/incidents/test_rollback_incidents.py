@@ -1,7 +1,6 @@
 """Rollbacks on real parts (HAProxy, stand-in slots, shoppers, a real Celery worker) open their incident."""
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from deployments import services as deployments
 from deployments.choices import DeploymentStatus as S
@@ -65,7 +64,8 @@ def test_automatic_rollback__engine_5xx__exactly_one_critical_incident_with_its_
     assert incident.timeline.filter(source="alert", kind="trigger").exists()
 
 
-def test_manual_rollback__person_after_p95_pause__exactly_one_high_incident(worker, staging, shoppers, slots):
+def test_manual_rollback__person_after_p95_pause__exactly_one_high_incident(worker, staging, shoppers, slots,
+                                                                            make_user):  # fmt: skip
     blue, green = slots
     green.behaviours["v3.3"] = Behaviour(delay_seconds=0.25)
     staging.deployment_policy.triggers.filter(kind=TriggerKind.P95_LATENCY).update(threshold=0.2)
@@ -73,7 +73,7 @@ def test_manual_rollback__person_after_p95_pause__exactly_one_high_incident(work
     _wait_status(deployment, S.PAUSED, S.SUCCEEDED, S.ROLLED_BACK, S.FAILED)
     assert deployment.status == S.PAUSED
     assert not Incident.objects.filter(deployment=deployment).exists()  # a pause is not a rollback
-    person = get_user_model().objects.create_user("oncall", email="oncall@amarise.invalid")
+    person = make_user("oncall")
 
     deployments.roll_back_now(deployment_id=deployment.pk, user=person)
     _wait_status(deployment, S.ROLLED_BACK, S.FAILED)
