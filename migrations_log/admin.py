@@ -8,8 +8,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from deployments.choices import Actor, RefKind
-from deployments.models import Release
+from deployments.public import Actor, RefKind, Release
 from migrations_log import services
 from migrations_log.choices import RunStatus, Severity
 from migrations_log.exceptions import MigrationRefused
