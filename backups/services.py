@@ -137,6 +137,11 @@ def request_verify(*, database_id: int) -> None:
     core.tasks.enqueue("backups.verify_database", database_id)
 
 
+def request_rpo_check(*, database_id: int) -> None:
+    """The RPO and backup-age checks (monitor.py) by a worker, once the caller's transaction commits."""
+    core.tasks.enqueue("backups.check_rpo", database_id)
+
+
 def request_bucket_check(*, bucket_id: int) -> None:
     """The asset bucket's settings read by a worker (buckets.check_bucket), once the caller's transaction commits."""
     core.tasks.enqueue("backups.check_bucket", bucket_id)
