@@ -17,6 +17,7 @@ from migrations_log.models import (
     LintFinding,
     Migration,
     MigrationRun,
+    MigrationRunEvent,
     MigrationTarget,
     ReverseMigration,
 )
@@ -236,6 +237,17 @@ class LintFindingAdmin(SimpleHistoryAdmin):
                 self.message_user(request, f"Acknowledged {finding.location} {finding.rule}.")
 
 
+class MigrationRunEventInline(admin.TabularInline):
+    model = MigrationRunEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "old_status", "new_status", "actor", "reason"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(MigrationRun)
 class MigrationRunAdmin(SimpleHistoryAdmin):
     list_display = [
@@ -253,6 +265,7 @@ class MigrationRunAdmin(SimpleHistoryAdmin):
     search_fields = ["migration__identifier"]
     actions = ["verify_runs"]
     readonly_fields = [f.name for f in MigrationRun._meta.fields]
+    inlines = [MigrationRunEventInline]
 
     def has_add_permission(self, request):
         return False
