@@ -114,11 +114,11 @@ def start_run(*, kind: str, requested_by: str = "") -> RefreshRun:
         RefreshStep.objects.bulk_create(
             RefreshStep(run=run, name=name, position=i) for i, name in enumerate(STEPS[RunKind(kind)])
         )
-        transaction.on_commit(lambda: send_steps(run.pk))
+        transaction.on_commit(lambda: enqueue(run.pk))
     return run
 
 
-def send_steps(run_id: int):
+def enqueue(run_id: int):
     """Send the chain of the run's unfinished steps (all of them for a new run; the rest when resuming)."""
     from celery import chain
 
@@ -135,14 +135,14 @@ def resume_run(*, run_id: int) -> RefreshRun:
     run = RefreshRun.objects.get(pk=run_id)
     if run.is_finished and run.steps.filter(name="cleanup", status=StepStatus.DONE).exists():
         raise RefreshError(f"{run} is finished; start a new one")
-    transaction.on_commit(lambda: send_steps(run.pk))
+    transaction.on_commit(lambda: enqueue(run.pk))
     return run
 
 
 def cancel_run(*, run_id: int, reason: str = "cancelled by an operator", actor: str = "") -> RefreshRun:
     run = RefreshRun.objects.get(pk=run_id)
     _move(run, RunStatus.CANCELLED, reason, actor=actor)
-    transaction.on_commit(lambda: send_steps(run.pk))  # remaining steps are skipped; cleanup still runs
+    transaction.on_commit(lambda: enqueue(run.pk))  # remaining steps are skipped; cleanup still runs
     return run
 
 
