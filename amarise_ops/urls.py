@@ -13,6 +13,4 @@ urlpatterns = [
     path("", include("deployments.urls")),
     path("", include("incidents.urls")),
     path("", include("migrations_log.urls")),
-    path("", include("backups.urls")),
-    path("", include("refreshes.urls")),
 ]

@@ -2,7 +2,6 @@ from datetime import UTC, datetime
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -21,6 +20,7 @@ from backups.models import (
     BackupRunEvent,
     ProtectedDatabase,
     RestoreDrill,
+    RestoreDrillEvent,
     RpoCheck,
     ServiceTier,
 )
@@ -33,10 +33,6 @@ PAGE_ACTIONS = [
     ("drill", "Drill now"),
     ("check", "Run pgbackrest check"),
 ]
-
-
-def _enqueue(task, *args):
-    transaction.on_commit(lambda: task.delay(*args))
 
 
 def _actor(request):
@@ -161,19 +157,17 @@ class ProtectedDatabaseAdmin(SimpleHistoryAdmin):
         return self._page(pk)
 
     def _act(self, request, database, action):
-        from backups import tasks
-
         if action in ("full", "incr"):
             run = services.request_backup(database_id=database.pk, backup_type=action, actor=_actor(request))
             return f"Backup #{run.pk} ({run.get_type_display().lower()}) queued; its progress shows below."
         if action == "verify":
-            _enqueue(tasks.verify_database, database.pk)
+            services.request_verify(database_id=database.pk)
             return "Verify queued; failed verifications show on the runs and as an alert."
         if action == "drill":
             drill = drills.request_drill(database_id=database.pk, actor=_actor(request))
             return f"Drill #{drill.pk} queued; the scratch cluster is deleted afterwards."
         if action == "check":
-            _enqueue(tasks.check_stanza, database.pk)
+            services.request_stanza_check(database_id=database.pk)
             return "pgbackrest check queued."
         raise BackupError(f"Unknown action {action!r}.")
 
@@ -229,9 +223,7 @@ class ProtectedDatabaseAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Verify now", permissions=["change"])
     def verify_now(self, request, queryset):
-        from backups.tasks import verify_database
-
-        self._bulk(request, queryset, lambda d: _enqueue(verify_database, d.pk), "Verify")
+        self._bulk(request, queryset, lambda d: services.request_verify(database_id=d.pk), "Verify")
 
     @admin.action(description="Drill now", permissions=["change"])
     def drill_now(self, request, queryset):
@@ -270,6 +262,10 @@ class RunEventInline(admin.TabularInline):
         return False
 
 
+class DrillEventInline(RunEventInline):
+    model = RestoreDrillEvent
+
+
 @admin.register(BackupRun)
 class BackupRunAdmin(ReadOnlyAdmin):
     list_display = ["pk", "database", "type", "status", "label", "finished_at", "size_bytes", "verification"]
@@ -282,6 +278,7 @@ class BackupRunAdmin(ReadOnlyAdmin):
 class RestoreDrillAdmin(ReadOnlyAdmin):
     list_display = ["pk", "database", "kind", "status", "target_time", "measured_rto", "requested_by", "finished_at"]
     list_filter = ["kind", "status"]
+    inlines = [DrillEventInline]
 
 
 @admin.register(RpoCheck)
@@ -309,8 +306,6 @@ class AssetBucketAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Check the bucket now", permissions=["change"])
     def check_now(self, request, queryset):
-        from backups.tasks import check_bucket
-
         for bucket in queryset:
-            _enqueue(check_bucket, bucket.pk)
+            services.request_bucket_check(bucket_id=bucket.pk)
         self.message_user(request, f"Bucket check queued for {queryset.count()} bucket(s).", messages.SUCCESS)

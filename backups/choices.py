@@ -15,7 +15,7 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-# A run is good only when the engine said so; a failed or good run never changes again.
+# A run is good only when pgBackRest said so; a failed or good run never changes again.
 RUN_TRANSITIONS = {
     RunStatus.QUEUED: {RunStatus.RUNNING, RunStatus.FAILED},
     RunStatus.RUNNING: {RunStatus.GOOD, RunStatus.FAILED},

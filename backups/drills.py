@@ -9,14 +9,17 @@ import psycopg.sql
 from django.db import transaction
 from django.utils import timezone
 
+import core.tasks
 from backups import conf
 from backups.choices import AlertKind, DrillKind, DrillStatus
-from backups.engine import process
-from backups.engine.cluster import Cluster, free_port, remove_directory
-from backups.engine.pgbackrest import EngineError, server_environment
+from backups.drivers import process
+from backups.drivers.base import DriverError
+from backups.drivers.cluster import Cluster, free_port, remove_directory
+from backups.drivers.pgbackrest import server_environment
 from backups.exceptions import BackupRefused, InvalidTransition
 from backups.models import BackupRun, ProtectedDatabase, RestoreDrill, ServiceTier
-from backups.services import engine_for, raise_alert, resolve_alert
+from backups.services import driver_for, raise_alert, resolve_alert, worker_actor
+from core.status import change_status, record_creation
 
 
 def request_drill(*, database_id: int, actor: str, target_time=None, repo: int = 1, enqueue=True) -> RestoreDrill:
@@ -25,8 +28,10 @@ def request_drill(*, database_id: int, actor: str, target_time=None, repo: int =
         raise BackupRefused("The target time is in the future: nothing to restore there yet.")
     if repo == 2 and not database.repo2_path:
         raise BackupRefused(f"{database.stanza} has no repo2.")
-    drill = RestoreDrill.objects.create(database=database, kind=DrillKind.DRILL, target_time=target_time, repo=repo,
-                                        requested_by=actor)  # fmt: skip
+    with transaction.atomic():
+        drill = RestoreDrill.objects.create(database=database, kind=DrillKind.DRILL, target_time=target_time,
+                                            repo=repo, requested_by=actor)  # fmt: skip
+        record_creation(drill, actor=actor, reason="requested")
     if enqueue:
         _enqueue(drill)
     return drill
@@ -46,40 +51,34 @@ def request_restore(*, database_id: int, actor: str, target_time, reason: str, c
         raise BackupRefused("The target time is in the future: nothing to restore there yet.")
     if repo == 2 and not database.repo2_path:
         raise BackupRefused(f"{database.stanza} has no repo2.")
-    drill = RestoreDrill.objects.create(database=database, kind=DrillKind.RESTORE, target_time=target_time, repo=repo,
-                                        requested_by=actor, reason=reason.strip())  # fmt: skip
+    with transaction.atomic():
+        drill = RestoreDrill.objects.create(database=database, kind=DrillKind.RESTORE, target_time=target_time,
+                                            repo=repo, requested_by=actor, reason=reason.strip())  # fmt: skip
+        record_creation(drill, actor=actor, reason=reason.strip())
     if enqueue:
         _enqueue(drill)
     return drill
 
 
 def _enqueue(drill):
-    from backups.tasks import run_drill
-
-    transaction.on_commit(lambda: run_drill.delay(drill.pk))
+    core.tasks.enqueue("backups.run_drill", drill.pk)
 
 
-def _move(drill_id, new_status, **fields):
-    with transaction.atomic():
-        drill = RestoreDrill.objects.select_for_update().get(pk=drill_id)
-        if drill.status == new_status:
-            return drill
-        if not drill.can_move_to(new_status):
-            raise InvalidTransition(f"Drill #{drill.pk} is {drill.status}; it cannot become {new_status}.")
-        drill.status = new_status
-        for name, value in fields.items():
-            setattr(drill, name, value)
-        drill.save(update_fields=["status", *fields])
+def _move(drill, new_status, *, reason="", **fields):
+    change_status(drill, new_status, actor=worker_actor(), reason=reason, fields=fields)
     return drill
 
 
 def execute(*, drill_id: int) -> RestoreDrill:
     """Run a queued drill or restore. Only the caller that claims the row runs it."""
-    if not RestoreDrill.objects.filter(pk=drill_id, status=DrillStatus.QUEUED).update(
-        status=DrillStatus.RUNNING, started_at=timezone.now()
-    ):
-        return RestoreDrill.objects.get(pk=drill_id)
     drill = RestoreDrill.objects.select_related("database__policy", "database__environment").get(pk=drill_id)
+    try:
+        claimed = change_status(drill, DrillStatus.RUNNING, actor=worker_actor(), reason="claimed",
+                                fields={"started_at": timezone.now()})  # fmt: skip
+    except InvalidTransition:  # finished already
+        return drill
+    if not claimed:
+        return drill
     if drill.kind == DrillKind.RESTORE:
         return _restore_for_real(drill)
     return _drill(drill)
@@ -87,19 +86,20 @@ def execute(*, drill_id: int) -> RestoreDrill:
 
 def _restore_for_real(drill):
     database = drill.database
-    engine = engine_for(database)
+    driver = driver_for(database)
     stamp = drill.target_time.strftime("%Y%m%dT%H%M%SZ")
     target = Path(database.work_dir) / "restores" / f"restore-{drill.pk}-{stamp}"
     try:
-        engine.write_config()
+        driver.write_config()
         process.make_dir(target.parent, database.os_user, mode=0o750)
         process.make_dir(target, database.os_user)
-        label = engine.restore(drill.repo, str(target), target_time=drill.target_time)
-    except (EngineError, OSError) as exc:
-        return _move(drill.pk, DrillStatus.FAILED, error=str(exc), finished_at=timezone.now(),
+        label = driver.restore(drill.repo, str(target), target_time=drill.target_time)
+    except (DriverError, OSError) as exc:
+        return _move(drill, DrillStatus.FAILED, reason=str(exc)[:500], error=str(exc), finished_at=timezone.now(),
                      target_directory=str(target))  # fmt: skip
-    return _move(drill.pk, DrillStatus.PASSED, backup_label=label, target_directory=str(target),
-                 recovery_point=drill.target_time, finished_at=timezone.now())  # fmt: skip
+    return _move(drill, DrillStatus.PASSED, reason=f"restored {label} into {target}", backup_label=label,
+                 target_directory=str(target), recovery_point=drill.target_time,
+                 finished_at=timezone.now())  # fmt: skip
 
 
 class ScratchRestore:
@@ -139,12 +139,12 @@ class ScratchRestore:
 
     def _restore_and_start(self):
         database = self.database
-        engine = engine_for(database)
+        driver = driver_for(database)
         data = self.directory / "data"
-        engine.write_config()
+        driver.write_config()
         process.make_dir(self.directory, database.os_user)
         process.make_dir(data, database.os_user)
-        self.label = engine.restore(self.repo, str(data), target_time=self.target_time,
+        self.label = driver.restore(self.repo, str(data), target_time=self.target_time,
                                     only_databases=self.only_databases)  # fmt: skip
         if not (data / "postgresql.conf").exists():
             # Debian keeps the configuration outside the data directory; a scratch copy needs none of it.
@@ -158,14 +158,14 @@ class ScratchRestore:
                                socket_directory=self.directory, os_user=database.os_user)  # fmt: skip
         # Its restore_command (archive-get) decrypts WAL from an encrypted repository: it needs the passphrase too.
         self.cluster.start("archive_mode=off", f"hba_file='{hba}'", timeout=conf.drill_start_timeout(),
-                           env=server_environment(engine.cfg))  # fmt: skip
+                           env=server_environment(driver.cfg))  # fmt: skip
         self.cluster.wait_serving(conf.drill_start_timeout())
 
     def _tear_down(self):
         if self.cluster is not None:
             try:
                 self.cluster.stop("immediate")
-            except EngineError as exc:
+            except DriverError as exc:
                 self.stop_error = f"stopping the scratch cluster: {exc}"
         self.removed = remove_directory(self.directory)
 
@@ -183,7 +183,7 @@ def _drill(drill):
             fields["results"] = [
                 _check_service(restored.cluster, service, measured) for service in ServiceTier.objects.all()
             ]
-    except (EngineError, OSError) as exc:
+    except (DriverError, OSError) as exc:
         fields["error"] = str(exc)
     if restored.label:  # also when the restore worked and the start did not
         fields["backup_label"] = restored.label
@@ -199,7 +199,15 @@ def _drill(drill):
     passed = not fields.get("error") and results and not missed and not broken
     if not results and not fields.get("error"):
         fields["error"] = "no services to check: add service tiers"
-    drill = _move(drill.pk, DrillStatus.PASSED if passed else DrillStatus.FAILED, **fields)
+    if passed:
+        why = "every service served in time and its data checks passed"
+    elif fields.get("error"):
+        why = fields["error"][:500]
+    elif missed:
+        why = "missed the RTO of " + ", ".join(r["service"] for r in missed)
+    else:
+        why = "data checks failed for " + ", ".join(r["service"] for r in broken)
+    drill = _move(drill, DrillStatus.PASSED if passed else DrillStatus.FAILED, reason=why, **fields)
     if missed:
         raise_alert(database=database, kind=AlertKind.RTO_MISSED,
                     summary=f"Drill #{drill.pk} of {database.environment}: measured RTO {drill.measured_rto} misses "

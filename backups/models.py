@@ -1,4 +1,4 @@
-"""§9 Disaster recovery: services and their tiers, protected databases, the policy, and what the engine did."""
+"""§9 Disaster recovery: services and their tiers, protected databases, the policy, and what pgBackRest did."""
 
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +21,7 @@ from backups.choices import (
     Severity,
     Verification,
 )
+from backups.exceptions import InvalidTransition
 
 _identifier = RegexValidator(r"^[A-Za-z0-9_.-]+$", "Letters, digits, dot, dash and underscore only.")
 
@@ -206,7 +207,7 @@ class BackupRun(models.Model):
     worker_host = models.CharField(max_length=200, blank=True)
     worker_pid = models.PositiveIntegerField(null=True, blank=True)
 
-    label = models.CharField("engine label", max_length=100, blank=True, help_text="pgBackRest's label on repo1.")
+    label = models.CharField("pgBackRest label", max_length=100, blank=True, help_text="pgBackRest's label on repo1.")
     labels = models.JSONField(default=dict, blank=True, help_text="Label per repository reached.")
     prior_label = models.CharField(max_length=100, blank=True, help_text="The backup an incremental is based on.")
     repos_reached = models.JSONField(default=list, blank=True)
@@ -214,7 +215,7 @@ class BackupRun(models.Model):
     repo_size_bytes = models.BigIntegerField(null=True, blank=True, help_text="What this backup added to repo1.")
     wal_start = models.CharField(max_length=24, blank=True)
     wal_stop = models.CharField(max_length=24, blank=True)
-    expired = models.JSONField(default=list, blank=True, help_text="Backups the engine's retention removed.")
+    expired = models.JSONField(default=list, blank=True, help_text="Backups pgBackRest's retention removed.")
     repo_sizes = models.JSONField(default=dict, blank=True, help_text="Bytes each repository holds after this run.")
     error = models.TextField(blank=True)
 
@@ -241,8 +242,14 @@ class BackupRun(models.Model):
             return self.finished_at - self.started_at
         return None
 
+    TRANSITIONS = RUN_TRANSITIONS
+    transition_error = InvalidTransition
+
     def can_move_to(self, status):
-        return status in RUN_TRANSITIONS[self.status]
+        return status in self.TRANSITIONS[self.status]
+
+    def record_status_change(self, *, old, new, actor, user=None, reason=""):
+        BackupRunEvent.objects.create(run=self, old_status=old, new_status=new, actor=actor, reason=reason)
 
 
 class BackupRunEvent(models.Model):
@@ -270,7 +277,7 @@ class RestoreDrill(models.Model):
     status = models.CharField(max_length=10, choices=DrillStatus.choices, default=DrillStatus.QUEUED)
     repo = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(2)])
     target_time = models.DateTimeField(null=True, blank=True, help_text="Empty: the latest backup and all WAL.")
-    backup_label = models.CharField(max_length=100, blank=True, help_text="The backup set the engine restored.")
+    backup_label = models.CharField(max_length=100, blank=True, help_text="The backup set pgBackRest restored.")
     requested_by = models.CharField(max_length=150, default="beat")
     reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -290,8 +297,31 @@ class RestoreDrill(models.Model):
     def __str__(self):
         return f"{self.get_kind_display().split(' (')[0]} of {self.database.stanza} #{self.pk} ({self.status})"
 
+    TRANSITIONS = DRILL_TRANSITIONS
+    transition_error = InvalidTransition
+
     def can_move_to(self, status):
-        return status in DRILL_TRANSITIONS[self.status]
+        return status in self.TRANSITIONS[self.status]
+
+    def record_status_change(self, *, old, new, actor, user=None, reason=""):
+        RestoreDrillEvent.objects.create(drill=self, old_status=old, new_status=new, actor=actor, reason=reason)
+
+
+class RestoreDrillEvent(models.Model):
+    """Append-only: each status change of a drill or restore, who made it and why."""
+
+    drill = models.ForeignKey(RestoreDrill, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    old_status = models.CharField(max_length=10, blank=True)
+    new_status = models.CharField(max_length=10)
+    actor = models.CharField(max_length=150)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.old_status or '—'} → {self.new_status} by {self.actor}"
 
 
 class RpoCheck(models.Model):
@@ -319,7 +349,7 @@ class RpoCheck(models.Model):
 
 
 class BackupAlert(models.Model):
-    """An alert of this app. One open alert per database and kind; it opens an incident once that app exists."""
+    """An alert of this app. One open alert per database and kind; a missed RTO or a breached RPO opens an incident."""
 
     database = models.ForeignKey(ProtectedDatabase, on_delete=models.CASCADE, related_name="alerts", null=True)
     environment = models.ForeignKey("environments.Environment", on_delete=models.CASCADE, related_name="+")

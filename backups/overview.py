@@ -1,4 +1,4 @@
-"""What the backups page shows for one protected database: read-only queries, no engine calls."""
+"""What the backups page shows for one protected database: read-only queries, no pgBackRest calls."""
 
 from datetime import timedelta
 
@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from backups import monitor
 from backups.choices import IN_FLIGHT, BackupType, DrillKind, DrillStatus, RunStatus
-from backups.engine.pgbackrest import archive_command, cipher_pass_variables, render_config
+from backups.drivers.pgbackrest import archive_command, cipher_pass_variables, render_config
 from backups.models import BackupAlert, BackupRun, RestoreDrill, RpoCheck
 from backups.services import stanza_config
 

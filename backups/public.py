@@ -2,7 +2,7 @@
 
 from backups.choices import RunStatus
 from backups.drills import ScratchRestore
-from backups.engine.pgbackrest import EngineError
+from backups.drivers.base import DriverError
 from backups.models import ProtectedDatabase
 
-__all__ = ["EngineError", "ProtectedDatabase", "RunStatus", "ScratchRestore"]
+__all__ = ["DriverError", "ProtectedDatabase", "RunStatus", "ScratchRestore"]

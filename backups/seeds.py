@@ -3,7 +3,7 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 from backups import conf, services, strategy
 from backups.models import AssetBucket, BackupPolicy, ProtectedDatabase, ServiceTier
 from core.seeding import seed_row
-from environments.models import Environment
+from environments.public import Environment
 
 
 def seed(report):

@@ -1,4 +1,4 @@
-"""Backup rules: the policy's schedule, backup runs (claimed before the engine starts), verify, reconcile, alerts.
+"""Backup rules: the policy's schedule, backup runs (claimed before pgBackRest starts), verify, reconcile, alerts.
 
 Restores and drills are in drills.py, the RPO and age monitor in monitor.py, the asset buckets in buckets.py.
 """
@@ -10,16 +10,21 @@ import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.apps import apps
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
+import core.tasks
 from backups import conf, strategy
 from backups.choices import IN_FLIGHT, AlertKind, BackupType, RunStatus, Severity, Verification
-from backups.engine.pgbackrest import EngineError, PgBackRest, Repo, StanzaConfig
+from backups.drivers import PGBACKREST, backup_drivers
+from backups.drivers.base import BackupDriver, DriverError
+from backups.drivers.pgbackrest import Repo, StanzaConfig
 from backups.exceptions import BackupRefused, InvalidTransition
-from backups.models import BackupAlert, BackupPolicy, BackupRun, BackupRunEvent, ProtectedDatabase
+from backups.models import BackupAlert, BackupPolicy, BackupRun, ProtectedDatabase
+from core.status import change_status, record_creation
+from incidents.public import Severity as IncidentSeverity
+from incidents.public import add_entry, open_incident
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +81,7 @@ def save_policy(*, policy: BackupPolicy, actor: str):
     return apply_policy_schedule(policy)
 
 
-# --- the engine ------------------------------------------------------------------------------------------------
+# --- the driver ------------------------------------------------------------------------------------------------
 
 
 def stanza_config(database: ProtectedDatabase) -> StanzaConfig:
@@ -99,26 +104,47 @@ def stanza_config(database: ProtectedDatabase) -> StanzaConfig:
     )
 
 
-def engine_for(database: ProtectedDatabase) -> PgBackRest:
-    return PgBackRest(stanza_config(database), binary=conf.pgbackrest_bin(), timeout=conf.command_timeout())
+def driver_for(database: ProtectedDatabase) -> BackupDriver:
+    driver = backup_drivers.get(PGBACKREST)
+    return driver(stanza_config(database), binary=conf.pgbackrest_bin(), timeout=conf.command_timeout())
 
 
 def check_stanza(*, database_id: int) -> ProtectedDatabase:
     """Write the configuration, create the stanza when missing, run `pgbackrest check`; record the outcome."""
     database = ProtectedDatabase.objects.select_related("policy").get(pk=database_id)
-    engine = engine_for(database)
+    driver = driver_for(database)
     try:
-        engine.write_config()
-        engine.stanza_create()
-        engine.check()
+        driver.write_config()
+        driver.stanza_create()
+        driver.check()
         ok, detail = True, f"check passed on repo{' and repo'.join(str(r) for r in database.repos)}"
-    except (EngineError, OSError) as exc:
+    except (DriverError, OSError) as exc:
         ok, detail = False, str(exc)
     ProtectedDatabase.objects.filter(pk=database.pk).update(
         last_check_at=timezone.now(), last_check_ok=ok, last_check_detail=detail[:2000]
     )
     database.refresh_from_db()
     return database
+
+
+def request_stanza_check(*, database_id: int) -> None:
+    """`pgbackrest check` by a worker, once the caller's transaction commits."""
+    core.tasks.enqueue("backups.check_stanza", database_id)
+
+
+def request_verify(*, database_id: int) -> None:
+    """`pgbackrest verify` of each repository by a worker, once the caller's transaction commits."""
+    core.tasks.enqueue("backups.verify_database", database_id)
+
+
+def request_rpo_check(*, database_id: int) -> None:
+    """The RPO and backup-age checks (monitor.py) by a worker, once the caller's transaction commits."""
+    core.tasks.enqueue("backups.check_rpo", database_id)
+
+
+def request_bucket_check(*, bucket_id: int) -> None:
+    """The asset bucket's settings read by a worker (buckets.check_bucket), once the caller's transaction commits."""
+    core.tasks.enqueue("backups.check_bucket", bucket_id)
 
 
 # --- backup runs -----------------------------------------------------------------------------------------------
@@ -132,7 +158,7 @@ def request_backup(*, database_id: int, backup_type: str, actor: str, enqueue: b
     try:
         with transaction.atomic():
             run = BackupRun.objects.create(database=database, type=backup_type, requested_by=actor)
-            BackupRunEvent.objects.create(run=run, new_status=RunStatus.QUEUED, actor=actor, reason="requested")
+            record_creation(run, actor=actor, reason="requested")
     except IntegrityError:
         current = BackupRun.objects.filter(database=database, status__in=IN_FLIGHT).first()
         raise BackupRefused(
@@ -140,42 +166,25 @@ def request_backup(*, database_id: int, backup_type: str, actor: str, enqueue: b
             f"{current.status if current else 'in flight'}); wait for it to finish."
         ) from None
     if enqueue:
-        from backups.tasks import run_backup
-
-        transaction.on_commit(lambda: run_backup.delay(run.pk))
+        core.tasks.enqueue("backups.run_backup", run.pk)
     return run
 
 
-def transition(run: BackupRun, new_status: str, *, actor: str, reason: str = "", **fields) -> BackupRun:
-    """Move a run along RUN_TRANSITIONS, with its event row, in one transaction. Already there: no-op."""
-    with transaction.atomic():
-        locked = BackupRun.objects.select_for_update().get(pk=run.pk)
-        if locked.status == new_status:
-            return locked
-        if not locked.can_move_to(new_status):
-            raise InvalidTransition(f"Run #{locked.pk} is {locked.status}; it cannot become {new_status}.")
-        old = locked.status
-        locked.status = new_status
-        for name, value in fields.items():
-            setattr(locked, name, value)
-        locked.save(update_fields=["status", *fields])
-        BackupRunEvent.objects.create(run=locked, old_status=old, new_status=new_status, actor=actor, reason=reason)
-    return locked
+def worker_actor() -> str:
+    """Who a worker process is, in event rows: host and pid."""
+    return f"worker {socket.gethostname()}:{os.getpid()}"
 
 
 def _claim(run_id: int) -> bool:
+    """Queued to running, by this worker. A run already claimed (or finished) is not claimed again."""
     now = timezone.now()
-    with transaction.atomic():
-        claimed = BackupRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-            status=RunStatus.RUNNING, started_at=now, heartbeat_at=now, worker_host=socket.gethostname(),
-            worker_pid=os.getpid(),
-        )  # fmt: skip
-        if claimed == 1:
-            BackupRunEvent.objects.create(
-                run_id=run_id, old_status=RunStatus.QUEUED, new_status=RunStatus.RUNNING,
-                actor=f"worker {socket.gethostname()}:{os.getpid()}", reason="claimed",
-            )  # fmt: skip
-    return claimed == 1
+    run = BackupRun.objects.get(pk=run_id)
+    try:
+        return change_status(run, RunStatus.RUNNING, actor=worker_actor(), reason="claimed",
+                             fields={"started_at": now, "heartbeat_at": now, "worker_host": socket.gethostname(),
+                                     "worker_pid": os.getpid()}).changed  # fmt: skip
+    except InvalidTransition:
+        return False
 
 
 def _stamp(entry):
@@ -183,36 +192,36 @@ def _stamp(entry):
 
 
 def execute_backup(*, run_id: int) -> BackupRun:
-    """Run the engine for a queued run. Safe to call twice: only the caller that claims the row runs it."""
+    """Run pgBackRest for a queued run. Safe to call twice: only the caller that claims the row runs it."""
     if not _claim(run_id):
         return BackupRun.objects.get(pk=run_id)
     run = BackupRun.objects.select_related("database__policy", "database__environment").get(pk=run_id)
     database = run.database
-    engine = engine_for(database)
-    actor = f"worker {socket.gethostname()}:{os.getpid()}"
+    driver = driver_for(database)
+    actor = worker_actor()
 
     def heartbeat():
         BackupRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(heartbeat_at=timezone.now())
 
     reached, labels = [], {}
     try:
-        engine.write_config()
-        info = engine.info()
-        if {r.number for r in engine.cfg.repos} - {db["repo-key"] for db in info.get("db", [])}:
+        driver.write_config()
+        info = driver.info()
+        if {r.number for r in driver.cfg.repos} - {db["repo-key"] for db in info.get("db", [])}:
             # A new stanza, or a repository added since: create it where it is missing (idempotent).
-            engine.stanza_create()
-            info = engine.info()
+            driver.stanza_create()
+            info = driver.info()
         before = {(b["database"]["repo-key"], b["label"]) for b in info.get("backup", [])}
         for repo in database.repos:
             try:
-                engine.backup(run.type, repo, on_tick=heartbeat)
-            except EngineError as exc:
-                raise EngineError(f"repo{repo}: {exc}", permanent=exc.permanent) from None
+                driver.backup(run.type, repo, on_tick=heartbeat)
+            except DriverError as exc:
+                raise DriverError(f"repo{repo}: {exc}", permanent=exc.permanent) from None
             reached.append(repo)
-        after = engine.backups()
-    except (EngineError, OSError) as exc:
-        run = transition(run, RunStatus.FAILED, actor=actor, reason=str(exc)[:500], error=str(exc),
-                         finished_at=timezone.now(), repos_reached=reached)  # fmt: skip
+        after = driver.backups()
+    except (DriverError, OSError) as exc:
+        change_status(run, RunStatus.FAILED, actor=actor, reason=str(exc)[:500],
+                      fields={"error": str(exc), "finished_at": timezone.now(), "repos_reached": reached})  # fmt: skip
         raise_alert(database=database, kind=AlertKind.BACKUP_FAILED, summary=f"{run}: {exc}"[:300],
                     figures={"run": run.pk, "repos_reached": reached})  # fmt: skip
         return run
@@ -224,20 +233,20 @@ def execute_backup(*, run_id: int) -> BackupRun:
     after_keys = {(b["database"]["repo-key"], b["label"]) for b in after}
     expired = sorted(f"repo{repo}:{label}" for repo, label in before - after_keys)
     if primary is None or primary.get("error"):
-        return transition(run, RunStatus.FAILED, actor=actor, reason="the engine reported no good backup",
-                          error="pgBackRest finished but its info shows no good backup for this run",
-                          finished_at=timezone.now(), repos_reached=reached, expired=expired)  # fmt: skip
+        change_status(run, RunStatus.FAILED, actor=actor, reason="pgBackRest reported no good backup",
+                      fields={"error": "pgBackRest finished but its info shows no good backup for this run",
+                              "finished_at": timezone.now(), "repos_reached": reached, "expired": expired})  # fmt: skip
+        return run
     reason = "pgBackRest info confirms the backup"
     if primary["type"] != run.type:
         # pgBackRest turns an incremental into a full when the repository has no full to base it on.
-        reason += f"; the engine made it a {primary['type']} (no prior full in repo{reached[0]})"
-    run = transition(
-        run, RunStatus.GOOD, actor=actor, reason=reason, type=primary["type"],
-        finished_at=timezone.now(), repos_reached=reached, labels=labels, label=primary["label"],
-        prior_label=primary.get("prior") or "", size_bytes=primary["info"]["size"],
+        reason += f"; pgBackRest made it a {primary['type']} (no prior full in repo{reached[0]})"
+    change_status(run, RunStatus.GOOD, actor=actor, reason=reason, fields=dict(
+        type=primary["type"], finished_at=timezone.now(), repos_reached=reached, labels=labels,
+        label=primary["label"], prior_label=primary.get("prior") or "", size_bytes=primary["info"]["size"],
         repo_size_bytes=primary["info"]["repository"]["delta"], wal_start=primary["archive"]["start"] or "",
         wal_stop=primary["archive"]["stop"] or "", expired=expired, repo_sizes=_repo_sizes(after),
-    )  # fmt: skip
+    ))  # fmt: skip
     resolve_alert(database=database, kind=AlertKind.BACKUP_FAILED)
     return run
 
@@ -290,15 +299,26 @@ def reconcile_runs(*, now=None) -> list[int]:
             why = "its worker process is gone" if dead_here else f"no heartbeat since {run.heartbeat_at:%H:%M:%S}"
             reason = f"worker died mid-backup: {why}"
             try:
-                transition(run, RunStatus.FAILED, actor="reconcile", reason=reason, error=reason, finished_at=now)
+                change_status(
+                    run,
+                    RunStatus.FAILED,
+                    actor="reconcile",
+                    reason=reason,
+                    fields={"error": reason, "finished_at": now},
+                )
             except InvalidTransition:
                 continue
             failed.append(run.pk)
     # A queued run whose task message was lost would block the database forever.
     for run in BackupRun.objects.filter(status=RunStatus.QUEUED, created_at__lt=now - timedelta(hours=1)):
         try:
-            transition(run, RunStatus.FAILED, actor="reconcile", reason="never picked up by a worker",
-                       error="never picked up by a worker within an hour", finished_at=now)  # fmt: skip
+            change_status(
+                run,
+                RunStatus.FAILED,
+                actor="reconcile",
+                reason="never picked up by a worker",
+                fields={"error": "never picked up by a worker within an hour", "finished_at": now},
+            )
         except InvalidTransition:
             continue
         failed.append(run.pk)
@@ -318,14 +338,14 @@ class VerifyOutcome:
 def verify_database(*, database_id: int) -> list[VerifyOutcome]:
     """`pgbackrest verify` on each repository; marks the runs it covers verified or not, and alerts on errors."""
     database = ProtectedDatabase.objects.select_related("policy", "environment").get(pk=database_id)
-    engine = engine_for(database)
-    engine.write_config()
+    driver = driver_for(database)
+    driver.write_config()
     outcomes, found = [], {}
     runs = list(BackupRun.objects.filter(database=database, status=RunStatus.GOOD))
-    for repo in [r.number for r in engine.cfg.repos]:
+    for repo in [r.number for r in driver.cfg.repos]:
         try:
-            ok, report = engine.verify(repo)
-        except EngineError as exc:
+            ok, report = driver.verify(repo)
+        except DriverError as exc:
             ok, report = False, f"verify could not run: {exc}"
         outcomes.append(VerifyOutcome(repo, ok, report))
         invalid = {line.split()[1].rstrip(",") for line in map(str.strip, report.splitlines())
@@ -356,7 +376,7 @@ def verify_database(*, database_id: int) -> list[VerifyOutcome]:
 
 
 def raise_alert(*, database: ProtectedDatabase, kind: str, summary: str, figures=None, severity=Severity.HIGH):
-    """Open an alert, or refresh the open one of that kind; an incident opens when the incidents app exists."""
+    """Open an alert, or refresh the open one of that kind; some kinds open an incident too."""
     figures = figures or {}
     with transaction.atomic():
         alert = (
@@ -381,13 +401,10 @@ def resolve_alert(*, database: ProtectedDatabase, kind: str):
 
 
 def _open_incident(alert: BackupAlert):
-    """A missed RTO, a breached RPO or failing archiving opens a High incident, with the figures, when the
-    incidents app is installed. Its failure never loses the alert."""
-    if not apps.is_installed("incidents") or alert.kind not in _INCIDENT_KINDS:
+    """A missed RTO, a breached RPO or failing archiving opens a High incident, with the figures.
+    Its failure never loses the alert."""
+    if alert.kind not in _INCIDENT_KINDS:
         return
-    from incidents.models import Severity as IncidentSeverity
-    from incidents.services import add_entry, open_incident
-
     severity = IncidentSeverity.objects.filter(key="high").first()
     if severity is None:
         logger.warning("no 'high' incident severity seeded; backup alert %s opened no incident", alert.pk)

@@ -34,7 +34,7 @@ def verify_database(database_id: int) -> str:
 def verify_all(policy_id: int | None = None) -> str:
     ids = _databases(policy_id)
     for pk in ids:
-        verify_database.delay(pk)
+        services.request_verify(database_id=pk)
     return f"enqueued {len(ids)} verifies"
 
 
@@ -63,7 +63,7 @@ def check_rpo(database_id: int) -> str:
 def check_rpo_all() -> str:
     ids = _databases(None)
     for pk in ids:
-        check_rpo.delay(pk)
+        services.request_rpo_check(database_id=pk)
     return f"enqueued {len(ids)} RPO checks"
 
 
@@ -83,7 +83,7 @@ def check_bucket(bucket_id: int) -> str:
 def check_buckets() -> str:
     ids = list(AssetBucket.objects.values_list("pk", flat=True))
     for pk in ids:
-        check_bucket.delay(pk)
+        services.request_bucket_check(bucket_id=pk)
     return f"enqueued {len(ids)} bucket checks"
 
 

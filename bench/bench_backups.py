@@ -17,9 +17,9 @@ import psycopg
 from django.db import transaction
 
 from backups import drills, services
-from backups.engine import process
-from backups.engine.cluster import Cluster, free_port, init_cluster
-from backups.engine.pgbackrest import PgBackRest, Repo, StanzaConfig, archive_command
+from backups.drivers import process
+from backups.drivers.cluster import Cluster, free_port, init_cluster
+from backups.drivers.pgbackrest import PgBackRest, Repo, StanzaConfig, archive_command
 from bench.harness import ratio_line
 from core.seeding import SeedReport
 

@@ -8,8 +8,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from deployments.choices import Actor, RefKind
-from deployments.models import Release
+from deployments.public import Actor, RefKind, Release
 from migrations_log import services
 from migrations_log.choices import RunStatus, Severity
 from migrations_log.exceptions import MigrationRefused
@@ -18,6 +17,7 @@ from migrations_log.models import (
     LintFinding,
     Migration,
     MigrationRun,
+    MigrationRunEvent,
     MigrationTarget,
     ReverseMigration,
 )
@@ -237,6 +237,17 @@ class LintFindingAdmin(SimpleHistoryAdmin):
                 self.message_user(request, f"Acknowledged {finding.location} {finding.rule}.")
 
 
+class MigrationRunEventInline(admin.TabularInline):
+    model = MigrationRunEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "old_status", "new_status", "actor", "reason"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(MigrationRun)
 class MigrationRunAdmin(SimpleHistoryAdmin):
     list_display = [
@@ -254,6 +265,7 @@ class MigrationRunAdmin(SimpleHistoryAdmin):
     search_fields = ["migration__identifier"]
     actions = ["verify_runs"]
     readonly_fields = [f.name for f in MigrationRun._meta.fields]
+    inlines = [MigrationRunEventInline]
 
     def has_add_permission(self, request):
         return False

@@ -1,7 +1,7 @@
 """The API CI uses: register a release's migrations, report them tested locally, read their state.
 
-Authenticated as the deployments API is, with the console's API tokens (Authorization: Bearer), when the
-flags app provides them; otherwise with a staff session holding the migrations permissions.
+Authenticated as the deployments API is, with the console's API tokens (Authorization: Bearer),
+or with a staff session holding the migrations permissions.
 """
 
 from django.http import JsonResponse
@@ -9,8 +9,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from core.http import json_error, json_object
-from deployments.choices import Actor
-from deployments.models import Release
+from deployments.public import Actor, Release
+from flags.public import api_tokens as tokens
 from migrations_log import services
 from migrations_log.exceptions import MigrationRefused
 
@@ -18,10 +18,6 @@ from migrations_log.exceptions import MigrationRefused
 def _caller(request, *, write):
     """(user, actor, None) or (None, None, error response)."""
     if request.headers.get("Authorization", "").startswith("Bearer "):
-        try:
-            from flags import tokens
-        except ImportError:
-            return None, None, json_error(401, "API tokens are not available on this console; use a staff session")
         token = tokens.resolve(tokens.bearer(request))
         if token is None:
             return None, None, json_error(401, "this API token is unknown or revoked")

@@ -7,8 +7,9 @@ class MigrationsLogConfig(AppConfig):
 
     def ready(self):
         from core.dashboard import register_section
-        from migrations_log import receivers, steps  # noqa: F401
+        from migrations_log import checklist, steps
         from migrations_log.dashboard import migration_lines
 
         steps.register()
+        checklist.register()
         register_section("migrations", order=30, lines=migration_lines)

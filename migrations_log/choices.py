@@ -21,6 +21,7 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+# Where a run may go (MigrationRun.TRANSITIONS); a run is created running, or applied when the ledger has it.
 RUN_TRANSITIONS = {
     RunStatus.RUNNING: {RunStatus.APPLIED, RunStatus.FAILED},
     RunStatus.APPLIED: set(),

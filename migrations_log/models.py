@@ -8,10 +8,17 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from deployments.models import Deployment, Release
-from environments.models import Environment
 from migrations_log import conf
-from migrations_log.choices import Classification, DraftStatus, ObjectKind, RunActor, RunStatus, Severity
+from migrations_log.choices import (
+    RUN_TRANSITIONS,
+    Classification,
+    DraftStatus,
+    ObjectKind,
+    RunActor,
+    RunStatus,
+    Severity,
+)
+from migrations_log.exceptions import InvalidTransition
 
 IDENTIFIER = RegexValidator(
     r"^\d+_[A-Za-z0-9_]+$", "Name migration files <number>_<name>.sql, e.g. 0007_add_gift_note.sql."
@@ -25,7 +32,9 @@ def checksum(sql: str) -> str:
 class MigrationTarget(models.Model):
     """An environment's database as migrations see it. The URL is a secret: only its variable's name is kept."""
 
-    environment = models.OneToOneField(Environment, on_delete=models.CASCADE, related_name="migration_target")
+    environment = models.OneToOneField(
+        "environments.Environment", on_delete=models.CASCADE, related_name="migration_target"
+    )
     database_url_variable = models.CharField(
         max_length=100,
         validators=[RegexValidator(r"^[A-Z][A-Z0-9_]*$", "The NAME of a process variable, e.g. STAGING_DATABASE_URL.")],
@@ -44,7 +53,7 @@ class MigrationTarget(models.Model):
 class Migration(models.Model):
     identifier = models.CharField(max_length=200, unique=True, validators=[IDENTIFIER])
     sequence = models.PositiveIntegerField(help_text="The file's leading number: migrations apply in this order.")
-    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="introduced_migrations")
+    release = models.ForeignKey("deployments.Release", on_delete=models.PROTECT, related_name="introduced_migrations")
     sql = models.TextField()
     sha256 = models.CharField(max_length=64)
     classification = models.CharField(max_length=12, choices=Classification.choices)
@@ -77,7 +86,7 @@ class Migration(models.Model):
 class ReleaseMigration(models.Model):
     """A release's migration set: every file its migrations directory held when it was registered."""
 
-    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="migration_set")
+    release = models.ForeignKey("deployments.Release", on_delete=models.CASCADE, related_name="migration_set")
     migration = models.ForeignKey(Migration, on_delete=models.PROTECT, related_name="in_releases")
 
     class Meta:
@@ -122,7 +131,7 @@ class Deprecation(models.Model):
     kind = models.CharField(max_length=8, choices=ObjectKind.choices)
     table = models.CharField(max_length=128)
     column = models.CharField(max_length=128, blank=True)
-    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="deprecations")
+    release = models.ForeignKey("deployments.Release", on_delete=models.PROTECT, related_name="deprecations")
     migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="deprecations")
 
     class Meta:
@@ -147,12 +156,14 @@ class MigrationRun(models.Model):
     """One migration in one environment. Failed runs stay: a retry is a new run."""
 
     migration = models.ForeignKey(Migration, on_delete=models.PROTECT, related_name="runs")
-    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="migration_runs")
+    environment = models.ForeignKey("environments.Environment", on_delete=models.PROTECT, related_name="migration_runs")
     status = models.CharField(max_length=8, choices=RunStatus.choices, default=RunStatus.RUNNING)
     started_at = models.DateTimeField()
     duration_seconds = models.FloatField(null=True, blank=True)
     actor = models.CharField(max_length=12, choices=RunActor.choices)
-    deployment = models.ForeignKey(Deployment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    deployment = models.ForeignKey(
+        "deployments.Deployment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -199,6 +210,33 @@ class MigrationRun(models.Model):
     @property
     def duration(self):
         return timedelta(seconds=self.duration_seconds) if self.duration_seconds is not None else None
+
+    TRANSITIONS = RUN_TRANSITIONS
+    transition_error = InvalidTransition
+
+    def record_status_change(self, *, old, new, actor, user=None, reason=""):
+        MigrationRunEvent.objects.create(run=self, old_status=old, new_status=new, actor=actor, user=user,
+                                         reason=reason)  # fmt: skip
+
+
+class MigrationRunEvent(models.Model):
+    """Append-only: each status change of a migration run (its creation included), who made it and why."""
+
+    run = models.ForeignKey(MigrationRun, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    old_status = models.CharField(max_length=8, blank=True)
+    new_status = models.CharField(max_length=8)
+    actor = models.CharField(max_length=150)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.old_status or '—'} → {self.new_status} by {self.actor}"
 
 
 class ReverseMigration(models.Model):

@@ -1,5 +1,5 @@
 from core.seeding import seed_row
-from environments.models import Environment
+from environments.public import Environment
 from migrations_log import strategy
 from migrations_log.models import MigrationTarget
 

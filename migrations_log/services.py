@@ -7,10 +7,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from deployments.choices import Actor, DeploymentStatus, RefKind
-from deployments.models import Deployment, Release
-from environments.choices import EnvironmentKey
-from environments.models import Environment
+from deployments.public import Actor, Deployment, DeploymentStatus, RefKind, Release, create_release
+from environments.public import Environment, EnvironmentKey
 from migrations_log import lint, strategy
 from migrations_log.choices import Classification, DraftStatus, RunStatus, Severity
 from migrations_log.exceptions import MigrationRefused
@@ -120,8 +118,6 @@ def register_release(*, version, files, ref="", ref_kind="", actor=Actor.PERSON,
     with transaction.atomic():
         release = Release.objects.select_for_update().filter(version=version).first()
         if release is None:
-            from deployments.services import create_release
-
             release = create_release(
                 version=version,
                 ref=ref or version,

@@ -1,7 +1,7 @@
 """The migrations log's part in a deployment: apply pending migrations before any traffic moves,
 and refuse to start while its rules do not hold."""
 
-from deployments.steps import PreTrafficStep, register_pre_traffic_step, register_start_guard
+from deployments.public import PreTrafficStep, register_pre_traffic_step, register_start_guard
 
 
 def _applies(policy):

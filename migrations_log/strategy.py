@@ -1,6 +1,6 @@
 """§6 as data: how migrations reach each environment's database."""
 
-from environments.choices import EnvironmentKey as K
+from environments.public import EnvironmentKey as K
 
 # Per environment: the process variable holding its database URL (a secret: only the name is stored),
 # and the timeouts each migration runs under. Seeded disabled: an operator enables a target once the worker

@@ -12,9 +12,7 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, YAML
 from simple_history.admin import SimpleHistoryAdmin
 
-from environments.choices import EnvironmentKey
-from environments.models import Environment
-from environments.public import register_panel
+from environments.public import Environment, EnvironmentKey, register_panel
 from refreshes import services
 from refreshes.choices import RunKind, RunStatus, SourceKind, Strategy
 from refreshes.exceptions import RefreshError
@@ -123,7 +121,7 @@ class RunEventInline(admin.TabularInline):
     model = RunEvent
     extra = 0
     can_delete = False
-    fields = ["at", "old_status", "new_status", "reason"]
+    fields = ["at", "old_status", "new_status", "actor", "reason"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -242,7 +240,7 @@ class RefreshRunAdmin(admin.ModelAdmin):
     def cancel_runs(self, request, queryset):
         for run in queryset.filter(status__in=[RunStatus.PENDING, RunStatus.RUNNING]):
             with transaction.atomic():
-                services.cancel_run(run_id=run.pk)
+                services.cancel_run(run_id=run.pk, actor=request.user.get_username())
             self.message_user(request, f"{run} cancelled; its databases are being dropped.", messages.SUCCESS)
 
     @admin.action(description="Resume selected runs (after a worker crash)", permissions=["change"])

@@ -2,7 +2,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.dashboard import CardLine
-from environments.dashboard import age_text
+from environments.public import age_text
 from refreshes import services
 from refreshes.choices import RunStatus
 

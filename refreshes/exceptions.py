@@ -1,6 +1,13 @@
+import core.status
+
+
 class RefreshError(Exception):
     """A refresh or reset cannot go on; the message says why, in words an operator can act on."""
 
 
 class FailClosed(RefreshError):
     """The source schema has columns nobody ruled: nothing is copied until someone does."""
+
+
+class InvalidTransition(RefreshError, core.status.InvalidTransition):
+    """A run asked to move where its map does not allow; nothing was changed."""

@@ -4,11 +4,12 @@ import secrets
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from environments.models import Environment
 from refreshes.choices import ALLOWED_TRANSITIONS, FINISHED, RunKind, RunStatus, SourceKind, StepStatus, Strategy
 from refreshes.dictionaries import DICTIONARIES
+from refreshes.exceptions import InvalidTransition
 
 _IDENTIFIER = RegexValidator(r"^[a-z_][a-z0-9_]*$", "Use the table's or column's SQL name: lower case, digits, _.")
 _ENV_VAR = RegexValidator(
@@ -34,7 +35,7 @@ def looks_personal(column: str) -> bool:
 class DataTarget(models.Model):
     """Where an environment's database is: the NAME of the process variable with its URL, never the URL."""
 
-    environment = models.OneToOneField(Environment, on_delete=models.CASCADE, related_name="data_target")
+    environment = models.OneToOneField("environments.Environment", on_delete=models.CASCADE, related_name="data_target")
     dsn_env_var = models.CharField(
         "database URL variable",
         max_length=100,
@@ -118,7 +119,7 @@ class RefreshRun(models.Model):
     """One staging refresh or dev reset: a chain of steps, with what it found."""
 
     kind = models.CharField(max_length=20, choices=RunKind.choices)
-    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="refresh_runs")
+    environment = models.ForeignKey("environments.Environment", on_delete=models.PROTECT, related_name="refresh_runs")
     status = models.CharField(max_length=12, choices=RunStatus.choices, default=RunStatus.PENDING)
     # Random per run: part of every database name the run creates, so two runs never share one.
     token = models.CharField(max_length=12, default=_new_token, editable=False)
@@ -151,8 +152,24 @@ class RefreshRun(models.Model):
             return self.finished_at - self.started_at
         return None
 
+    TRANSITIONS = ALLOWED_TRANSITIONS
+    transition_error = InvalidTransition
+
     def can_move_to(self, status):
-        return status in ALLOWED_TRANSITIONS[RunStatus(self.status)]
+        return status in self.TRANSITIONS[RunStatus(self.status)]
+
+    def on_status_change(self, old, new):
+        now = timezone.now()
+        if new == RunStatus.RUNNING:
+            self.started_at = now
+            return ["started_at"]
+        if new in FINISHED:
+            self.finished_at = now
+            return ["finished_at"]
+        return []
+
+    def record_status_change(self, *, old, new, actor="", user=None, reason=""):
+        RunEvent.objects.create(run=self, old_status=old, new_status=new, actor=actor, reason=reason[:2000])
 
 
 class RefreshStep(models.Model):
@@ -181,6 +198,7 @@ class RunEvent(models.Model):
     at = models.DateTimeField(auto_now_add=True)
     old_status = models.CharField(max_length=12, choices=RunStatus.choices)
     new_status = models.CharField(max_length=12, choices=RunStatus.choices)
+    actor = models.CharField(max_length=150, blank=True)
     reason = models.TextField(blank=True)
 
     class Meta:

@@ -1,7 +1,7 @@
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from core.seeding import seed_row
-from environments.models import Environment
+from environments.public import Environment
 from refreshes import conf, rules
 from refreshes.models import DataTarget, MaskingRule
 from refreshes.tasks import DEV_RESET_TASK, STAGING_REFRESH_TASK

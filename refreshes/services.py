@@ -12,18 +12,20 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from environments.choices import EmailMode, EnvironmentKey
-from environments.models import Environment
+from core.status import change_status
+from core.tasks import signature
+from environments.public import EmailMode, Environment, EnvironmentKey
 from refreshes import conf, devseed, masking, pg, verify
 from refreshes.choices import STEPS, RunKind, RunStatus, StepStatus
+from refreshes.drivers import get_source
 from refreshes.exceptions import FailClosed, RefreshError
-from refreshes.models import DataTarget, MaskingRule, RefreshRun, RefreshStep, RunEvent
+from refreshes.models import DataTarget, MaskingRule, RefreshRun, RefreshStep
 from refreshes.sample import generate
 from refreshes.schema import SchemaCheck, check_rules, read_columns
-from refreshes.sources import get_source
 
 logger = logging.getLogger("amarise_ops.refreshes")
 
+STEP_TASK = "refreshes.run_refresh_step"
 _TARGET_OF = {RunKind.STAGING_REFRESH: EnvironmentKey.STAGING, RunKind.DEV_RESET: EnvironmentKey.DEV}
 
 
@@ -120,15 +122,13 @@ def enqueue(run_id: int):
     """Send the chain of the run's unfinished steps (all of them for a new run; the rest when resuming)."""
     from celery import chain
 
-    from refreshes.tasks import run_refresh_step
-
     names = list(
         RefreshStep.objects.filter(run_id=run_id)
         .exclude(status__in=[StepStatus.DONE, StepStatus.SKIPPED])
         .values_list("name", flat=True)
     )
     if names:
-        chain(*(run_refresh_step.si(run_id, name) for name in names)).apply_async()
+        chain(*(signature(STEP_TASK, run_id, name) for name in names)).apply_async()
 
 
 def resume_run(*, run_id: int) -> RefreshRun:
@@ -139,31 +139,17 @@ def resume_run(*, run_id: int) -> RefreshRun:
     return run
 
 
-def cancel_run(*, run_id: int, reason: str = "cancelled by an operator") -> RefreshRun:
-    with transaction.atomic():
-        run = RefreshRun.objects.select_for_update().get(pk=run_id)
-        _move(run, RunStatus.CANCELLED, reason)
+def cancel_run(*, run_id: int, reason: str = "cancelled by an operator", actor: str = "") -> RefreshRun:
+    run = RefreshRun.objects.get(pk=run_id)
+    _move(run, RunStatus.CANCELLED, reason, actor=actor)
     transaction.on_commit(lambda: enqueue(run.pk))  # remaining steps are skipped; cleanup still runs
     return run
 
 
-def _move(run: RefreshRun, status: str, reason: str = ""):
-    if not run.can_move_to(status):
-        raise RefreshError(f"{run} cannot go from {run.status} to {status}")
-    RunEvent.objects.create(run=run, old_status=run.status, new_status=status, reason=reason[:2000])
-    run.status = status
-    now = timezone.now()
-    fields = ["status"]
-    if status == RunStatus.RUNNING:
-        run.started_at = now
-        fields.append("started_at")
-    if run.is_finished:
-        run.finished_at = now
-        fields.append("finished_at")
-        if status == RunStatus.FAILED:
-            run.error = reason[:4000]
-            fields.append("error")
-    run.save(update_fields=fields)
+def _move(run: RefreshRun, status: str, reason: str = "", *, actor: str = "worker"):
+    """Through core.status: started_at and finished_at are set by the run itself, the error here."""
+    fields = {"error": reason[:4000]} if status == RunStatus.FAILED else None
+    return change_status(run, status, actor=actor, reason=reason, fields=fields)
 
 
 def run_step(*, run_id: int, step_name: str) -> str:

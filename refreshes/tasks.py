@@ -9,7 +9,7 @@ STAGING_REFRESH_TASK = "refreshes.start_staging_refresh"
 DEV_RESET_TASK = "refreshes.start_dev_reset"
 
 
-@shared_task(base=OpsTask, name="refreshes.run_refresh_step")
+@shared_task(base=OpsTask, name=services.STEP_TASK)
 def run_refresh_step(run_id: int, step_name: str) -> str:
     return services.run_step(run_id=run_id, step_name=step_name)
 

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from django.apps import apps
 from django.db import transaction
 
-from backups.engine import process
-from backups.engine.cluster import Cluster, free_port, init_cluster
-from backups.engine.pgbackrest import PgBackRest, Repo, StanzaConfig, archive_command, server_environment
+from backups.drivers import process
+from backups.drivers.cluster import Cluster, free_port, init_cluster
+from backups.drivers.pgbackrest import PgBackRest, Repo, StanzaConfig, archive_command, server_environment
 from core.seeding import SeedReport
 from tests.conftest import wait_until
 
@@ -145,8 +144,7 @@ def _seed_backups():
     report = SeedReport()
     with transaction.atomic():
         for app in ("environments", "incidents", "backups"):
-            if apps.is_installed(app):
-                import_module(f"{app}.seeds").seed(report)
+            import_module(f"{app}.seeds").seed(report)
     return report
 
 

@@ -10,9 +10,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def ops(client, django_user_model, backups_seeded):
-    user = django_user_model.objects.create_superuser("ops", "ops@amarise.invalid", "pw-ops-12345")
-    client.force_login(user)
+def ops(client, superuser, backups_seeded):
+    client.force_login(superuser)
     return client
 
 

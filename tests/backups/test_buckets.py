@@ -13,7 +13,7 @@ import requests
 
 from backups import buckets
 from backups.choices import AlertKind
-from backups.engine.cluster import free_port
+from backups.drivers.cluster import free_port
 from backups.models import AssetBucket, BackupAlert
 from tests.conftest import wait_until
 

@@ -14,7 +14,7 @@ from django.forms.models import model_to_dict
 
 from backups import drills, services
 from backups.choices import AlertKind, DrillStatus, RunStatus
-from backups.engine import process
+from backups.drivers import process
 from backups.models import BackupAlert, BackupRun
 from tests.backups.cluster import OS_USER, point_production_at, remove_test_cluster, start_test_cluster
 

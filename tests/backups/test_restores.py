@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from backups import drills, services
 from backups.choices import AlertKind, DrillKind, DrillStatus, RunStatus, Verification
-from backups.engine.cluster import Cluster, free_port
+from backups.drivers.cluster import Cluster, free_port
 from backups.exceptions import BackupRefused
 from backups.models import BackupAlert, BackupRun, RestoreDrill, ServiceTier
 from tests.backups.cluster import BIN, OS_USER

@@ -83,14 +83,9 @@ def targets_tx(seeded_tx, standin_databases):
 
 
 @pytest.fixture
-def people(db):
-    from django.contrib.auth.models import Permission, User
-
-    verifier = User.objects.create_user("vera", is_staff=True)
-    verifier.user_permissions.add(
-        *Permission.objects.filter(codename__in=["verify_migration_run", "acknowledge_lint_finding"])
-    )
-    return {"verifier": User.objects.get(pk=verifier.pk), "nobody": User.objects.create_user("nick", is_staff=True)}
+def people(db, make_user):
+    verifier = make_user("vera", "migrations_log.verify_migration_run", "migrations_log.acknowledge_lint_finding")
+    return {"verifier": verifier, "nobody": make_user("nick")}
 
 
 @pytest.fixture

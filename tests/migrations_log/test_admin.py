@@ -13,8 +13,8 @@ from tests.migrations_log.helpers import BASE, release
 
 
 @pytest.fixture
-def admin_client_(seeded, client):
-    client.force_login(User.objects.create_superuser("root", "root@example.invalid", "x"))
+def admin_client_(seeded, client, superuser):
+    client.force_login(superuser)
     return client
 
 
@@ -53,16 +53,14 @@ def test_verify_action__staging_runs_verified(targets, admin_client_):
     assert MigrationRun.objects.filter(verified_at__isnull=False).count() == 2
 
 
-def test_acknowledge_action__reason_from_the_form__without_permission_refused(seeded, client, people):
+def test_acknowledge_action__reason_from_the_form__without_permission_refused(seeded, client, people, make_user):
     register_release(version="2.0", files={"0001_i.sql": "CREATE INDEX i ON orders (total);\n"})
     finding = LintFinding.objects.get(rule="require-concurrent-index-creation")
     url = reverse("admin:migrations_log_lintfinding_changelist")
     payload = {"action": "acknowledge_warnings", "_selected_action": [finding.pk], "reason": "tiny table"}
 
     # A staff member who may view findings but not acknowledge them.
-    viewer = User.objects.create_user("viewer", is_staff=True)
-    viewer.user_permissions.add(*Permission.objects.filter(codename__in=["view_lintfinding", "change_lintfinding"]))
-    client.force_login(viewer)
+    client.force_login(make_user("viewer", "migrations_log.view_lintfinding", "migrations_log.change_lintfinding"))
     client.post(url, payload)
     finding.refresh_from_db()
     assert finding.acknowledged_at is None

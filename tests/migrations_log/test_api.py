@@ -3,17 +3,15 @@
 import json
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import User
 
 from migrations_log.models import Migration
 from tests.migrations_log.helpers import BASE
 
 
 @pytest.fixture
-def ci(enabled_targets, client):
-    user = User.objects.create_user("ci-bot", is_staff=True)
-    user.user_permissions.add(*Permission.objects.filter(codename__in=["add_migration", "view_migration"]))
-    client.force_login(user)
+def ci(enabled_targets, client, make_user):
+    client.force_login(make_user("ci-bot", "migrations_log.add_migration", "migrations_log.view_migration"))
     return client
 
 
@@ -53,9 +51,9 @@ def test_api__malformed_body__400(ci, body):
     assert response.status_code == 400 and not Migration.objects.exists()
 
 
-def test_api__anonymous__401_staff_without_permission__403(seeded, client):
+def test_api__anonymous__401_staff_without_permission__403(seeded, client, make_user):
     assert _post(client, "/api/migrations/releases/", {"version": "2.0", "files": BASE}).status_code == 401
-    client.force_login(User.objects.create_user("viewer", is_staff=True))
+    client.force_login(make_user("viewer"))
     assert _post(client, "/api/migrations/releases/", {"version": "2.0", "files": BASE}).status_code == 403
     assert not Migration.objects.exists()
 

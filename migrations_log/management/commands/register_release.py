@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from deployments.choices import Actor
+from deployments.public import Actor
 from migrations_log.exceptions import MigrationRefused
 from migrations_log.services import register_release
 

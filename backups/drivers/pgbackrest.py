@@ -1,6 +1,6 @@
 """The pgBackRest driver: its configuration generated from the model, its commands, its errors made clear.
 
-The console never writes a backup engine; it runs pgBackRest and reads what pgBackRest says.
+The console never writes its own backup tool; it runs pgBackRest and reads what pgBackRest says.
 """
 
 import json
@@ -9,7 +9,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backups.engine import process
+from backups.drivers import process
+from backups.drivers.base import BackupDriver, DriverError
 
 # pgBackRest's error codes worth retrying later rather than failing for good.
 _TRANSIENT_CODES = {
@@ -21,13 +22,6 @@ _WRITE_FAILED = re.compile(r"unable to (?:write|open [^']*for write|sync|create)
 _UNDECRYPTABLE = re.compile(r"unable to load info file .*(FormatError|CryptoError)")
 # A write that failed on a filesystem with less than this free is reported as a full disk.
 _NEARLY_FULL_BYTES = 16 * 1024 * 1024
-
-
-class EngineError(Exception):
-    def __init__(self, message, *, permanent=True, code=None):
-        super().__init__(message)
-        self.permanent = permanent
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -64,7 +58,7 @@ def render_config(cfg: StanzaConfig) -> str:
         n = repo.number
         lines += [
             f"repo{n}-path={repo.path}",
-            # §9: retention in days, applied by the engine's own expiry.
+            # §9: retention in days, applied by pgBackRest's own expiry.
             f"repo{n}-retention-full-type=time",
             f"repo{n}-retention-full={repo.retention_days}",
         ]
@@ -109,13 +103,13 @@ def server_environment(cfg: StanzaConfig) -> dict:
         return {}
     passphrase = os.environ.get(cfg.cipher_pass_env, "")
     if not passphrase:
-        raise EngineError(
+        raise DriverError(
             f"repository encryption is on but {cfg.cipher_pass_env} is not set in the worker's environment"
         )
     return dict.fromkeys(cipher_pass_variables(cfg), passphrase)
 
 
-def explain(stderr: str, returncode: int) -> EngineError:
+def explain(stderr: str, returncode: int) -> DriverError:
     """Turn pgBackRest's exit and stderr into one clear error, permanent or not."""
     lines = stderr.splitlines()
     at = next((i for i, line in enumerate(lines) if _ERROR_LINE.search(line)), None)
@@ -134,10 +128,10 @@ def explain(stderr: str, returncode: int) -> EngineError:
     else:
         message = (stderr.strip().splitlines() or [f"exit status {returncode}"])[-1]
     if "No space left on device" in stderr:
-        return EngineError(f"disk full: {message}", permanent=True, code=code)
+        return DriverError(f"disk full: {message}", permanent=True, code=code)
     if code in _TRANSIENT_CODES:
-        return EngineError(f"{_TRANSIENT_CODES[code]}: {message}", permanent=False, code=code)
-    return EngineError(f"pgBackRest error {code}: {message}", permanent=True, code=code)
+        return DriverError(f"{_TRANSIENT_CODES[code]}: {message}", permanent=False, code=code)
+    return DriverError(f"pgBackRest error {code}: {message}", permanent=True, code=code)
 
 
 def space_left(path) -> tuple[int, int] | None:
@@ -152,7 +146,7 @@ def space_left(path) -> tuple[int, int] | None:
     return st.f_bavail * st.f_frsize, st.f_blocks * st.f_frsize
 
 
-def diagnose_write_failure(error: EngineError) -> EngineError:
+def diagnose_write_failure(error: DriverError) -> DriverError:
     """pgBackRest's local processes report a failed write without its errno: look at the disk ourselves."""
     match = _WRITE_FAILED.search(str(error))
     if not match or str(error).startswith("disk full"):
@@ -163,15 +157,15 @@ def diagnose_write_failure(error: EngineError) -> EngineError:
     free, total = space
     if free >= max(_NEARLY_FULL_BYTES, total // 100):
         return error
-    return EngineError(f"disk full: {free:,} of {total:,} bytes free where it writes; {error}", permanent=True,
+    return DriverError(f"disk full: {free:,} of {total:,} bytes free where it writes; {error}", permanent=True,
                        code=error.code)  # fmt: skip
 
 
-class PgBackRest:
+class PgBackRest(BackupDriver):
+    kind = "pgbackrest"
+
     def __init__(self, cfg: StanzaConfig, *, binary="/usr/bin/pgbackrest", timeout=None):
-        self.cfg = cfg
-        self.binary = binary
-        self.timeout = timeout
+        super().__init__(cfg, binary=binary, timeout=timeout)
 
     # --- configuration ---------------------------------------------------------------
     def write_config(self):
@@ -204,15 +198,15 @@ class PgBackRest:
                 on_tick=on_tick,
             )
         except FileNotFoundError:
-            raise EngineError(f"pgBackRest is not installed: {self.binary} not found on the worker") from None
+            raise DriverError(f"pgBackRest is not installed: {self.binary} not found on the worker") from None
         except PermissionError as exc:
-            raise EngineError(f"cannot run {self.binary}: {exc}") from None
+            raise DriverError(f"cannot run {self.binary}: {exc}") from None
         except TimeoutError as exc:
-            raise EngineError(str(exc), permanent=False) from None
+            raise DriverError(str(exc), permanent=False) from None
         if done.returncode != 0:
             error = diagnose_write_failure(explain(done.stderr or done.stdout, done.returncode))
             if self.cfg.cipher and _UNDECRYPTABLE.search(str(error)):
-                error = EngineError(f"the repository did not decrypt: is {self.cfg.cipher_pass_env} the passphrase it "
+                error = DriverError(f"the repository did not decrypt: is {self.cfg.cipher_pass_env} the passphrase it "
                                     f"was encrypted with? {error}", permanent=True, code=error.code)  # fmt: skip
             raise error
         return done
@@ -232,7 +226,7 @@ class PgBackRest:
             # strict=False: a status message can quote undecryptable bytes (a wrong passphrase).
             stanzas = json.loads(done.stdout or "[]", strict=False)
         except ValueError:
-            raise EngineError(f"pgBackRest info gave unreadable output: {done.stdout[:200]!r}") from None
+            raise DriverError(f"pgBackRest info gave unreadable output: {done.stdout[:200]!r}") from None
         for stanza in stanzas:
             if stanza.get("name") == self.cfg.stanza:
                 return stanza
@@ -253,12 +247,12 @@ class PgBackRest:
         return self.run("expire")
 
     def restore(self, repo, target_directory, *, target_time=None, backup_set=None, only_databases=()):
-        """Restore into `target_directory` (never the live one); returns the backup set the engine used.
+        """Restore into `target_directory` (never the live one); returns the backup set pgBackRest used.
 
         `only_databases`: pgBackRest's selective restore; the other user databases come back as empty files
         that must not be connected to, and the restore is as small as what it includes."""
         if Path(target_directory).resolve() == Path(self.cfg.data_directory).resolve():
-            raise EngineError("refusing to restore over the live data directory")
+            raise DriverError("refusing to restore over the live data directory")
         options = [
             f"--repo={repo}",
             f"--pg1-path={target_directory}",

@@ -1,4 +1,4 @@
-from refreshes.sources.base import Source, dump_into
+from refreshes.drivers.base import Source, dump_into
 
 
 class PgDumpSource(Source):

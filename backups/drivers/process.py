@@ -1,4 +1,4 @@
-"""Running the engine's binaries as the database's OS user, and never leaving one orphaned."""
+"""Running the drivers' binaries as the database's OS user, and never leaving one orphaned."""
 
 import ctypes
 import os
@@ -28,7 +28,7 @@ def _preexec(os_user):
             os.setgroups([])
             os.setgid(account.pw_gid)
             os.setuid(account.pw_uid)
-        # After the uid change (which clears it): if the worker dies, so does the engine, releasing its lock.
+        # After the uid change (which clears it): if the worker dies, so does pgBackRest, releasing its lock.
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
     return run

@@ -2,8 +2,8 @@
 
 import pytest
 
-from backups.engine.pgbackrest import (
-    EngineError,
+from backups.drivers.pgbackrest import (
+    DriverError,
     PgBackRest,
     Repo,
     StanzaConfig,
@@ -44,7 +44,7 @@ def test_secret_env__passphrase_set__given_to_pgbackrest_through_the_environment
 def test_secret_env__passphrase_missing__clear_permanent_error(monkeypatch):
     monkeypatch.delenv("OPS_TEST_CIPHER_PASS", raising=False)
 
-    with pytest.raises(EngineError, match="OPS_TEST_CIPHER_PASS is not set in the worker's environment") as caught:
+    with pytest.raises(DriverError, match="OPS_TEST_CIPHER_PASS is not set in the worker's environment") as caught:
         PgBackRest(CFG)._secret_env()
     assert caught.value.permanent
 
@@ -66,14 +66,14 @@ def test_explain__no_error_line__last_line_of_output():
 
 
 def test_restore__over_the_live_data_directory__refused():
-    with pytest.raises(EngineError, match="refusing to restore over the live data directory"):
+    with pytest.raises(DriverError, match="refusing to restore over the live data directory"):
         PgBackRest(CFG).restore(1, "/pg/data/")
 
 
 def test_run__binary_missing__clear_error(tmp_path):
     cfg = StanzaConfig(**{**CFG.__dict__, "cipher": False, "work_dir": str(tmp_path), "os_user": ""})
 
-    with pytest.raises(EngineError, match="pgBackRest is not installed: /nonexistent/pgbackrest not found"):
+    with pytest.raises(DriverError, match="pgBackRest is not installed: /nonexistent/pgbackrest not found"):
         PgBackRest(cfg, binary="/nonexistent/pgbackrest").check()
 
 

@@ -1,6 +1,6 @@
 """Evaluate the checklist item "Database migrations tested" when a deployment is created."""
 
-from deployments.steps import register_checklist_evaluator
+from deployments.public import register_checklist_evaluator
 
 ITEM_KEY = "migrations_tested"
 
@@ -14,4 +14,5 @@ def migrations_are_tested(deployment) -> bool:
     return migrations_tested(release=deployment.release, environment=deployment.environment)
 
 
-register_checklist_evaluator(ITEM_KEY, migrations_are_tested)
+def register():
+    register_checklist_evaluator(ITEM_KEY, migrations_are_tested)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import psycopg
 
-from backups.engine import process
-from backups.engine.pgbackrest import EngineError
+from backups.drivers import process
+from backups.drivers.base import DriverError
 
 _LAST_TX = re.compile(r"last completed transaction was at log time ([0-9-]+ [0-9:.]+\+\d\d)")
 _STOPPED_AT = re.compile(r"recovery stopping before (?:commit|abort) of transaction \d+, time ([0-9-]+ [0-9:.]+\+\d\d)")
@@ -27,7 +27,7 @@ def free_port(low=20000, high=40000):
             except OSError:
                 continue
             return port
-    raise EngineError("no free port found for a scratch cluster")
+    raise DriverError("no free port found for a scratch cluster")
 
 
 class Cluster:
@@ -46,7 +46,7 @@ class Cluster:
         done = process.run([str(self.bin_dir / "pg_ctl"), "-D", self.data_directory, *args],
                            os_user=self.os_user, timeout=timeout, env=env)  # fmt: skip
         if done.returncode != 0:
-            raise EngineError(
+            raise DriverError(
                 f"pg_ctl {args[0]} failed: {(done.stderr or done.stdout).strip()[-200:]}{self._log_tail()}"
             )
         return done
@@ -83,7 +83,7 @@ class Cluster:
             except psycopg.OperationalError:
                 pass
             if time.monotonic() > deadline:
-                raise EngineError(f"the restored cluster was not serving after {timeout}s; see {self.log_file}")
+                raise DriverError(f"the restored cluster was not serving after {timeout}s; see {self.log_file}")
             time.sleep(0.1)
 
     def recovery_point(self):
@@ -104,7 +104,7 @@ def init_cluster(*, bin_dir, data_directory, os_user, settings=()):
     done = process.run([str(Path(bin_dir) / "initdb"), "-D", str(data_directory), "-A", "trust", "-U", "postgres",
                         "--no-sync"], os_user=os_user)  # fmt: skip
     if done.returncode != 0:
-        raise EngineError(f"initdb failed: {done.stderr.strip()[-300:]}")
+        raise DriverError(f"initdb failed: {done.stderr.strip()[-300:]}")
     with open(Path(data_directory) / "postgresql.conf", "a") as conf:
         conf.write("\n".join(settings) + "\n")
 

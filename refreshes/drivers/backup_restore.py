@@ -1,10 +1,9 @@
 import re
 
-from django.apps import apps
-
+from backups.public import DriverError, ProtectedDatabase, RunStatus, ScratchRestore
+from refreshes.drivers.base import Source, dump_into
+from refreshes.drivers.pg_dump import PgDumpSource
 from refreshes.exceptions import RefreshError
-from refreshes.sources.base import Source, dump_into
-from refreshes.sources.pg_dump import PgDumpSource
 
 # pgBackRest's selective restore, asked for a database the backup does not have.
 _NOT_IN_BACKUP = re.compile(r"database to include '[^']*' does not exist")
@@ -14,7 +13,7 @@ class BackupRestoreSource(Source):
     """Production's latest backup, restored by the backups app into a scratch cluster, then copied from there.
 
     Production is not read at all, and every refresh is one more proof that the backup restores. With no
-    good backup to restore (or no backups app), it falls back to a pg_dump of production and says so.
+    good backup to restore, it falls back to a pg_dump of production and says so.
     """
 
     kind = "backup_restore"
@@ -26,9 +25,6 @@ class BackupRestoreSource(Source):
             detail = fallback.copy_into(scratch)
             self.facts.update(fallback="pg_dump", fallback_reason=why_not)
             return f"{detail} (fallback: {why_not})"
-
-        from backups.drills import ScratchRestore
-        from backups.engine.pgbackrest import EngineError
 
         failures = []
         for repo in database.repos:  # repo2, the cross-region copy, when repo1 does not restore
@@ -44,7 +40,7 @@ class BackupRestoreSource(Source):
                     return (f"restored backup {restored.label} of {database.stanza} from repo{repo}"
                             f"{f' (recovery point {reached:%Y-%m-%d %H:%M:%S %Z})' if reached else ''}, "
                             f"copied {self.production.dbname} into {scratch.dbname}")  # fmt: skip
-            except (EngineError, OSError) as exc:
+            except (DriverError, OSError) as exc:
                 if _NOT_IN_BACKUP.search(str(exc)):  # the same in every repository: not a repository's fault
                     raise RefreshError(
                         f"the backup of {database.stanza} holds no database {self.production.dbname!r}: production's "
@@ -55,11 +51,6 @@ class BackupRestoreSource(Source):
 
     def _protected_database(self):
         """(the production database the backups app protects, None) or (None, why it cannot be used)."""
-        if not apps.is_installed("backups"):
-            return None, "the backups app is not installed"
-        from backups.choices import RunStatus
-        from backups.models import ProtectedDatabase
-
         database = ProtectedDatabase.objects.filter(environment__key="production").first()
         if database is None or not database.enabled:
             return None, "production has no enabled protected database in Backups"
