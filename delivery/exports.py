@@ -35,7 +35,7 @@ def rows(p, figure):
             f"is_{kind}": ExpressionWrapper(q, output_field=BooleanField()) for kind, q in metrics.FAILURE_KINDS.items()
         }
         qs = metrics.deployments(p).filter(metrics.REACHED_USERS).annotate(**kinds, incident_id=F("incident__pk"))
-        extra_columns = [*metrics.FAILURE_KINDS, "incident"]
+        extra_columns = [f"failed_{kind}" for kind in metrics.FAILURE_KINDS] + ["incident"]
         extra_fields = [*kinds, "incident_id"]
     else:
         qs = Deployment.objects.filter(incident__in=metrics.restore_incidents(p)).annotate(
@@ -43,7 +43,7 @@ def rows(p, figure):
             detected_at=F("incident__detected_at"),
             resolved_at=F("incident__resolved_at"),
         )
-        extra_columns = ["incident", "incident_detected_at", "incident_resolved_at"]
+        extra_columns = ["incident", "incident_detected_at", "incident_resolved_at"]  # the incident's id first
         extra_fields = ["incident_id", "detected_at", "resolved_at"]
     values = qs.order_by("finished_at", "pk").values_list(*FIELDS, *extra_fields)
     return COLUMNS + extra_columns, ([_cell(v) for v in row] for row in values.iterator(chunk_size=2000))

@@ -68,6 +68,20 @@ def incident(environment, deployment, *, now, opened_ago, detected_ago, executed
 
 
 @pytest.fixture
+def seeded(db):
+    """The seeds these tests read (environments, incident severities, DORA bands), not every app's."""
+    from core.seeding import SeedReport
+    from delivery import seeds as delivery_seeds
+    from environments import seeds as environment_seeds
+    from incidents import seeds as incident_seeds
+
+    report = SeedReport()
+    for module in (environment_seeds, incident_seeds, delivery_seeds):
+        module.seed(report)
+    return report
+
+
+@pytest.fixture
 def history(seeded, env):
     now = timezone.now()
     production, staging = env("production"), env("staging")
