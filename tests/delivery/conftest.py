@@ -82,9 +82,15 @@ def seeded(db):
 
 
 @pytest.fixture
-def history(seeded, env):
+def history(seeded):
+    return build_history()
+
+
+def build_history():
+    from environments.public import Environment
+
     now = timezone.now()
-    production, staging = env("production"), env("staging")
+    production, staging = Environment.objects.get(key="production"), Environment.objects.get(key="staging")
     v09 = release("v0.9", 41 * D, now=now)
     v10 = release("v1.0", 10 * D + 5 * H, 10 * D + 2 * H, now=now)
     v11 = release("v1.1", 5 * D + 1 * H, now=now)
