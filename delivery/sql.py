@@ -10,13 +10,14 @@ WEEK_SECONDS = 7 * 24 * 3600
 
 
 class Seconds(Func):
-    """Seconds from the second expression to the first, as a float."""
+    """Seconds from the second expression to the first, as a float (PostgreSQL's date_part is a double precision,
+    where EXTRACT gives a slower numeric)."""
 
     arity = 2
     output_field = FloatField()
 
     def as_postgresql(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, template="EXTRACT(EPOCH FROM (%(expressions)s))", arg_joiner=" - ")
+        return self.as_sql(compiler, connection, template="date_part('epoch', %(expressions)s)", arg_joiner=" - ")
 
     def as_sqlite(self, compiler, connection, **extra):
         # Django keeps SQLite datetimes as UTC text, which julianday() reads.
@@ -38,15 +39,27 @@ class WholeWeeks(Func):
         return self.as_sql(compiler, connection, template=f"CAST((%(expressions)s) / {WEEK_SECONDS} AS INTEGER)")
 
 
+def seconds_sql(end, start):
+    """Seconds_between two SQL expressions, for SQL written by hand (same arithmetic as Seconds)."""
+    if connection.vendor == "postgresql":
+        return f"date_part('epoch', {end} - {start})"
+    return f"((julianday({end}) - julianday({start})) * 86400.0)"
+
+
 def percentiles(samples, *, grouped=False):
-    """{group: (count, {50: median, 90: p90})} of the column `v` of the queryset `samples` (and `grp` if grouped).
+    """{group: (count, {50: median, 90: p90})} of column `v` of `samples` (and `grp` if grouped).
+
+    `samples` is a queryset, or (sql, params).
 
     percentile_cont without percentile_cont: PostgreSQL has the aggregate, SQLite does not, so both rank the
     values with ROW_NUMBER() (window functions: PostgreSQL, SQLite >= 3.25) and return only the rows on either
     side of each percentile's position, (n - 1) * p / 100; Python interpolates between those two, exactly as
     percentile_cont does. At most four rows per group leave the database, however many samples there are.
     """
-    inner, params = samples.order_by().query.sql_with_params()
+    if isinstance(samples, tuple):
+        inner, params = samples  # (sql, params) written by hand
+    else:
+        inner, params = samples.order_by().query.sql_with_params()
     part = "PARTITION BY grp " if grouped else ""
     grp = "grp, " if grouped else ""
     wanted = " OR ".join(f"(rn - 1) IN (((n - 1) * {p}) / 100, ((n - 1) * {p} + 99) / 100)" for p in PERCENTS)

@@ -7,7 +7,6 @@ from html import unescape
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from tests.delivery.conftest import D, deploy, incident, release
 
@@ -119,10 +118,16 @@ def test_export__unknown_figure_400(history, client, reader):
 
 
 def _queries(fn):
-    with CaptureQueriesContext(connection) as captured:
+    executed = []
+
+    def count(execute, sql, params, many, context):
+        executed.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
         response = fn()
     assert response.status_code == 200
-    return len(captured)
+    return len(executed)
 
 
 def test_page_and_api__bounded_queries_whatever_the_history(history, client, reader, make_token):
@@ -146,4 +151,4 @@ def test_page_and_api__bounded_queries_whatever_the_history(history, client, rea
                  resolved_ago=0 * D)  # fmt: skip
     after = (_queries(page), _queries(api))
     assert after == before
-    assert before[0] <= 20 and before[1] <= 8
+    assert 8 <= before[0] <= 20 and 4 <= before[1] <= 8
