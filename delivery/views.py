@@ -8,6 +8,7 @@ from django.http import StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from core.http import json_error
 from delivery import exports, metrics, strategy
 from delivery.chart import trend_charts
 from delivery.choices import Metric
@@ -79,8 +80,6 @@ def dora_export(request):
         if figure not in exports.FIGURES:
             raise BadQuery(400, f"figure must be one of {', '.join(exports.FIGURES)}.")
     except BadQuery as exc:
-        from core.http import json_error
-
         return json_error(exc.status, exc.message)
     p = metrics.period(environment, days)
     header, rows = exports.rows(p, figure)
