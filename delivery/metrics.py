@@ -20,6 +20,7 @@ Medians and p90 are percentile_cont values (see sql.percentiles). The period is 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, Value
 from django.db.models.fields import DateTimeField
 from django.db.models.functions import Coalesce
@@ -95,14 +96,14 @@ def delivering(p: Period):
 
 def lead_time_samples(p: Period, *, week=None):
     """(sql, params): one row per commit delivered in the period, `v` its lead time in seconds (and `grp`, the
-    deployment's week, given a `week` expression). The commits join on the deployment's release_id directly:
-    through the ORM the join would pass by the releases table, a scan of every release for nothing."""
+    deployment's week, and `at`, its finish, given a `week` expression). The commits join on the deployment's
+    release_id directly: through the ORM the join would pass by the releases table, scanning every release."""
     columns = ["release_id", "finished_at"] + (["grp"] if week is not None else [])
     first = delivering(p)
     if week is not None:
         first = first.annotate(grp=week)
     inner, params = first.order_by().values(*columns).query.sql_with_params()
-    grp = "d.grp, " if week is not None else ""
+    grp = "d.grp, d.finished_at AS at, " if week is not None else ""
     sql = (
         f"SELECT {grp}{seconds_sql('d.finished_at', 'c.committed_at')} AS v FROM ({inner}) d "  # noqa: S608
         f"INNER JOIN {ReleaseCommit._meta.db_table} c ON c.release_id = d.release_id"
@@ -125,14 +126,22 @@ def restore_samples(p: Period):
     )
 
 
-def _counts():
-    counts = {
-        "reached_users": Count("pk"),
-        "succeeded": Count("pk", filter=SUCCEEDED),
-        "failures": Count("pk", filter=any_failure()),
+def _count_filters():
+    """What each count of the deployments that reached users counts."""
+    return {"reached_users": Q(), "succeeded": SUCCEEDED, "failures": any_failure(), **first_kinds()}
+
+
+def _counts(also=None, prefix="n_"):
+    """Count annotations named prefix + name: a bare "incident" would shadow the relation the filters follow."""
+    also = also or Q()
+    return {
+        prefix + name: Count("pk", filter=q & also) if (q & also) else Count("pk")
+        for name, q in _count_filters().items()
     }
-    counts.update({kind: Count("pk", filter=q) for kind, q in first_kinds().items()})
-    return counts
+
+
+def _named(row, prefix="n_"):
+    return {name: row.get(prefix + name, 0) for name in _count_filters()}
 
 
 def _band(bands, metric, value):
@@ -148,16 +157,15 @@ def _hours(seconds):
     return None if seconds is None else seconds / 3600
 
 
-def four_keys(p: Period, *, bands=None) -> dict:
-    """The four keys for the period: four aggregate queries, plus one for the bands unless given."""
+def four_keys(p: Period, *, bands=None, counts=None, lead=None, restore=None) -> dict:
+    """The four keys for the period: four aggregate queries, plus one for the bands unless given.
+
+    with_trend() passes the counts and (count, percentiles) pairs it computed alongside the weeks."""
     bands = list(PerformanceBand.objects.all()) if bands is None else bands
-    counts = deployments(p).filter(REACHED_USERS).aggregate(**_counts())
-    lead_n, lead = percentiles(lead_time_samples(p)).get(None, (0, {}))
-    restore = restore_incidents(p).aggregate(
-        caused=Count("pk"),
-        restored=Count("pk", filter=Q(executed_at__isnull=False) | Q(resolved_at__isnull=False)),
-    )
-    restore_n, restore_p = percentiles(restore_samples(p).values("v")).get(None, (0, {}))
+    counts = counts or _named(deployments(p).filter(REACHED_USERS).aggregate(**_counts()))
+    lead_n, lead = lead or percentiles(lead_time_samples(p)).get(None, (0, {}))
+    restore_n, restore_p = restore or percentiles(restore_samples(p).values("v")).get(None, (0, {}))
+    restore = restore_incidents(p).aggregate(caused=Count("pk"))
 
     per_day = counts["succeeded"] / p.days
     rate = 100.0 * counts["failures"] / counts["reached_users"] if counts["reached_users"] else None
@@ -191,24 +199,67 @@ def four_keys(p: Period, *, bands=None) -> dict:
     }
 
 
+def _week(end, field):
+    return WholeWeeks(Seconds(Value(end, output_field=DateTimeField()), F(field)))
+
+
+def _and_period(samples, weeks, since):
+    """Samples of every week (grp 0 .. weeks - 1) and, again under grp -1, those at or after `since`: one query
+    gives the trend's weekly percentiles and the period's, and the costly samples are computed once."""
+    sql, params = samples
+    since = connection.ops.adapt_datetimefield_value(since)
+    combined = (
+        f"WITH s AS ({sql}) SELECT grp, v FROM s WHERE grp < {int(weeks)} "  # noqa: S608 - ours, parametrised
+        "UNION ALL SELECT -1 AS grp, v FROM s WHERE at >= %s"
+    )
+    return combined, [*params, since]
+
+
+def with_trend(p: Period, *, weeks=TREND_WEEKS, bands=None):
+    """(four_keys(p), trend rows) for the page, in seven queries: each weekly query also yields the period's
+    figure (periods are at most 90 days, the trend covers 26 weeks)."""
+    span = period(p.environment, max(weeks * 7, p.days), end=p.end)
+    in_period = Q(finished_at__gte=p.start)
+    weekly_counts = {**_counts(), **_counts(in_period, prefix="period_")}
+    weekly = list(
+        deployments(span).filter(REACHED_USERS).annotate(grp=_week(p.end, "finished_at")).values("grp")
+        .annotate(**weekly_counts)
+    )  # fmt: skip
+    counts = {int(row["grp"]): _named(row) for row in weekly}
+    period_counts = {k: sum(row[f"period_{k}"] for row in weekly) for k in _count_filters()}
+    lead = percentiles(_and_period(lead_time_samples(span, week=_week(p.end, "finished_at")), weeks, p.start),
+                       grouped=True)  # fmt: skip
+    restore_qs = restore_samples(span).annotate(grp=_week(p.end, "opened_at"), at=F("opened_at"))
+    restore = percentiles(
+        _and_period(restore_qs.order_by().values("grp", "v", "at").query.sql_with_params(), weeks, p.start),
+        grouped=True,
+    )
+    keys = four_keys(p, bands=bands, counts=period_counts, lead=lead.pop(-1, (0, {})),
+                     restore=restore.pop(-1, (0, {})))  # fmt: skip
+    return keys, _trend_rows(p.end, weeks, counts, lead, restore)
+
+
 def trend(environment, *, end=None, weeks=TREND_WEEKS) -> list[dict]:
     """Week by week, oldest first (weeks end at `end`): three aggregate queries whatever the history holds."""
     p = period(environment, weeks * 7, end=end)
-    week = WholeWeeks(Seconds(Value(p.end, output_field=DateTimeField()), F("finished_at")))
     counts = {
-        int(row["grp"]): row
-        for row in deployments(p).filter(REACHED_USERS).annotate(grp=week).values("grp").annotate(**_counts())
-    }
-    lead = percentiles(lead_time_samples(p, week=week), grouped=True)
-    incident_week = WholeWeeks(Seconds(Value(p.end, output_field=DateTimeField()), F("opened_at")))
-    restore = percentiles(restore_samples(p).annotate(grp=incident_week).values("grp", "v"), grouped=True)
+        int(row["grp"]): _named(row)
+        for row in deployments(p).filter(REACHED_USERS).annotate(grp=_week(p.end, "finished_at")).values("grp")
+        .annotate(**_counts())
+    }  # fmt: skip
+    lead = percentiles(lead_time_samples(p, week=_week(p.end, "finished_at")), grouped=True)
+    restore = percentiles(restore_samples(p).annotate(grp=_week(p.end, "opened_at")).values("grp", "v"), grouped=True)
+    return _trend_rows(p.end, weeks, counts, lead, restore)
+
+
+def _trend_rows(end, weeks, counts, lead, restore):
     rows = []
     for index in range(weeks - 1, -1, -1):
         c = counts.get(index, {})
         reached = c.get("reached_users", 0)
         rows.append(
             {
-                "start": p.end - timedelta(days=7 * (index + 1)),
+                "start": end - timedelta(days=7 * (index + 1)),
                 "deployments": c.get("succeeded", 0),
                 "failure_percent": 100.0 * c.get("failures", 0) / reached if reached else None,
                 "lead_median_seconds": lead.get(index, (0, {}))[1].get(50),

@@ -41,8 +41,7 @@ def dora_page(request):
         context["error"] = exc.message
         return TemplateResponse(request, "admin/delivery/dora.html", context, status=exc.status)
     p = metrics.period(environment, days)
-    keys = metrics.four_keys(p)
-    rows = metrics.trend(environment, end=p.end)
+    keys, rows = metrics.with_trend(p)
     export = reverse("delivery:dora_export")
     context.update(
         environment=environment,

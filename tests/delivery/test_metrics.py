@@ -104,3 +104,11 @@ def test_percentiles_match_postgresql_percentile_cont(history):
         median, p90 = cursor.fetchone()
     assert n == 58
     assert found[50] == pytest.approx(float(median), abs=1e-3) and found[90] == pytest.approx(float(p90), abs=1e-3)
+
+
+@pytest.mark.parametrize("days", [7, 30, 90])
+def test_page_figures__with_trend_equals_four_keys_and_trend(history, days):
+    p = metrics.period(history.production, days, end=history.now)
+    keys, rows = metrics.with_trend(p)
+    assert keys == metrics.four_keys(p)
+    assert rows == metrics.trend(history.production, end=history.now)
