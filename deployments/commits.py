@@ -9,8 +9,9 @@ MAX_COMMITS = 250
 
 
 def _commit_rows(release, event):
-    commits = event.get("commits") or []
-    if not commits and event.get("head_commit"):
+    commits = event.get("commits")
+    commits = commits if isinstance(commits, list) else []
+    if not commits and isinstance(event.get("head_commit"), dict):
         commits = [event["head_commit"]]  # a tag push carries only its head commit
     rows = {}
     for commit in commits[:MAX_COMMITS]:

@@ -71,4 +71,5 @@ def test_tag_push__its_head_commit(seeded, client):
 def test_event_without_commits__nothing_stored(db):
     release = Release.objects.create(version="v0", ref="v0", ref_kind="tag")
     assert record_push_commits(release=release, event={"commits": [None, 3], "head_commit": None}) == 0
+    assert record_push_commits(release=release, event={"commits": {"id": "abc"}, "head_commit": "x"}) == 0
     assert not ReleaseCommit.objects.exists()
