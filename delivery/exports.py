@@ -40,10 +40,10 @@ def rows(p, figure):
     else:
         qs = Deployment.objects.filter(incident__in=metrics.restore_incidents(p)).annotate(
             incident_id=F("incident__pk"),
-            detected_at=F("incident__detected_at"),
-            resolved_at=F("incident__resolved_at"),
+            incident_detected_at=F("incident__detected_at"),
+            incident_resolved_at=F("incident__resolved_at"),
         )
         extra_columns = ["incident", "incident_detected_at", "incident_resolved_at"]  # the incident's id first
-        extra_fields = ["incident_id", "detected_at", "resolved_at"]
+        extra_fields = ["incident_id", "incident_detected_at", "incident_resolved_at"]
     values = qs.order_by("finished_at", "pk").values_list(*FIELDS, *extra_fields)
     return COLUMNS + extra_columns, ([_cell(v) for v in row] for row in values.iterator(chunk_size=2000))

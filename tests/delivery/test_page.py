@@ -152,3 +152,11 @@ def test_page_and_api__bounded_queries_whatever_the_history(history, client, rea
     after = (_queries(page), _queries(api))
     assert after == before
     assert 8 <= before[0] <= 20 and 4 <= before[1] <= 8
+
+
+def test_export__time_to_restore_rows_are_the_changes_incidents(history, client, reader):
+    client.force_login(reader)
+    response = client.get(EXPORT, {"environment": "production", "days": "30", "figure": "time_to_restore"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert sorted(r["release"] for r in rows) == ["v1.1", "v1.2", "v1.4"]  # not the incident linked to nothing
+    assert all(r["incident"] and r["incident_detected_at"] for r in rows)
