@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "migrations_log",
     "backups",
     "refreshes",
+    "delivery",
 ]
 
 MIDDLEWARE = [

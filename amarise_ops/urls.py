@@ -7,6 +7,8 @@ from core.views import healthz
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("healthz", healthz, name="healthz"),
+    # Before the admin: its catch-all would answer /admin/delivery/dora/ with a 404.
+    path("", include("delivery.urls")),
     path("admin/", admin.site.urls),
     # Each app owns its public paths (APIs, hooks, pages).
     path("", include("flags.urls")),

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from deployments import services
 from deployments.choices import Actor, RefKind
+from deployments.commits import record_push_commits
 from deployments.exceptions import DeploymentRefused
 from deployments.models import DeploymentPolicy, Release
 
@@ -51,6 +52,7 @@ def handle_push(body: bytes) -> dict:
             release = services.create_release(
                 version=version, ref=ref, ref_kind=kind, commit=commit, changelog=message, actor=Actor.HOOK
             )
+        record_push_commits(release=release, event=event)
         policies = [p for p in DeploymentPolicy.objects.select_related("environment") if not p.refusal_for(release)]
     deployments = []
     for policy in policies:

@@ -394,3 +394,20 @@ class MetricSample(models.Model):
 
     def __str__(self):
         return f"{self.slot} at {self.taken_at:%H:%M:%S}: {self.req_tot} requests, {self.hrsp_5xx} 5xx"
+
+
+class ReleaseCommit(models.Model):
+    """A commit a release carries, as the git hook's push event described it; lead time starts at `committed_at`."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="commits")
+    sha = models.CharField(max_length=40, validators=[RegexValidator(r"^[0-9a-f]{7,40}$", "A git commit SHA.")])
+    committed_at = models.DateTimeField()
+    author = models.CharField(max_length=200, blank=True)
+    message = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["committed_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["release", "sha"], name="release_commit_once")]
+
+    def __str__(self):
+        return f"{self.sha[:7]} {self.message[:60]}"

@@ -3,7 +3,7 @@
 from deployments.choices import Actor, DeploymentStatus, RefKind
 from deployments.drivers.executors import ExecutionResult
 from deployments.exceptions import DeploymentRefused
-from deployments.models import Deployment, Release
+from deployments.models import Deployment, Release, ReleaseCommit
 from deployments.services import create_release
 from deployments.signals import deployment_rolled_back
 from deployments.steps import (
@@ -22,6 +22,7 @@ __all__ = [
     "PreTrafficStep",
     "RefKind",
     "Release",
+    "ReleaseCommit",
     "create_release",
     "deployment_rolled_back",
     "register_checklist_evaluator",
