@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("migrations_log.urls")),
     path("", include("backups.urls")),
     path("", include("refreshes.urls")),
+    path("", include("monitoring.urls")),
 ]
