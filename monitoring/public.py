@@ -24,7 +24,7 @@ def metric_query(key: str, *, environment: str, slot: str | None = None) -> str:
 def prometheus_value(promql: str) -> float | None:
     from monitoring import drivers
 
-    engine = drivers.prometheus()
+    engine = drivers.prometheus_engine()
     return engine.value(promql) if engine else None
 
 

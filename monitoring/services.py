@@ -129,7 +129,7 @@ def apply_configuration() -> str:
     config.check(files)
     config.write(files, directory, token=conf.webhook_token())
     done = [f"{len(files)} files written to {directory}"]
-    for engine in (drivers.prometheus(), drivers.alertmanager()):
+    for engine in (drivers.prometheus_engine(), drivers.alertmanager_engine()):
         if engine is not None:
             done.append(engine.reload())
     return "; ".join(done)
@@ -170,7 +170,7 @@ def silence(*, alert_ids, hours, reason, user) -> Silence:
         common = {k: v for k, v in common.items() if alert.labels.get(k) == v}
     if "alertname" not in common:
         raise MonitoringRefused("Silence alerts of one name at a time (their labels share nothing to match on).")
-    engine = drivers.alertmanager()
+    engine = drivers.alertmanager_engine()
     if engine is None:
         raise MonitoringRefused("No Alertmanager is configured (OPS_MONITORING_ALERTMANAGER_URL).")
     now = timezone.now()
@@ -201,7 +201,7 @@ def expire_silence(*, silence_id, user) -> Silence:
     row = Silence.objects.get(pk=silence_id)
     if row.expired_at is not None:
         return row
-    engine = drivers.alertmanager()
+    engine = drivers.alertmanager_engine()
     if engine is None:
         raise MonitoringRefused("No Alertmanager is configured (OPS_MONITORING_ALERTMANAGER_URL).")
     engine.expire_silence(row.alertmanager_id)
@@ -215,7 +215,7 @@ def expire_silence(*, silence_id, user) -> Silence:
 
 def sync_silences() -> str:
     """Read Alertmanager's silences: ones that ended there (or were expired with amtool) end here too."""
-    engine = drivers.alertmanager()
+    engine = drivers.alertmanager_engine()
     if engine is None:
         return "no Alertmanager configured"
     states = {s["id"]: s["status"]["state"] for s in engine.silences()}

@@ -11,7 +11,7 @@ engines = Registry(
 )
 
 
-def prometheus():
+def prometheus_engine():
     """The configured Prometheus, or None (the console works without one)."""
     from monitoring import conf
 
@@ -19,7 +19,7 @@ def prometheus():
     return engines.get("prometheus")(url, timeout=conf.timeout()) if url else None
 
 
-def alertmanager():
+def alertmanager_engine():
     from monitoring import conf
 
     url = conf.alertmanager_url()
