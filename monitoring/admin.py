@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -82,8 +84,13 @@ class AlertEventInline(admin.TabularInline):
         return False
 
 
+class AlertActionForm(ActionForm):
+    silence_reason = forms.CharField(required=False, label="Reason (for a silence)", max_length=500)
+
+
 @admin.register(Alert)
 class AlertAdmin(admin.ModelAdmin):
+    action_form = AlertActionForm
     list_display = ["name", "environment", "severity_badge", "status", "summary", "starts_at", "ends_at",
                     "incident_link", "silenced"]  # fmt: skip
     list_filter = ["environment", "severity", "status", "source"]
@@ -168,10 +175,6 @@ class AlertAdmin(admin.ModelAdmin):
 
     def monitoring_page(self, request, key):
         return pages.environment_page(request, key, admin_context=self.admin_site.each_context(request))
-
-    def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "silence_reason_box": True}
-        return super().changelist_view(request, extra_context)
 
 
 @admin.register(Silence)

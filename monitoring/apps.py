@@ -10,3 +10,5 @@ class MonitoringConfig(AppConfig):
         from monitoring.dashboard import alert_lines
 
         register_section("monitoring", order=40, lines=alert_lines)
+        # Registered by name in every process (web included), so core.tasks.enqueue finds them.
+        import monitoring.tasks  # noqa: F401

@@ -75,7 +75,6 @@ def test_apply__refused_value__nothing_written(seeded, engines):
 def test_update_threshold__on_commit__prometheus_gets_the_new_rule(
     seeded, env, engines, django_capture_on_commit_callbacks
 ):
-    import monitoring.tasks  # noqa: F401 - registers the task by name, as the worker does
     from amarise_ops.celery import app
 
     threshold = Threshold.objects.get(environment=env("production"), metric__key="error_rate")
