@@ -26,8 +26,8 @@ def test_raise_alert__critical_probe_down__opens_incident_and_notifies_once(seed
 
 def test_resolve_alert__probe_recovers__resolved_and_timeline_says_so(seeded, env):
     production = env("production")
-    public.raise_alert(environment=production, name="BackupStale", severity="critical",
-                       summary="No good full backup in 26 h", source="backups.monitor", labels={"database": "shop"})  # fmt: skip
+    public.raise_alert(environment=production, name="BackupStale", severity="critical", labels={"database": "shop"},
+                       summary="No good full backup in 26 h", source="backups.monitor")  # fmt: skip
     public.resolve_alert(environment=production, name="BackupStale", labels={"database": "shop"})
     row = Alert.objects.get()
     assert row.status == "resolved" and row.ends_at is not None
