@@ -177,9 +177,15 @@ class Alert(models.Model):
     transition_error = AlertInvalidTransition
 
     fingerprint = models.CharField(max_length=64, unique=True)
-    name = models.CharField(max_length=200, db_index=True)
+    name = models.CharField(max_length=200)
+    # Few indexes: a webhook may insert a thousand rows at once (the composite ones below serve the lookups).
     environment = models.ForeignKey(
-        "environments.Environment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "environments.Environment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     severity = models.CharField(max_length=16, choices=AlertSeverity.choices)
     status = models.CharField(max_length=16, choices=AlertStatus.choices, default=AlertStatus.FIRING)
@@ -193,14 +199,19 @@ class Alert(models.Model):
         "incidents.Incident", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
-    silence = models.ForeignKey("Silence", null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
+    silence = models.ForeignKey(
+        "Silence", null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts", db_index=False
+    )
 
     class Meta:
         ordering = ["-starts_at", "-pk"]
-        indexes = [models.Index(fields=["environment", "status"], name="alert_env_status")]
+        indexes = [
+            models.Index(fields=["environment", "status"], name="alert_env_status"),
+            models.Index(fields=["environment", "name"], name="alert_env_name"),
+        ]
         permissions = [("operate_alert", "Can acknowledge and silence alerts")]
 
     def __str__(self):

@@ -1,3 +1,6 @@
+from django.conf import settings
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
 from core.seeding import seed_row
 from environments.public import Environment
 from monitoring import strategy
@@ -39,3 +42,13 @@ def seed(report):
                 values={"warning": warning, "critical": critical, "for_seconds": strategy.THRESHOLD_FOR_SECONDS},
                 report=report,
             )
+
+    every, _ = IntervalSchedule.objects.get_or_create(
+        every=settings.OPS_MONITORING_SILENCE_SYNC_INTERVAL, period=IntervalSchedule.SECONDS
+    )
+    seed_row(
+        PeriodicTask,
+        lookup={"name": "Monitoring: read Alertmanager's silences"},
+        values={"task": strategy.SILENCE_SYNC_TASK, "interval_id": every.pk, "enabled": True},
+        report=report,
+    )

@@ -59,3 +59,4 @@ ONCALL_EMAIL = "oncall-{key}@amarise.invalid"  # seeded; the README tells operat
 
 APPLY_TASK = "monitoring.apply_configuration"
 NOTIFY_TASK = "monitoring.deliver_alert_notification"
+SILENCE_SYNC_TASK = "monitoring.sync_silences"

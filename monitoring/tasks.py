@@ -25,6 +25,6 @@ def deliver_alert_notification(self, notification_id: int) -> str:
         raise self.retry(exc=exc, countdown=settings.OPS_MONITORING_NOTIFY_RETRY_SECONDS, max_retries=retries) from exc
 
 
-@shared_task(base=OpsTask, name="monitoring.sync_silences")
+@shared_task(base=OpsTask, name=strategy.SILENCE_SYNC_TASK, autoretry_for=(*OpsTask.autoretry_for, EngineUnavailable))
 def sync_silences() -> str:
     return services.sync_silences()

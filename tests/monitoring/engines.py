@@ -91,6 +91,8 @@ class Storefront:
         self.registry = CollectorRegistry()
         self.requests = Counter("http_requests_total", "Requests", ["code"], registry=self.registry)
         self.duration = Histogram("http_request_duration_seconds", "Latency", registry=self.registry)
+        for code in ("200", "500"):
+            self.requests.labels(code=code)  # both series exist from the start, as instrumented apps do
         self.error_percent = 0
         self.served = 0
         self.slot = slot
