@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from environments.public import Environment
-from monitoring import conf
+from monitoring import conf, strategy
 from monitoring.exceptions import ConfigRefused
 from monitoring.models import DURATION, Metric, ScrapeTarget, Threshold, structural_problem
 
@@ -22,6 +22,7 @@ PROMETHEUS_FILE = "prometheus.yml"
 RECORDING_FILE = "rules/amarise-recording.yml"
 ALERTING_FILE = "rules/amarise-alerting.yml"
 ALERTMANAGER_FILE = "alertmanager.yml"
+EXPORTER_QUERIES_FILE = "postgres-exporter-queries.yml"  # postgres-exporter --extend.query-path
 TOKEN_FILE = "webhook_token"  # noqa: S105 - a file name; the secret: written beside alertmanager.yml on apply, never exported
 
 
@@ -171,6 +172,12 @@ def alertmanager_config(*, token_file: str) -> dict:
     }
 
 
+def exporter_queries() -> dict:
+    """postgres-exporter's custom queries for the business metrics the catalog reads."""
+    promql = " ".join(Metric.objects.values_list("promql", flat=True))
+    return {name: {"master": True, **query} for name, query in strategy.EXPORTER_QUERIES.items() if name in promql}
+
+
 def render(*, directory: str) -> dict[str, str]:
     """Every generated file, by path relative to `directory` (where the token file will live)."""
     return {
@@ -178,6 +185,7 @@ def render(*, directory: str) -> dict[str, str]:
         RECORDING_FILE: _dump(recording_rules()),
         ALERTING_FILE: _dump(alerting_rules()),
         ALERTMANAGER_FILE: _dump(alertmanager_config(token_file=str(Path(directory) / TOKEN_FILE))),
+        EXPORTER_QUERIES_FILE: _dump(exporter_queries()),
     }
 
 

@@ -138,3 +138,25 @@ class Storefront:
         self.shopper.join(timeout=5)
         self.server.shutdown()
         self.server.server_close()
+
+
+class Exporter(Engine):
+    """One of Debian's exporters on a free port: node, redis or postgres."""
+
+    def __init__(self, workdir: Path, binary: str, *args, env=None, dash="--"):
+        import os
+
+        port = free_port()
+        self.address = f"127.0.0.1:{port}"
+        self.log = open(workdir / f"{binary}.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [shutil.which(binary) or f"/usr/bin/{binary}", f"{dash}web.listen-address={self.address}", *args],
+            stdout=self.log, stderr=self.log, env={**os.environ, **(env or {})},
+        )  # fmt: skip
+        wait_until(self._answers, timeout=30, what=f"{binary} to answer")
+
+    def _answers(self):
+        try:
+            return requests.get(f"http://{self.address}/metrics", timeout=2).ok
+        except requests.RequestException:
+            return False

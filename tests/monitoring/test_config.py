@@ -93,6 +93,12 @@ def test_export_monitoring__writes_checked_files_for_git_without_the_token(seede
     with engine_settings(engines):
         call_command("export_monitoring", "--output", str(tmp_path))
     names = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()}
-    assert names == {config.PROMETHEUS_FILE, config.RECORDING_FILE, config.ALERTING_FILE, config.ALERTMANAGER_FILE}
+    assert names == {
+        config.PROMETHEUS_FILE,
+        config.RECORDING_FILE,
+        config.ALERTING_FILE,
+        config.ALERTMANAGER_FILE,
+        config.EXPORTER_QUERIES_FILE,
+    }
     assert TOKEN not in "".join((tmp_path / n).read_text() for n in names)
     assert "amarise:error_rate" in (tmp_path / config.RECORDING_FILE).read_text()
