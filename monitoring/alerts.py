@@ -14,7 +14,7 @@ import re
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -103,6 +103,16 @@ def parse_webhook(body: bytes) -> list[dict]:
 
 
 # --- Ingestion ----------------------------------------------------------------------------------------
+
+
+def ingest_webhook(body: bytes) -> dict:
+    """Parse and ingest one Alertmanager notification. Two deliveries racing to create the same new
+    alert: the loser's insert fails on the unique fingerprint, and one more pass finds the row."""
+    parsed = parse_webhook(body)
+    try:
+        return ingest(alerts=parsed, source="alertmanager")
+    except IntegrityError:
+        return ingest(alerts=parsed, source="alertmanager")
 
 
 def _target(row, item):

@@ -25,8 +25,7 @@ def alertmanager_webhook(request):
     if not _authorised(request):
         return json_error(401, "a bearer token is required (OPS_MONITORING_WEBHOOK_TOKEN)")
     try:
-        parsed = alerts.parse_webhook(request.body)
-        result = alerts.ingest(alerts=parsed, source="alertmanager")
+        result = alerts.ingest_webhook(request.body)
     except MonitoringRefused as exc:
         return json_error(400, str(exc))
     except DatabaseError:
