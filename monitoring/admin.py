@@ -72,6 +72,9 @@ class ScrapeTargetAdmin(ServiceSaveMixin, SimpleHistoryAdmin):
 class OnCallAdmin(SimpleHistoryAdmin):
     list_display = ["environment", "email"]
 
+    def save_model(self, request, obj, form, change):
+        services.save_oncall(oncall=obj, user=request.user)
+
 
 class AlertEventInline(admin.TabularInline):
     model = AlertEvent

@@ -106,6 +106,13 @@ def save_target(*, target: ScrapeTarget, user=None) -> ScrapeTarget:
     return target
 
 
+def save_oncall(*, oncall, user=None):
+    """An environment's on-call address (warnings go there; critical alerts too, beside the incident)."""
+    _validate(oncall)
+    oncall.save()
+    return oncall
+
+
 def delete_rows(*, queryset, user=None) -> int:
     """Delete catalog rows, thresholds or targets; the engines get the new configuration on commit."""
     with transaction.atomic():

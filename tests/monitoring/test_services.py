@@ -65,3 +65,13 @@ def test_save_target__address_with_newline__refused_nothing_saved(seeded, env):
     with pytest.raises(MonitoringRefused, match="host:port"):
         services.save_target(target=target)
     assert not ScrapeTarget.objects.exists()
+
+
+def test_save_oncall__not_an_address__refused_unchanged(seeded, env):
+    from monitoring.models import OnCall
+
+    oncall = OnCall.objects.get(environment=env("production"))
+    oncall.email = "ops@amarise.invalid\nBcc: everyone@example.com"
+    with pytest.raises(MonitoringRefused):
+        services.save_oncall(oncall=oncall)
+    assert OnCall.objects.get(environment=env("production")).email == "oncall-production@amarise.invalid"
