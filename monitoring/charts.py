@@ -1,20 +1,25 @@
-"""Server-side SVG charts (no CDN, no JavaScript): a line per series, with the warning and critical lines."""
+"""Server-side SVG charts (no CDN, no JavaScript): a line per series, with the warning and critical lines.
+Built with format_html only: every value, the operator-editable names included, is escaped."""
 
 from datetime import UTC, datetime
 
-from django.utils.html import escape
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html, format_html_join
 
 WIDTH, HEIGHT, PAD_LEFT, PAD_BOTTOM, PAD_TOP = 560, 160, 48, 20, 8
 COLOURS = ["#2563eb", "#059669", "#7c3aed", "#db2777"]
+LIMIT_COLOURS = {"warning": "#d97706", "critical": "#dc2626"}
 
 
 def _fmt(value):
     return f"{value:.3g}"
 
 
+def _clock(timestamp):
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%H:%M")
+
+
 def svg(*, title, unit, series, start, end, warning=None, critical=None):
-    """`series`: [(label, [(t, v), ...])]. Every text is escaped; the markup around it is ours."""
+    """`series`: [(label, [(t, v), ...])]."""
     values = [v for _, points in series for _, v in points]
     limits = [x for x in (warning, critical) if x is not None]
     top = max(values + limits + [0.0]) * 1.1 or 1.0
@@ -23,46 +28,53 @@ def svg(*, title, unit, series, start, end, warning=None, critical=None):
     plot_w, plot_h = WIDTH - PAD_LEFT - 4, HEIGHT - PAD_TOP - PAD_BOTTOM
 
     def x(t):
-        return PAD_LEFT + (t - start) / span_x * plot_w
+        return f"{PAD_LEFT + (t - start) / span_x * plot_w:.1f}"
 
     def y(v):
-        return PAD_TOP + (top - v) / span_y * plot_h
+        return f"{PAD_TOP + (top - v) / span_y * plot_h:.1f}"
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="ops-chart" width="{WIDTH}" height="{HEIGHT}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}">',
-        f"<title>{escape(title)} ({escape(unit)}), last 24 hours</title>",
-        f'<rect x="{PAD_LEFT}" y="{PAD_TOP}" width="{plot_w}" height="{plot_h}" fill="#fafafa" stroke="#ddd"/>',
-        f'<text x="{PAD_LEFT - 4}" y="{PAD_TOP + 10}" text-anchor="end" font-size="10">{_fmt(top)}</text>',
-        f'<text x="{PAD_LEFT - 4}" y="{PAD_TOP + plot_h}" text-anchor="end" font-size="10">{_fmt(bottom)}</text>',
-        f'<text x="{PAD_LEFT}" y="{HEIGHT - 4}" font-size="10">{_clock(start)}</text>',
-        f'<text x="{WIDTH - 4}" y="{HEIGHT - 4}" text-anchor="end" font-size="10">{_clock(end)} UTC</text>',
-    ]
-    for name, value, colour in (("warning", warning, "#d97706"), ("critical", critical, "#dc2626")):
-        if value is not None:
-            parts.append(
-                f'<line class="threshold-{name}" x1="{PAD_LEFT}" x2="{PAD_LEFT + plot_w}" y1="{y(value):.1f}" '
-                f'y2="{y(value):.1f}" stroke="{colour}" stroke-dasharray="4 3"/>'
-                f'<text x="{PAD_LEFT + plot_w - 2}" y="{y(value) - 2:.1f}" text-anchor="end" font-size="10" '
-                f'fill="{colour}">{name} {_fmt(value)}</text>'
-            )
-    for i, (label, points) in enumerate(series):
-        if not points:
-            continue
-        path = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in points)
-        colour = COLOURS[i % len(COLOURS)]
-        parts.append(
-            f'<polyline class="series" fill="none" stroke="{colour}" stroke-width="1.5" points="{path}">'
-            f"<title>{escape(label)}</title></polyline>"
+        format_html(
+            '<title>{} ({}), last 24 hours</title><rect x="{}" y="{}" width="{}" height="{}" fill="#fafafa" '
+            'stroke="#ddd"/><text x="{}" y="{}" text-anchor="end" font-size="10">{}</text>'
+            '<text x="{}" y="{}" text-anchor="end" font-size="10">{}</text>'
+            '<text x="{}" y="{}" font-size="10">{}</text>'
+            '<text x="{}" y="{}" text-anchor="end" font-size="10">{} UTC</text>',
+            title, unit, PAD_LEFT, PAD_TOP, plot_w, plot_h,
+            PAD_LEFT - 4, PAD_TOP + 10, _fmt(top), PAD_LEFT - 4, PAD_TOP + plot_h, _fmt(bottom),
+            PAD_LEFT, HEIGHT - 4, _clock(start), WIDTH - 4, HEIGHT - 4, _clock(end),
         )
+    ]  # fmt: skip
+    for name, value in (("warning", warning), ("critical", critical)):
+        if value is not None:
+            colour = LIMIT_COLOURS[name]
+            parts.append(
+                format_html(
+                    '<line class="threshold-{}" x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-dasharray="4 3"/>'
+                    '<text x="{}" y="{}" text-anchor="end" font-size="10" fill="{}">{} {}</text>',
+                    name, PAD_LEFT, PAD_LEFT + plot_w, y(value), y(value), colour,
+                    PAD_LEFT + plot_w - 2, f"{float(y(value)) - 2:.1f}", colour, name, _fmt(value),
+                )
+            )  # fmt: skip
+    for i, (label, points) in enumerate(series):
+        if points:
+            parts.append(
+                format_html(
+                    '<polyline class="series" fill="none" stroke="{}" stroke-width="1.5" points="{}">'
+                    "<title>{}</title></polyline>",
+                    COLOURS[i % len(COLOURS)], " ".join(f"{x(t)},{y(v)}" for t, v in points), label,
+                )
+            )  # fmt: skip
     if not values:
         parts.append(
-            f'<text x="{PAD_LEFT + plot_w / 2}" y="{PAD_TOP + plot_h / 2}" text-anchor="middle" font-size="12" '
-            f'fill="#888">no data in the last 24 hours</text>'
-        )
-    parts.append("</svg>")
-    return mark_safe("".join(parts))  # noqa: S308 - built above; every text in it went through escape()
-
-
-def _clock(timestamp):
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%H:%M")
+            format_html(
+                '<text x="{}" y="{}" text-anchor="middle" font-size="12" fill="#888">'
+                "no data in the last 24 hours</text>",
+                PAD_LEFT + plot_w / 2, PAD_TOP + plot_h / 2,
+            )
+        )  # fmt: skip
+    return format_html(
+        '<svg xmlns="http://www.w3.org/2000/svg" class="ops-chart" width="{}" height="{}" viewBox="0 0 {} {}" '
+        'role="img" aria-label="{}">{}</svg>',
+        WIDTH, HEIGHT, WIDTH, HEIGHT, title, format_html_join("", "{}", ((part,) for part in parts)),
+    )  # fmt: skip
