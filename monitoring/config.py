@@ -244,6 +244,15 @@ def write(files: dict[str, str], directory: str, *, token: str | None = None) ->
     return written
 
 
+def unchanged(files: dict[str, str], directory: str, *, token: str) -> bool:
+    root = Path(directory)
+    try:
+        same = all((root / name).read_text() == text for name, text in files.items())
+        return same and (root / TOKEN_FILE).read_text() == token
+    except OSError:
+        return False
+
+
 def export(directory: str) -> list[str]:
     """The same files for git (§9), checked first; the webhook token stays out."""
     files = render(directory=directory)

@@ -52,3 +52,12 @@ def seed(report):
         values={"task": strategy.SILENCE_SYNC_TASK, "interval_id": every.pk, "enabled": True},
         report=report,
     )
+    every, _ = IntervalSchedule.objects.get_or_create(
+        every=settings.OPS_MONITORING_APPLY_INTERVAL, period=IntervalSchedule.SECONDS
+    )
+    seed_row(
+        PeriodicTask,
+        lookup={"name": "Monitoring: regenerate Prometheus and Alertmanager configuration"},
+        values={"task": strategy.APPLY_TASK, "interval_id": every.pk, "enabled": True, "kwargs": '{"force": false}'},
+        report=report,
+    )

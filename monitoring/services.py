@@ -127,12 +127,15 @@ def request_apply():
     enqueue(strategy.APPLY_TASK)
 
 
-def apply_configuration() -> str:
-    """Render, check, write where the engines read, and reload them. Refused: nothing is written."""
+def apply_configuration(*, force=True) -> str:
+    """Render, check, write where the engines read, and reload them. Refused: nothing is written.
+    Without `force`, a configuration identical to what is on disk is left alone (the periodic run)."""
     directory = conf.config_dir()
     if not directory:
         return "OPS_MONITORING_CONFIG_DIR is not set: nothing written (export with manage.py export_monitoring)"
     files = config.render(directory=directory)
+    if not force and config.unchanged(files, directory, token=conf.webhook_token()):
+        return f"unchanged: {directory} already holds this configuration"
     config.check(files)
     config.write(files, directory, token=conf.webhook_token())
     done = [f"{len(files)} files written to {directory}"]

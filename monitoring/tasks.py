@@ -7,9 +7,10 @@ from monitoring.exceptions import EngineUnavailable
 
 
 @shared_task(base=OpsTask, name=strategy.APPLY_TASK, autoretry_for=(*OpsTask.autoretry_for, EngineUnavailable))
-def apply_configuration() -> str:
-    """Regenerate, check and write the engines' configuration, then reload them. Idempotent."""
-    return services.apply_configuration()
+def apply_configuration(force: bool = True) -> str:
+    """Regenerate, check and write the engines' configuration, then reload them. Idempotent. Beat runs it
+    unforced every few minutes, so changes made outside this app (an environment's alerting) reach the engines."""
+    return services.apply_configuration(force=force)
 
 
 @shared_task(base=OpsTask, bind=True, name=strategy.NOTIFY_TASK)

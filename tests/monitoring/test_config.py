@@ -102,3 +102,17 @@ def test_export_monitoring__writes_checked_files_for_git_without_the_token(seede
     }
     assert TOKEN not in "".join((tmp_path / n).read_text() for n in names)
     assert "amarise:error_rate" in (tmp_path / config.RECORDING_FILE).read_text()
+
+
+def test_apply_unforced__nothing_changed__left_alone__environment_alerting_on__rules_follow(seeded, env, engines):
+    with engine_settings(engines):
+        services.apply_configuration()
+        assert services.apply_configuration(force=False).startswith("unchanged")
+        staging = env("staging")
+        staging.alerting_enabled = True
+        staging.save(update_fields=["alerting_enabled"])
+        from core.seeding import seed_all
+
+        seed_all()  # the staging thresholds, from the §8 table
+        assert "Prometheus reloaded" in services.apply_configuration(force=False)
+    assert ("ErrorRate", "staging", "critical") in _alert_rules(engines["prometheus"])
