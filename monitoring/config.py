@@ -200,7 +200,11 @@ def _run(args, what):
 
 
 def check_rules(files: dict[str, str]) -> None:
-    """`promtool check rules` on the rule files: raises ConfigRefused with promtool's words."""
+    """`promtool check rules` on the rule files: raises ConfigRefused with promtool's words.
+    A console that writes nothing (no OPS_MONITORING_CONFIG_DIR) and has no promtool, as under `make run`,
+    skips it: the export checks again before anything is written."""
+    if not conf.config_dir() and not shutil.which(conf.promtool()):
+        return
     with tempfile.TemporaryDirectory(prefix="amarise-rules-") as scratch:
         paths = []
         for name in (RECORDING_FILE, ALERTING_FILE):

@@ -75,3 +75,18 @@ def test_save_oncall__not_an_address__refused_unchanged(seeded, env):
     with pytest.raises(MonitoringRefused):
         services.save_oncall(oncall=oncall)
     assert OnCall.objects.get(environment=env("production")).email == "oncall-production@amarise.invalid"
+
+
+def test_update_threshold__no_promtool_and_nothing_to_write__saved_as_under_make_run(cpu, settings):
+    settings.OPS_MONITORING_PROMTOOL, settings.OPS_MONITORING_CONFIG_DIR = "/nonexistent/promtool", ""
+    services.update_threshold(threshold_id=cpu.pk, warning=60, critical=80)
+    cpu.refresh_from_db()
+    assert (cpu.warning, cpu.critical) == (60.0, 80.0)
+
+
+def test_update_threshold__no_promtool_but_config_dir__refused_with_how_to_fix(cpu, settings, tmp_path):
+    settings.OPS_MONITORING_PROMTOOL, settings.OPS_MONITORING_CONFIG_DIR = "/nonexistent/promtool", str(tmp_path)
+    with pytest.raises(MonitoringRefused, match="promtool is not installed"):
+        services.update_threshold(threshold_id=cpu.pk, warning=60, critical=80)
+    cpu.refresh_from_db()
+    assert cpu.warning == 70.0
