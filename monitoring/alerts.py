@@ -21,7 +21,9 @@ from django.utils import timezone
 from core.status import allowed
 from core.tasks import enqueue
 from environments.public import Environment
-from incidents.public import Incident, Severity, add_entry, open_incident
+from incidents.public import SIGNATURE_HEADER, Incident, Severity, add_entry, open_incident, sign
+from incidents.public import webhook_secret as incident_webhook_secret
+from incidents.public import webhook_url as incident_webhook_url
 from monitoring import strategy
 from monitoring.choices import ACTIVE, AlertSeverity, AlertStatus
 from monitoring.exceptions import MonitoringRefused, PayloadInvalid
@@ -284,18 +286,22 @@ def _notify(rows, event):
     if not by_environment:
         return
     oncall = dict(OnCall.objects.filter(environment_id__in=list(by_environment)).values_list("environment_id", "email"))
+    hook = incident_webhook_url()
     through = AlertNotification.alerts.through
     links = []
     for environment_id, members in by_environment.items():
-        notification = AlertNotification.objects.create(
-            environment_id=environment_id,
-            event=event,
-            recipients=oncall.get(environment_id, ""),
-            subject=_subject(members, event),
-            body=_body(members, event),
-        )
-        links += [through(alertnotification_id=notification.pk, alert_id=m.pk) for m in members]
-        enqueue(strategy.NOTIFY_TASK, notification.pk)
+        channels = [("email", oncall.get(environment_id, ""))] + ([("webhook", hook)] if hook else [])
+        for channel, recipients in channels:
+            notification = AlertNotification.objects.create(
+                environment_id=environment_id,
+                event=event,
+                channel=channel,
+                recipients=recipients,
+                subject=_subject(members, event),
+                body=_body(members, event),
+            )
+            links += [through(alertnotification_id=notification.pk, alert_id=m.pk) for m in members]
+            enqueue(strategy.NOTIFY_TASK, notification.pk)
     through.objects.bulk_create(links)
 
 
@@ -342,7 +348,12 @@ def deliver(*, notification_id, final=False) -> str:
         notification.save(update_fields=["attempts", "error", "final"])
         return notification.error
     try:
-        EmailMessage(notification.subject, notification.body, to=[notification.recipients]).send(fail_silently=False)
+        if notification.channel == "webhook":
+            _post_webhook(notification)
+        else:
+            EmailMessage(notification.subject, notification.body, to=[notification.recipients]).send(
+                fail_silently=False
+            )
     except Exception as exc:
         notification.error = f"{type(exc).__name__}: {exc}"[:1000]
         notification.final = final
@@ -352,6 +363,44 @@ def deliver(*, notification_id, final=False) -> str:
     notification.ok, notification.final, notification.sent_at, notification.error = True, True, timezone.now(), ""
     notification.save(update_fields=["attempts", "ok", "final", "sent_at", "error"])
     return f"sent to {notification.recipients}"
+
+
+def webhook_payload(notification) -> dict:
+    alerts = notification.alerts.select_related("environment").order_by("pk")
+    return {
+        "event": f"alert_{notification.event}",
+        "environment": notification.environment.key if notification.environment_id else None,
+        "subject": notification.subject,
+        "alerts": [
+            {
+                "name": a.name,
+                "severity": a.severity,
+                "status": a.status,
+                "summary": a.summary,
+                "labels": a.labels,
+                "starts_at": a.starts_at.isoformat(),
+                "ends_at": a.ends_at.isoformat() if a.ends_at else None,
+                "incident": a.incident_id,
+            }  # fmt: skip
+            for a in alerts
+        ],
+    }
+
+
+def _post_webhook(notification):
+    """The incidents app's chat webhook, signed the same way (HMAC-SHA256 of the body)."""
+    import requests
+
+    secret, url = incident_webhook_secret(), notification.recipients
+    if not secret:
+        raise PermissionError("OPS_INCIDENT_WEBHOOK_SECRET is not set: the webhook is never sent unsigned")
+    if not url.startswith(("https://", "http://")):
+        raise PermissionError("OPS_INCIDENT_WEBHOOK_URL must be an http(s) URL")
+    body = json.dumps(webhook_payload(notification), sort_keys=True).encode()
+    headers = {"Content-Type": "application/json", "X-Ops-Event": f"alert_{notification.event}",
+               SIGNATURE_HEADER: sign(secret, body)}  # fmt: skip
+    response = requests.post(url, data=body, headers=headers, timeout=10)
+    response.raise_for_status()
 
 
 # --- The console's own checks ---------------------------------------------------------------------------
