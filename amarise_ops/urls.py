@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("deployments.urls")),
     path("", include("incidents.urls")),
     path("", include("migrations_log.urls")),
+    path("", include("monitoring.urls")),
 ]

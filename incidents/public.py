@@ -4,8 +4,20 @@
 engine after a rollback, another app such as backups); it refuses with IncidentRefused.
 """
 
+from incidents.conf import webhook_secret, webhook_url
 from incidents.exceptions import IncidentRefused
 from incidents.models import Incident, Severity
+from incidents.notify import SIGNATURE_HEADER, sign
 from incidents.services import add_entry, open_incident
 
-__all__ = ["Incident", "IncidentRefused", "Severity", "add_entry", "open_incident"]
+__all__ = [
+    "SIGNATURE_HEADER",
+    "Incident",
+    "IncidentRefused",
+    "Severity",
+    "add_entry",
+    "open_incident",
+    "sign",
+    "webhook_secret",
+    "webhook_url",
+]

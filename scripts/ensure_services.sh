@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure the real services the tests use are installed and running:
-# PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379, and Debian's Chromium, HAProxy, pgBackRest, faketime, Prometheus.
+# PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379, and Debian's Chromium, HAProxy, pgBackRest, faketime, Prometheus, Alertmanager and its exporters.
 # Installs with apt (as root) what is missing; otherwise says what to do.
 set -euo pipefail
 
@@ -59,6 +59,10 @@ fi
 command -v haproxy >/dev/null || need_pkg haproxy      # blue-green load balancer
 command -v pgbackrest >/dev/null || need_pkg pgbackrest  # backups and restore drills
 command -v faketime >/dev/null || need_pkg faketime      # pgBackRest's time-based expiry, 40 days on
-command -v prometheus >/dev/null || need_pkg prometheus  # p95 triggers through PromQL
+command -v prometheus >/dev/null || need_pkg prometheus  # p95 triggers through PromQL; promtool checks the rules
+command -v prometheus-alertmanager >/dev/null || need_pkg prometheus-alertmanager  # alerts, silences; amtool
+command -v prometheus-node-exporter >/dev/null || need_pkg prometheus-node-exporter  # CPU, memory, disk
+command -v prometheus-postgres-exporter >/dev/null || need_pkg prometheus-postgres-exporter  # connections, business metrics
+command -v prometheus-redis-exporter >/dev/null || need_pkg prometheus-redis-exporter  # cache hit rate
 
-echo "ensure_services: PostgreSQL, Redis, Chromium, HAProxy, pgBackRest, faketime and Prometheus are ready"
+echo "ensure_services: PostgreSQL, Redis, Chromium, HAProxy, pgBackRest, faketime, Prometheus, Alertmanager and the exporters are ready"

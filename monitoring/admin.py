@@ -1,0 +1,226 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import PermissionDenied
+from django.urls import path, reverse
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from monitoring import pages, services
+from monitoring.exceptions import EngineUnavailable, MonitoringRefused
+from monitoring.models import Alert, AlertEvent, AlertNotification, Metric, OnCall, ScrapeTarget, Silence, Threshold
+
+
+class ServiceSaveMixin:
+    """Saves go through the service (promtool first); a refusal shows its message and changes nothing."""
+
+    service = None
+
+    def save_model(self, request, obj, form, change):
+        type(self).service(**{self.model._meta.model_name if self.model is not ScrapeTarget else "target": obj},
+                           user=request.user)  # fmt: skip
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except MonitoringRefused as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            from django.http import HttpResponseRedirect
+
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_queryset(self, request, queryset):
+        services.delete_rows(queryset=queryset, user=request.user)
+
+    def delete_model(self, request, obj):
+        services.delete_rows(queryset=type(obj).objects.filter(pk=obj.pk), user=request.user)
+
+
+@admin.register(Metric)
+class MetricAdmin(ServiceSaveMixin, SimpleHistoryAdmin):
+    service = staticmethod(services.save_metric)
+    list_display = ["name", "key", "category", "unit", "per_slot", "window"]
+    list_filter = ["category"]
+    search_fields = ["key", "name"]
+    actions = ["apply_configuration_now"]
+
+    @admin.action(description="Write the configuration and reload Prometheus and Alertmanager now")
+    def apply_configuration_now(self, request, queryset):
+        if not request.user.has_perm("monitoring.change_metric"):
+            raise PermissionDenied
+        try:
+            self.message_user(request, services.apply_configuration())
+        except (MonitoringRefused, EngineUnavailable) as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+
+
+@admin.register(Threshold)
+class ThresholdAdmin(ServiceSaveMixin, SimpleHistoryAdmin):
+    service = staticmethod(services.save_threshold)
+    list_display = ["metric", "environment", "warning", "critical", "for_seconds"]
+    list_filter = ["environment", "metric__category"]
+
+
+@admin.register(ScrapeTarget)
+class ScrapeTargetAdmin(ServiceSaveMixin, SimpleHistoryAdmin):
+    service = staticmethod(services.save_target)
+    list_display = ["environment", "kind", "address", "metrics_path", "slot", "enabled"]
+    list_filter = ["environment", "kind", "enabled"]
+
+
+@admin.register(OnCall)
+class OnCallAdmin(SimpleHistoryAdmin):
+    list_display = ["environment", "email"]
+
+    def save_model(self, request, obj, form, change):
+        services.save_oncall(oncall=obj, user=request.user)
+
+
+class AlertEventInline(admin.TabularInline):
+    model = AlertEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "old_status", "new_status", "actor", "user", "reason"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class AlertActionForm(ActionForm):
+    silence_reason = forms.CharField(required=False, label="Reason (for a silence)", max_length=500)
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    action_form = AlertActionForm
+    list_display = ["name", "environment", "severity_badge", "status", "summary", "starts_at", "ends_at",
+                    "incident_link", "silenced"]  # fmt: skip
+    list_filter = ["environment", "severity", "status", "source"]
+    search_fields = ["name", "summary", "fingerprint"]
+    list_select_related = ["environment", "silence", "silence__created_by", "incident"]
+    readonly_fields = ["fingerprint", "name", "environment", "severity", "status", "labels", "summary", "source",
+                       "starts_at", "ends_at", "updated_at", "incident_link", "acknowledged_by", "acknowledged_at",
+                       "silenced"]  # fmt: skip
+    exclude = ["incident", "silence"]
+    inlines = [AlertEventInline]
+    actions = ["acknowledge", "silence_1h", "silence_4h", "silence_24h"]
+    list_per_page = 100
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="severity", ordering="severity")
+    def severity_badge(self, obj):
+        tone = "ops-bad" if obj.severity == "critical" else "ops-warn"
+        return format_html('<span class="{}">{}</span>', tone, obj.severity)
+
+    @admin.display(description="incident")
+    def incident_link(self, obj):
+        if not obj.incident_id:
+            return "—"
+        url = reverse("admin:incidents_incident_change", args=[obj.incident_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.incident_id)
+
+    @admin.display(description="silence")
+    def silenced(self, obj):
+        s = obj.silence
+        if s is None:
+            return "—"
+        who = s.created_by.username if s.created_by else "?"
+        state = "expired" if not s.active else f"until {s.ends_at:%Y-%m-%d %H:%M} UTC"
+        return format_html("by {} {}: {}", who, state, s.comment)
+
+    def _operate(self, request):
+        if not request.user.has_perm("monitoring.operate_alert"):
+            raise PermissionDenied
+
+    @admin.action(description="Acknowledge")
+    def acknowledge(self, request, queryset):
+        self._operate(request)
+        done = sum(services.acknowledge(alert_id=a.pk, user=request.user) for a in queryset if a.status == "firing")
+        self.message_user(request, f"{done} alert(s) acknowledged.")
+
+    def _silence(self, request, queryset, hours):
+        self._operate(request)
+        reason = request.POST.get("silence_reason", "").strip()
+        try:
+            row = services.silence(alert_ids=list(queryset.values_list("pk", flat=True)), hours=hours,
+                                   reason=reason, user=request.user)  # fmt: skip
+        except (MonitoringRefused, EngineUnavailable) as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        self.message_user(
+            request, f"Silenced in Alertmanager until {row.ends_at:%Y-%m-%d %H:%M} UTC ({row.alertmanager_id})."
+        )
+
+    @admin.action(description="Silence for 1 hour (give the reason in the box)")
+    def silence_1h(self, request, queryset):
+        self._silence(request, queryset, 1)
+
+    @admin.action(description="Silence for 4 hours (give the reason in the box)")
+    def silence_4h(self, request, queryset):
+        self._silence(request, queryset, 4)
+
+    @admin.action(description="Silence for 24 hours (give the reason in the box)")
+    def silence_24h(self, request, queryset):
+        self._silence(request, queryset, 24)
+
+    def get_urls(self):
+        return [
+            path("page/<str:key>/", self.admin_site.admin_view(self.monitoring_page), name="monitoring_page"),
+            *super().get_urls(),
+        ]
+
+    def monitoring_page(self, request, key):
+        return pages.environment_page(request, key, admin_context=self.admin_site.each_context(request))
+
+
+@admin.register(Silence)
+class SilenceAdmin(admin.ModelAdmin):
+    list_display = ["alertmanager_id", "environment", "created_by", "starts_at", "ends_at", "expired_at", "comment"]
+    list_filter = ["environment"]
+    readonly_fields = ["alertmanager_id", "environment", "matchers", "comment", "created_by", "starts_at", "ends_at",
+                       "expired_at", "expired_by"]  # fmt: skip
+    actions = ["expire", "sync"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Expire in Alertmanager now")
+    def expire(self, request, queryset):
+        if not request.user.has_perm("monitoring.operate_alert"):
+            raise PermissionDenied
+        for row in queryset:
+            try:
+                services.expire_silence(silence_id=row.pk, user=request.user)
+            except (MonitoringRefused, EngineUnavailable) as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return
+        self.message_user(request, f"{queryset.count()} silence(s) expired.")
+
+    @admin.action(description="Read Alertmanager's silences now (ended ones end here)")
+    def sync(self, request, queryset):
+        try:
+            self.message_user(request, services.sync_silences())
+        except EngineUnavailable as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+
+
+@admin.register(AlertNotification)
+class AlertNotificationAdmin(admin.ModelAdmin):
+    list_display = ["at", "environment", "event", "recipients", "subject", "attempts", "ok", "final", "error"]
+    list_filter = ["environment", "event", "ok", "final"]
+    readonly_fields = ["at", "environment", "event", "channel", "recipients", "subject", "body", "attempts", "ok",
+                       "error", "final", "sent_at"]  # fmt: skip
+    exclude = ["alerts"]
+
+    def has_add_permission(self, request):
+        return False

@@ -1,0 +1,33 @@
+"""Alertmanager's webhook: bearer token, version 4 payload, bulk and idempotent ingestion."""
+
+import hmac
+
+from django.db import DatabaseError
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from core.http import json_error
+from monitoring import alerts, conf
+from monitoring.exceptions import MonitoringRefused
+
+
+def _authorised(request) -> bool:
+    token = conf.webhook_token()
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
+
+
+@csrf_exempt
+@require_POST
+def alertmanager_webhook(request):
+    if not _authorised(request):
+        return json_error(401, "a bearer token is required (OPS_MONITORING_WEBHOOK_TOKEN)")
+    try:
+        result = alerts.ingest_webhook(request.body)
+    except MonitoringRefused as exc:
+        return json_error(400, str(exc))
+    except DatabaseError:
+        return json_error(503, "the console's database is unavailable; Alertmanager will retry")
+    return JsonResponse(result)
