@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "migrations_log",
     "backups",
     "refreshes",
+    "secrets_registry",
 ]
 
 MIDDLEWARE = [
@@ -189,7 +190,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # botocore at DEBUG logs request bodies, which hold secret values: never below WARNING.
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "botocore": {"level": "WARNING"},
+        "boto3": {"level": "WARNING"},
+    },
 }
 
 # --- Console settings (OPS_ prefix) -----------------------------------------------------
@@ -210,3 +216,10 @@ OPS_MIGRATIONS_SQUAWK = env.str("OPS_MIGRATIONS_SQUAWK", default="")
 OPS_MIGRATIONS_SLOW_FACTOR = env.float("OPS_MIGRATIONS_SLOW_FACTOR", default=2.0)
 OPS_REFRESHES_DATABASE_PREFIX = env.str("OPS_REFRESHES_DATABASE_PREFIX", default="amarise_ops_refreshes_")
 OPS_REFRESHES_MASK_PARALLEL = env.int("OPS_REFRESHES_MASK_PARALLEL", default=2)
+OPS_SECRETS_DRIVER = env.str("OPS_SECRETS_DRIVER", default="aws")
+OPS_SECRETS_ENDPOINT_URL = env.str("OPS_SECRETS_ENDPOINT_URL", default="")
+OPS_SECRETS_REGION = env.str("OPS_SECRETS_REGION", default="eu-west-1")
+OPS_SECRETS_DR_REGION = env.str("OPS_SECRETS_DR_REGION", default="eu-central-1")
+OPS_SECRETS_ACCOUNT_ID = env.str("OPS_SECRETS_ACCOUNT_ID", default="")
+OPS_SECRETS_ROTATION_DAYS = env.int("OPS_SECRETS_ROTATION_DAYS", default=90)
+OPS_SECRETS_STALE_AFTER = env.int("OPS_SECRETS_STALE_AFTER", default=300)
