@@ -10,3 +10,6 @@ class SecretsRegistryConfig(AppConfig):
         from secrets_registry.dashboard import secret_lines
 
         register_section("secrets", order=45, lines=secret_lines)
+        # core.tasks.enqueue looks tasks up by name in Celery's registry: register ours in every process
+        # (web, beat, commands), not only in workers, which autodiscover them.
+        import secrets_registry.tasks  # noqa: F401
