@@ -98,20 +98,12 @@ class SecretReferenceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Check now (exists, current version, replicated, due)")
     def check_now(self, request, queryset):
-        failing = []
         try:
-            for reference in queryset.select_related("environment"):
-                services._require(request.user, "check_secrets")
-                problems = services.check_reference(reference=reference)
-                if problems:
-                    failing.append(f"{reference.name}: {', '.join(problems)}")
+            report = services.check_secrets(references=queryset, user=request.user)
         except PermissionDenied as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return
-        if failing:
-            self.message_user(request, "Red: " + "; ".join(failing), messages.ERROR)
-        else:
-            self.message_user(request, f"{queryset.count()} checked: all green.", messages.SUCCESS)
+        self.message_user(request, report.summary(), messages.SUCCESS if report.passed else messages.ERROR)
 
     @admin.action(description="Rotate now (automatic kinds; production waits for a second person)")
     def rotate_now(self, request, queryset):

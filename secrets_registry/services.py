@@ -133,11 +133,12 @@ def check_reference(*, reference, manager=None, now=None):
         return _evaluate(reference, unreachable=unreachable, now=now)
 
 
-def check_secrets(*, environment=None, user=None, manager=None) -> CheckReport:
-    """The existence and drift check, for one environment or all: daily on beat, from the admin, by command."""
+def check_secrets(*, environment=None, references=None, user=None, manager=None) -> CheckReport:
+    """The existence and drift check, for one environment, some references or all: daily on beat, from the
+    admin, by command."""
     _require(user, "check_secrets")
     manager = manager or default_manager()
-    references = SecretReference.objects.select_related("environment")
+    references = (references if references is not None else SecretReference.objects).select_related("environment")
     if environment is not None:
         references = references.filter(environment=environment)
     report = CheckReport()
