@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from environments.public import Environment
+from environments.public import Environment, register_panel
 from secrets_registry import alerting, policy, services
 from secrets_registry.choices import CheckStatus, RunStatus
 from secrets_registry.drivers.base import ManagerError
@@ -27,7 +27,7 @@ from secrets_registry.models import (
 AUDIT_CSV_FIELDS = ["at", "actor_kind", "actor", "action", "secret_name", "version_id", "detail"]
 
 
-def status_tone(reference, now=None):
+def status_tone(reference):
     if reference.check_status == CheckStatus.FAILING:
         return "bad"
     return "ok" if reference.check_status == CheckStatus.OK else "warn"
@@ -262,3 +262,19 @@ class SecretAlertAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+def environment_secrets(obj):
+    """On each environment's page: its secrets' statuses in one line, linking to the secrets page."""
+    references = list(SecretReference.objects.filter(environment=obj)) if obj and obj.pk else []
+    if not references:
+        return format_html("<p>No secret references.</p>")
+    red = [r.name for r in references if status_tone(r) == "bad"]
+    return format_html(
+        '<p><span class="ops-{}">{}</span> of {} secrets · <a href="{}">Secrets page</a></p>',
+        "bad" if red else "ok", f"{len(red)} red" if red else "all green", len(references),
+        reverse("admin:secrets_registry_secretreference_environment", args=[obj.key]),
+    )  # fmt: skip
+
+
+register_panel("Secrets", environment_secrets)

@@ -145,3 +145,14 @@ def test_policy_export__from_the_page__needs_the_permission(provisioned, client,
     client.force_login(superuser)
     response = client.get(url)
     assert response.json()["environment"] == "production"
+
+
+def test_environment_page__secrets_panel__red_count_and_link(provisioned, client, superuser, env):
+    provisioned.delete("amarise/production/SITE_URL")
+    services.check_secrets()
+    client.force_login(superuser)
+
+    html = client.get(reverse("admin:environments_environment_change", args=[env("production").pk])).content.decode()
+
+    assert '<span class="ops-bad">1 red</span> of 7 secrets' in html
+    assert reverse(PAGE, args=["production"]) in html
