@@ -158,6 +158,11 @@ class SecretReferenceAdmin(admin.ModelAdmin):
                 level = messages.SUCCESS if report.passed else messages.ERROR
                 self.message_user(request, report.summary(), level)
                 return page
+            if action == "rotate_due":
+                runs = services.rotate_due(user=request.user, environment=environment)
+                listed = "".join(f"; #{r.pk} {r.get_status_display().lower()}" for r in runs)
+                self.message_user(request, f"{len(runs)} rotations requested{listed}.")
+                return page
             reference = get_object_or_404(SecretReference, pk=request.POST.get("reference"), environment=environment)
             if action == "rotate":
                 self._rotate(request, reference)

@@ -47,10 +47,18 @@ def password_of(url: str, role: str) -> str:
     return unquote(_parts(url, role).password or "")
 
 
-def _scrub(text: str, *values: str) -> str:
-    for value in values:
-        if value:
-            text = text.replace(value, "***")
+def _scrub(text: str, *urls: str) -> str:
+    """`text` without the URLs given, nor their passwords (a driver's or libpq's message may quote either)."""
+    for url in urls:
+        if not url:
+            continue
+        try:
+            password = unquote(urlsplit(url).password or "")
+        except ValueError:
+            password = ""
+        for secret in (url, password, quote(password, safe="")):
+            if secret:
+                text = text.replace(secret, "***")
     return text
 
 
@@ -61,15 +69,16 @@ def _admin_url(reference) -> str:
     return url
 
 
-def set_role_password(reference, password: str) -> None:
-    """ALTER ROLE … PASSWORD as the environment's admin role, with the password hashed client-side."""
+def set_role_password(reference, url: str) -> None:
+    """ALTER ROLE … PASSWORD as the environment's admin role, with the password of `url` hashed client-side."""
+    password = password_of(url, reference.target_role)
     admin_url, role = _admin_url(reference), reference.target_role
     try:
         with psycopg.connect(admin_url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT) as conn:
             hashed = conn.pgconn.encrypt_password(password.encode(), role.encode(), b"scram-sha-256").decode()
             conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), sql.Literal(hashed)))
     except psycopg.Error as exc:
-        detail = _scrub(str(exc), password, admin_url)
+        detail = _scrub(str(exc), url, admin_url)
         raise StepFailed(f"ALTER ROLE {role} as the admin role failed: {detail}") from None
 
 
@@ -96,7 +105,7 @@ def perform(run, manager) -> None:
         run.pending_version_id, run.previous_version_id = pending, current
     elif step == RotationStep.SET:
         value, _ = _get(manager, reference, version_id=run.pending_version_id, stage=PENDING)
-        set_role_password(reference, password_of(value, reference.target_role))
+        set_role_password(reference, value)
     elif step == RotationStep.TEST:
         value, _ = _get(manager, reference, version_id=run.pending_version_id, stage=PENDING)
         try:
@@ -120,5 +129,5 @@ def revert_target(run, manager) -> str:
     """Put the role back on the AWSCURRENT password, so a failed run leaves AWSCURRENT working. Returns its id."""
     reference = run.reference
     value, version_id = _get(manager, reference, stage=CURRENT)
-    set_role_password(reference, password_of(value, reference.target_role))
+    set_role_password(reference, value)
     return version_id

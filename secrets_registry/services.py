@@ -4,6 +4,7 @@ Keyword-only functions behind permissions; admin, commands and tasks call these.
 stores or logs a secret's value: values exist only inside rotation.py's steps, for the length of one step.
 """
 
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -31,6 +32,7 @@ from secrets_registry.drivers.base import ManagerError, ManagerUnavailable, Secr
 from secrets_registry.exceptions import RotationRefused, SecretsError
 from secrets_registry.models import AccessAudit, RotationRun, SecretReference
 
+logger = logging.getLogger(__name__)
 SOURCE = "secrets_registry"
 STEP_TASK = "secrets_registry.rotation_step"
 ALERT_MISSING = "SecretMissing"
@@ -38,6 +40,20 @@ ALERT_NOT_REPLICATED = "SecretNotReplicated"
 ALERT_OVERDUE = "SecretRotationOverdue"
 ALERT_UNCHECKED = "SecretCheckFailed"
 ALERTS = (ALERT_MISSING, ALERT_NOT_REPLICATED, ALERT_OVERDUE, ALERT_UNCHECKED)
+
+
+class _Managers:
+    """One driver per region (a reference names its own), or the one a caller passed in (tests, bench)."""
+
+    def __init__(self, given=None):
+        self.given, self.by_region = given, {}
+
+    def __call__(self, reference):
+        if self.given is not None:
+            return self.given
+        if reference.region not in self.by_region:
+            self.by_region[reference.region] = default_manager(region=reference.region)
+        return self.by_region[reference.region]
 
 
 def _require(user, perm):
@@ -110,7 +126,7 @@ def _evaluate(reference, *, unreachable="", now=None):
 
 def check_reference(*, reference, manager=None, now=None):
     """Ask the manager about one reference (metadata only) and record exists / current / replicated."""
-    manager = manager or default_manager()
+    manager = manager or default_manager(region=reference.region)
     now = now or timezone.now()
     unreachable = ""
     try:
@@ -137,13 +153,18 @@ def check_secrets(*, environment=None, references=None, user=None, manager=None)
     """The existence and drift check, for one environment, some references or all: daily on beat, from the
     admin, by command."""
     _require(user, "check_secrets")
-    manager = manager or default_manager()
+    managers = _Managers(manager)
     references = (references if references is not None else SecretReference.objects).select_related("environment")
     if environment is not None:
         references = references.filter(environment=environment)
     report = CheckReport()
     for reference in references:
-        problems = check_reference(reference=reference, manager=manager)
+        try:
+            manager_for = managers(reference)
+        except Exception as exc:  # noqa: BLE001 - a misconfigured driver is a red check, said plainly
+            problems = _evaluate(reference, unreachable=f"not checked: {type(exc).__name__}")
+        else:
+            problems = check_reference(reference=reference, manager=manager_for)
         if problems:
             report.failing[reference.name] = problems
         else:
@@ -169,23 +190,22 @@ def check_environment_secrets(environment, *, manager=None) -> VariableSecrets:
     references = {r.variable: r for r in SecretReference.objects.filter(environment=environment)}
     # Variables with an expected value (DEBUG=true) are plain settings, not secrets.
     variables = environment.required_variables.filter(expected_value="").order_by("name")
-    try:
-        manager = manager or default_manager()
-    except Exception as exc:  # noqa: BLE001 - a misconfigured driver is a failed check, said plainly
-        report.missing.append(f"the secret manager is not usable: {type(exc).__name__}: {exc}"[:300])
-        return report
+    managers = _Managers(manager)
     for variable in variables:
         reference = references.get(variable.name)
         if reference is None:
             report.missing.append(f"{variable.name}: no secret reference")
             continue
         try:
-            description = manager.describe(reference.name)
+            description = managers(reference).describe(reference.name)
         except SecretNotFound:
             report.missing.append(f"{variable.name}: {reference.name} not found in the manager")
             continue
         except ManagerError as exc:
             report.missing.append(f"{variable.name}: {reference.name} not checked ({exc})")
+            continue
+        except Exception as exc:  # noqa: BLE001 - a misconfigured driver is a failed check, said plainly
+            report.missing.append(f"{variable.name}: {reference.name} not checked ({type(exc).__name__})")
             continue
         if not description.current_version_id:
             report.missing.append(f"{variable.name}: {reference.name} has no AWSCURRENT version")
@@ -279,15 +299,16 @@ def advance_rotation(*, run_id, manager=None, actor="secrets_registry.rotation_s
         if run.status != RunStatus.RUNNING:
             return run
         reference, step = run.reference, run.step
-        manager = manager or default_manager()
+        manager = manager or default_manager(region=reference.region)
         try:
             rotation.perform(run, manager)
         except ManagerUnavailable:
             raise  # transient: the task retries this step
-        except rotation.StepFailed as exc:
+        except (rotation.StepFailed, ManagerError) as exc:
             return _fail(run, manager, step, str(exc), actor)
-        except ManagerError as exc:
-            return _fail(run, manager, step, str(exc), actor)
+        except Exception as exc:  # noqa: BLE001 - its message might quote a value: only its type is kept
+            logger.error("rotation #%s failed at %s: %s", run.pk, step, type(exc).__name__)
+            return _fail(run, manager, step, f"unexpected {type(exc).__name__}", actor)
         record_access(reference=reference, action=STEP_AUDIT[step], actor_kind=ActorKind.TASK, actor=actor,
                       user=run.approved_by or run.requested_by, version_id=run.pending_version_id,
                       detail=f"rotation #{run.pk}")  # fmt: skip
@@ -312,6 +333,8 @@ def _fail(run, manager, step, reason, actor):
             version = rotation.revert_target(run, manager)
         except (rotation.StepFailed, ManagerError) as exc:
             reason = f"{reason}; putting the target back on AWSCURRENT failed too: {exc}"
+        except Exception as exc:  # noqa: BLE001 - as above: the type only
+            reason = f"{reason}; putting the target back on AWSCURRENT failed too: {type(exc).__name__}"
         else:
             record_access(reference=run.reference, action=AuditAction.ROTATE_REVERT, actor_kind=ActorKind.TASK,
                           actor=actor, version_id=version, detail=f"rotation #{run.pk} failed at {step}")  # fmt: skip
@@ -341,11 +364,13 @@ def resume_stalled_rotations(*, stale_after=None):
     return ids
 
 
-def rotate_due(*, user=None):
+def rotate_due(*, user=None, environment=None):
     """Request a rotation of every automatic secret that is due (on beat daily): production ones await approval."""
     _require(user, "rotate_secrets")
     runs = []
     references = SecretReference.objects.filter(rotation_kind=RotationKind.AUTOMATIC).select_related("environment")
+    if environment is not None:
+        references = references.filter(environment=environment)
     for reference in references:
         if reference.is_overdue() and not reference.rotations.filter(status__in=ACTIVE_RUN_STATUSES).exists():
             try:

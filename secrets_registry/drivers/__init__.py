@@ -6,6 +6,7 @@ from secrets_registry import conf
 managers = Registry("secret manager", {"aws": "secrets_registry.drivers.aws.AwsSecretsManager"})
 
 
-def manager(kind: str | None = None):
-    """The configured secret manager driver (OPS_SECRETS_DRIVER, default aws)."""
-    return managers.get(kind or conf.driver())()
+def manager(kind: str | None = None, *, region: str | None = None):
+    """The configured secret manager driver (OPS_SECRETS_DRIVER, default aws), for `region` (default the
+    configured one)."""
+    return managers.get(kind or conf.driver())(region=region)

@@ -50,7 +50,8 @@ class SecretDescription:
 class SecretManager:
     """Base class: subclasses implement these against their backend."""
 
-    region: str = ""
+    def __init__(self, region: str | None = None):
+        self.region = region or ""
 
     def describe(self, name: str) -> SecretDescription:
         """Metadata only (no value). Raises SecretNotFound."""

@@ -16,9 +16,14 @@ class Command(BaseCommand):
         group.add_argument("name", nargs="?", help="e.g. amarise/staging/DATABASE_URL")
         group.add_argument("--due", action="store_true")
         group.add_argument("--resume", type=int, metavar="RUN_ID")
+        group.add_argument("--resume-stalled", action="store_true", help="As beat does: every run with no progress.")
 
-    def handle(self, *args, name=None, due=False, resume=None, **options):
+    def handle(self, *args, name=None, due=False, resume=None, resume_stalled=False, **options):
         try:
+            if resume_stalled:
+                ids = services.resume_stalled_rotations()
+                self.stdout.write(f"{len(ids)} stalled rotations queued again: " + ", ".join(f"#{i}" for i in ids))
+                return
             if due:
                 runs = services.rotate_due()
                 self.stdout.write(f"{len(runs)} rotations requested: " + ", ".join(f"#{r.pk}" for r in runs))
