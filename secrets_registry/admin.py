@@ -140,8 +140,10 @@ class SecretReferenceAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request), "opts": self.model._meta, "environment": environment,
             "title": f"Secrets: {environment}", "rows": rows,
             "green": all(row["tone"] == "ok" for row in rows),
-            "audit": AccessAudit.objects.filter(reference__environment=environment).select_related("reference")[:20],
+            "audit": AccessAudit.objects.filter(reference__environment=environment).select_related("user")[:20],
             "runs": RotationRun.objects.filter(reference__environment=environment).select_related("reference")[:10],
+            "in_flight": RotationRun.objects.filter(reference__environment=environment,
+                                                    status__in=(RunStatus.QUEUED, RunStatus.RUNNING)).exists(),
             "alerts": alerting.open_alerts(environment),
         }  # fmt: skip
         return TemplateResponse(request, "admin/secrets_registry/environment.html", context)

@@ -6,6 +6,7 @@ PostgreSQL cluster of these tests' own (tests/secrets_registry/cluster.py) for t
 """
 
 import os
+import uuid
 from importlib import import_module
 
 import pytest
@@ -16,6 +17,7 @@ from core.seeding import SeedReport
 
 REGION, DR_REGION = "eu-west-1", "eu-central-1"
 ADMIN_URL_VARIABLE = "OPS_SECRETS_TEST_ADMIN_URL"
+INITIAL_PASSWORD = "initial-" + uuid.uuid4().hex
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
            "AWS_DEFAULT_REGION": REGION}  # fmt: skip
 
@@ -80,3 +82,24 @@ def provision(manager, references, *, replicate=True):
     for reference in references:
         manager.create(reference.name, value=f"placeholder for {reference.variable}",
                        replica_regions=(DR_REGION,) if replicate else ())  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def role_cluster():
+    from tests.secrets_registry.cluster import start_role_cluster
+
+    cluster = start_role_cluster(INITIAL_PASSWORD)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def secrets_worker(worker, moto_url, role_cluster):
+    """The session's worker, restarted once with this module's manager endpoint and admin URL in its environment."""
+    needed = {**AWS_ENV, "OPS_SECRETS_ENDPOINT_URL": moto_url, "OPS_SECRETS_REGION": REGION,
+              "OPS_SECRETS_DR_REGION": DR_REGION, ADMIN_URL_VARIABLE: role_cluster.admin_url}  # fmt: skip
+    if any(worker.env.get(k) != v for k, v in needed.items()) or worker.process.poll() is not None:
+        worker.env.update(needed)
+        worker.stop()
+        worker.start()
+    return worker

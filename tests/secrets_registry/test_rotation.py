@@ -5,7 +5,6 @@ of these tests' own with SCRAM password authentication, so an old password reall
 """
 
 import subprocess
-import uuid
 
 import boto3
 import psycopg
@@ -17,32 +16,12 @@ from secrets_registry.choices import RotationKind, RotationStep, RotationTarget,
 from secrets_registry.exceptions import RotationRefused
 from secrets_registry.models import AccessAudit, RotationRun, SecretReference
 from tests.conftest import wait_until
-from tests.secrets_registry.cluster import ROLE, start_role_cluster
-from tests.secrets_registry.conftest import ADMIN_URL_VARIABLE, AWS_ENV, DR_REGION, REGION
+from tests.secrets_registry.cluster import ROLE
+from tests.secrets_registry.conftest import ADMIN_URL_VARIABLE, DR_REGION, INITIAL_PASSWORD, REGION
 
 pytestmark = pytest.mark.worker
-INITIAL_PASSWORD = "initial-" + uuid.uuid4().hex
 NAME = "amarise/staging/DATABASE_URL"
 FINAL = (RunStatus.SUCCEEDED, RunStatus.FAILED)
-
-
-@pytest.fixture(scope="module")
-def role_cluster():
-    cluster = start_role_cluster(INITIAL_PASSWORD)
-    yield cluster
-    cluster.stop()
-
-
-@pytest.fixture
-def secrets_worker(worker, moto_url, role_cluster):
-    """The session's worker, restarted once with this module's manager endpoint and admin URL in its environment."""
-    needed = {**AWS_ENV, "OPS_SECRETS_ENDPOINT_URL": moto_url, "OPS_SECRETS_REGION": REGION,
-              "OPS_SECRETS_DR_REGION": DR_REGION, ADMIN_URL_VARIABLE: role_cluster.admin_url}  # fmt: skip
-    if any(worker.env.get(k) != v for k, v in needed.items()) or worker.process.poll() is not None:
-        worker.env.update(needed)
-        worker.stop()
-        worker.start()
-    return worker
 
 
 def _aws():
