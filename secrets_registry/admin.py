@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
 
 from environments.public import Environment, register_panel
 from secrets_registry import alerting, policy, services
@@ -34,14 +35,14 @@ def status_tone(reference):
 
 
 @admin.register(ServiceAccount)
-class ServiceAccountAdmin(admin.ModelAdmin):
+class ServiceAccountAdmin(SimpleHistoryAdmin):
     list_display = ["name", "kind", "principal_arn", "description"]
     list_filter = ["kind"]
     search_fields = ["name", "principal_arn"]
 
 
 @admin.register(SecretReference)
-class SecretReferenceAdmin(admin.ModelAdmin):
+class SecretReferenceAdmin(SimpleHistoryAdmin):
     list_display = ["name", "environment", "variable", "status_badge", "rotation_kind", "last_rotated_at", "due",
                     "owner"]  # fmt: skip
     list_filter = ["environment", "rotation_kind", "check_status"]

@@ -8,6 +8,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from secrets_registry import conf
 from secrets_registry.choices import (
@@ -38,6 +39,8 @@ class ServiceAccount(models.Model):
         "IAM principal ARN", max_length=200, blank=True, help_text="The role the service runs as, for the policy."
     )
     description = models.CharField(max_length=200, blank=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]
@@ -88,6 +91,13 @@ class SecretReference(models.Model):
     check_detail = models.TextField(blank=True, editable=False)
     last_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    # Who changed a reference, its readers or its rotation; the daily check's results would drown that out.
+    history = HistoricalRecords(
+        excluded_fields=["exists", "has_current", "replicated", "current_version_id", "check_status", "check_detail",
+                         "last_checked_at"],
+        m2m_fields=[allowed_readers],
+    )  # fmt: skip
 
     class Meta:
         ordering = ["environment__order", "variable"]

@@ -113,7 +113,9 @@ def _evaluate(reference, *, unreachable="", now=None):
         found.append((ALERT_UNCHECKED, "warning", unreachable))
     reference.check_status = CheckStatus.FAILING if found else CheckStatus.OK
     reference.check_detail = "\n".join(text for _, _, text in found)
-    reference.save(update_fields=["check_status", "check_detail"])
+    # update(), not save(): check results are not edits, and stay out of the reference's history.
+    SecretReference.objects.filter(pk=reference.pk).update(check_status=reference.check_status,
+                                                           check_detail=reference.check_detail)  # fmt: skip
     labels = {"secret": reference.name}
     failing = {name for name, _, _ in found}
     for name, severity, text in found:
@@ -144,8 +146,10 @@ def check_reference(*, reference, manager=None, now=None):
         reference.replicated = description.replicas.get(conf.dr_region()) == "InSync"
     reference.last_checked_at = now
     with transaction.atomic():
-        reference.save(update_fields=["exists", "has_current", "replicated", "current_version_id", "arn",
-                                      "last_checked_at"])  # fmt: skip
+        SecretReference.objects.filter(pk=reference.pk).update(
+            exists=reference.exists, has_current=reference.has_current, replicated=reference.replicated,
+            current_version_id=reference.current_version_id, arn=reference.arn, last_checked_at=now,
+        )  # fmt: skip
         return _evaluate(reference, unreachable=unreachable, now=now)
 
 

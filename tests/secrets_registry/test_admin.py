@@ -156,3 +156,14 @@ def test_environment_page__secrets_panel__red_count_and_link(provisioned, client
 
     assert '<span class="ops-bad">1 red</span> of 7 secrets' in html
     assert reverse(PAGE, args=["production"]) in html
+
+
+def test_check_now__changelist_action__selected_references_only(provisioned, client, superuser):
+    client.force_login(superuser)
+    stripe = SecretReference.objects.get(name="amarise/production/STRIPE_SECRET_KEY")
+    changelist = reverse("admin:secrets_registry_secretreference_changelist")
+
+    response = client.post(changelist, {"action": "check_now", "_selected_action": [stripe.pk]}, follow=True)
+
+    assert "1 secrets ok" in response.content.decode()
+    assert list(SecretReference.objects.filter(last_checked_at__isnull=False)) == [stripe]

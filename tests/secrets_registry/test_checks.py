@@ -211,3 +211,17 @@ def test_check_task__runs_the_check__short_result(secrets_seeded, manager):
 
     provision(manager, _production())
     assert check_all_secrets.apply().get() == "7 secrets ok"
+
+
+def test_check__results_stay_out_of_the_history__an_edit_goes_in(secrets_seeded, manager):
+    provision(manager, _production())
+    stripe = SecretReference.objects.get(name="amarise/production/STRIPE_SECRET_KEY")
+    before = stripe.history.count()
+
+    services.check_secrets()
+    services.check_secrets()
+    assert stripe.history.count() == before
+
+    stripe.owner = "finance team"
+    stripe.save()
+    assert stripe.history.first().owner == "finance team"
