@@ -271,6 +271,9 @@ class SecretAlertAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # resolved by the next green check or a mark rotated, never deleted
+
 
 def environment_secrets(obj):
     """On each environment's page: its secrets' statuses in one line, linking to the secrets page."""

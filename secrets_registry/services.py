@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -251,8 +251,9 @@ def request_rotation(*, reference_id, user=None, via="admin"):
         raise RotationRefused(f"{reference.name} is not rotated by the console: mark it rotated instead.")
     try:
         reference.full_clean(validate_unique=False, validate_constraints=False)
-    except Exception as exc:  # ValidationError: the target is incomplete
-        raise RotationRefused(f"{reference.name} cannot be rotated: {exc}") from None
+    except ValidationError as exc:  # the target is incomplete
+        problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        raise RotationRefused(f"{reference.name} cannot be rotated: {problems}") from None
     status = RunStatus.AWAITING_APPROVAL if reference.environment.is_production else RunStatus.QUEUED
     kind, actor = _actor(user, via)
     try:
@@ -274,6 +275,8 @@ def approve_rotation(*, run_id, user):
     if user is None:
         raise PermissionDenied("A production rotation is approved by a person.")
     run = RotationRun.objects.select_related("reference").get(pk=run_id)
+    if run.status != RunStatus.AWAITING_APPROVAL:
+        raise RotationRefused(f"Rotation #{run.pk} is {run.get_status_display().lower()}: nothing to approve.")
     if run.requested_by_id == user.pk:
         raise RotationRefused("A second person approves a production rotation: you requested this one.")
     with transaction.atomic():
@@ -285,6 +288,8 @@ def approve_rotation(*, run_id, user):
 
 def reject_rotation(*, run_id, user, reason=""):
     _require(user, "approve_production_rotation")
+    if user is None:
+        raise PermissionDenied("A production rotation is rejected by a person.")
     run = RotationRun.objects.get(pk=run_id)
     change_status(run, RunStatus.REJECTED, actor=user.get_username(), user=user, reason=reason or "rejected")
     return run

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from secrets_registry import rotation, services
 from secrets_registry.choices import RotationKind, RotationTarget, RunStatus
+from secrets_registry.exceptions import RotationRefused
 from secrets_registry.models import RotationRun, SecretReference
 from tests.secrets_registry.conftest import DR_REGION
 
@@ -84,3 +85,19 @@ def test_resume_stalled__only_runs_without_recent_progress(staging_reference):
     assert services.resume_stalled_rotations(stale_after=300) == []
     RotationRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(minutes=10))
     assert services.resume_stalled_rotations(stale_after=300) == [run.pk]
+
+
+def test_approve__run_not_awaiting_approval__refused(staging_reference, make_user):
+    run = services.request_rotation(reference_id=staging_reference.pk, via="test")
+    approver = make_user("bob", "secrets_registry.approve_production_rotation")
+    with pytest.raises(RotationRefused, match="nothing to approve"):
+        services.approve_rotation(run_id=run.pk, user=approver)
+    run.refresh_from_db()
+    assert run.approved_by is None
+
+
+def test_request__automatic_without_a_complete_target__refused_naming_the_field(staging_reference):
+    SecretReference.objects.filter(pk=staging_reference.pk).update(target_role="")
+    with pytest.raises(RotationRefused, match="target_role: Needed to rotate"):
+        services.request_rotation(reference_id=staging_reference.pk, via="test")
+    assert not RotationRun.objects.exists()
