@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "refreshes",
     "delivery",
     "monitoring",
+    "secrets_registry",
 ]
 
 MIDDLEWARE = [
@@ -191,7 +192,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # botocore at DEBUG logs request bodies, which hold secret values: never below WARNING.
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "botocore": {"level": "WARNING"},
+        "boto3": {"level": "WARNING"},
+    },
 }
 
 # --- Console settings (OPS_ prefix) -----------------------------------------------------
@@ -229,3 +235,10 @@ OPS_MONITORING_NOTIFY_RETRY_SECONDS = env.float("OPS_MONITORING_NOTIFY_RETRY_SEC
 OPS_MONITORING_SILENCE_SYNC_INTERVAL = env.int("OPS_MONITORING_SILENCE_SYNC_INTERVAL", default=60)
 OPS_MONITORING_APPLY_INTERVAL = env.int("OPS_MONITORING_APPLY_INTERVAL", default=300)
 OPS_MONITORING_TIMEOUT = env.float("OPS_MONITORING_TIMEOUT", default=5.0)
+OPS_SECRETS_DRIVER = env.str("OPS_SECRETS_DRIVER", default="aws")
+OPS_SECRETS_ENDPOINT_URL = env.str("OPS_SECRETS_ENDPOINT_URL", default="")
+OPS_SECRETS_REGION = env.str("OPS_SECRETS_REGION", default="eu-west-1")
+OPS_SECRETS_DR_REGION = env.str("OPS_SECRETS_DR_REGION", default="eu-central-1")
+OPS_SECRETS_ACCOUNT_ID = env.str("OPS_SECRETS_ACCOUNT_ID", default="")
+OPS_SECRETS_ROTATION_DAYS = env.int("OPS_SECRETS_ROTATION_DAYS", default=90)
+OPS_SECRETS_STALE_AFTER = env.int("OPS_SECRETS_STALE_AFTER", default=300)

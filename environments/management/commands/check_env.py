@@ -6,6 +6,7 @@ from dotenv import dotenv_values
 from environments.choices import EnvironmentKey
 from environments.models import Environment
 from environments.services import check_variables
+from secrets_registry.public import check_environment_secrets
 
 
 class Command(BaseCommand):
@@ -17,12 +18,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--environment", required=True, choices=EnvironmentKey.values)
         parser.add_argument("--env-file", help="Check this .env file instead of the process environment.")
+        parser.add_argument(
+            "--secrets",
+            action="store_true",
+            help="Instead: every variable must resolve to a secret reference that exists in the secret manager.",
+        )
 
-    def handle(self, *args, environment, env_file=None, **options):
+    def handle(self, *args, environment, env_file=None, secrets=False, **options):
         try:
             target = Environment.objects.get(key=environment)
         except Environment.DoesNotExist:
             raise CommandError(f"Environment {environment!r} is not set up: run `manage.py seed_strategy`.") from None
+        if secrets:
+            return self._check_secrets(target)
         if env_file:
             try:
                 with open(env_file, encoding="utf-8") as handle:
@@ -51,3 +59,15 @@ class Command(BaseCommand):
             self.stderr.write(f"check_env: {target.name} fails: {summary}")
             raise SystemExit(1)
         self.stdout.write(self.style.SUCCESS(f"{target.name} passes: {summary}"))
+
+    def _check_secrets(self, target):
+        report = check_environment_secrets(target)
+        self.stdout.write(f"Checking {target.name}'s variables against the secret manager (no value is read):")
+        for line in report.ok:
+            self.stdout.write(f"  ok          {line}")
+        for line in report.missing:
+            self.stdout.write(self.style.ERROR(f"  missing     {line}"))
+        if not report.passed:
+            self.stderr.write(f"check_env: {target.name} fails: {'; '.join(report.missing)}")
+            raise SystemExit(1)
+        self.stdout.write(self.style.SUCCESS(f"{target.name} passes: {len(report.ok)} secrets present"))

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class SecretsRegistryConfig(AppConfig):
+    name = "secrets_registry"
+    verbose_name = "Secrets"
+
+    def ready(self):
+        from core.dashboard import register_section
+        from secrets_registry.dashboard import secret_lines
+
+        register_section("secrets", order=45, lines=secret_lines)
+        # core.tasks.enqueue looks tasks up by name in Celery's registry: register ours in every process
+        # (web, beat, commands), not only in workers, which autodiscover them.
+        import secrets_registry.tasks  # noqa: F401
