@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure the real services the tests use are installed and running:
-# PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379, and Debian's Chromium, HAProxy, pgBackRest, faketime, Prometheus.
+# PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379, and Debian's Chromium, HAProxy, pgBackRest, faketime, Prometheus, wrk.
 # Installs with apt (as root) what is missing; otherwise says what to do.
 set -euo pipefail
 
@@ -60,5 +60,6 @@ command -v haproxy >/dev/null || need_pkg haproxy      # blue-green load balance
 command -v pgbackrest >/dev/null || need_pkg pgbackrest  # backups and restore drills
 command -v faketime >/dev/null || need_pkg faketime      # pgBackRest's time-based expiry, 40 days on
 command -v prometheus >/dev/null || need_pkg prometheus  # p95 triggers through PromQL
+command -v wrk >/dev/null || need_pkg wrk                # make bench: HTTP load on the flags API
 
-echo "ensure_services: PostgreSQL, Redis, Chromium, HAProxy, pgBackRest, faketime and Prometheus are ready"
+echo "ensure_services: PostgreSQL, Redis, Chromium, HAProxy, pgBackRest, faketime, Prometheus and wrk are ready"
