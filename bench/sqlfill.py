@@ -116,8 +116,3 @@ def scalar(sql, params=None):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()[0]
-
-
-def ids(model, where="true"):
-    """The ids of `model`'s rows as a SQL array literal source (for indexing by position in fills)."""
-    return f"(SELECT array_agg(id ORDER BY id) FROM {connection.ops.quote_name(model._meta.db_table)} WHERE {where})"

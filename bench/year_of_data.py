@@ -420,7 +420,7 @@ class Year:
              "history_date": f"{_ts(self.start)} + n * interval '{step.total_seconds()} seconds'",
              "history_type": "'~'", "history_user": self._user("n"),
              "history_change_reason": "'bench: a year of flag changes'"},
-            f"FROM generate_series(0, {count - 1}) n JOIN (SELECT id, flag_id, environment_id, "
+            f"FROM generate_series(0, {count - 1}) n JOIN (SELECT id, flag_id, environment_id, "  # noqa: S608 - numbers
             f"(row_number() OVER (ORDER BY id) - 1)::int AS k FROM flags_flagstate) s ON s.k = n % {states} "
             "ORDER BY n",
         )  # fmt: skip
@@ -525,7 +525,8 @@ class Year:
         created = f"{_ts(self.now)} - n * interval '1 day' - interval '2 hours'"
         rows = fill(
             RefreshRun,
-            {"kind": "k.kind", "environment": "k.env", "status": "'succeeded'", "token": "substr(md5(n || k.kind), 1, 8)",
+            {"kind": "k.kind", "environment": "k.env", "status": "'succeeded'",
+             "token": "substr(md5(n || k.kind), 1, 8)",
              "requested_by": "'beat'", "created_at": created, "started_at": created,
              "finished_at": f"{created} + interval '20 minutes'", "leak_scan_passed": "true"},
             source,
