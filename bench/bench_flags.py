@@ -107,6 +107,8 @@ def _table(results, mode):
             if label == "document":
                 p99_ratio = p99 / floor_p99 if floor_p99 else float("inf")
                 row += f"; p99 {p99_ratio:.2f}x goal ≤ 2: {'met' if p99_ratio <= 2 else 'MISSED'}"
+        if errors := sum(r.socket_errors for r in loads):
+            row += f"  ({errors} socket errors)"
         lines.append(row)
     return lines
 

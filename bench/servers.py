@@ -106,6 +106,7 @@ class Load:
     requests_per_second: float
     p50_ms: float
     p99_ms: float
+    socket_errors: int = 0
 
 
 def wrk_path():
@@ -137,4 +138,7 @@ class Wrk:
         if figures["status_errors"]:
             raise RuntimeError(f"{method} {url} answered {figures['status_errors']} non-2xx/3xx under load")
         seconds_taken = figures["duration_us"] / 1e6
-        return Load(figures["requests"] / seconds_taken, figures["p50_us"] / 1000, figures["p99_us"] / 1000)
+        return Load(
+            figures["requests"] / seconds_taken, figures["p50_us"] / 1000, figures["p99_us"] / 1000,
+            figures["socket_errors"],
+        )  # fmt: skip
