@@ -1,7 +1,7 @@
 """Every admin page after a year of data: time (median of 3) and queries, each flagged over 300 ms.
 
 The year is loaded once per run into its own database (bench/year_of_data.py, at BENCH_SCALE or
-`--scale`, default 1.0; about ten minutes at 1.0 on two busy cores, seconds at 0.01) and dropped after, unless
+`--scale`, default 1.0; about five minutes at 1.0 on two busy cores, seconds at 0.01) and dropped after, unless
 BENCH_KEEP_YEAR=1. BENCH_REUSE_YEAR=1 reuses a kept year of the same scale. Pages are requested as a
 logged-in superuser through Django's test client in this process, with DEBUG off, so every middleware,
 the admin and the templates run as under gunicorn; queries are counted (a connection execute_wrapper) on a
