@@ -1,5 +1,6 @@
 """Real servers and a real load generator for the HTTP benches: gunicorn processes and Debian's `wrk`."""
 
+import atexit
 import json
 import os
 import secrets
@@ -47,6 +48,7 @@ def free_port():
 def console_env(**extra):
     """The console as production runs it (DEBUG off), on plain HTTP for the bench, its logs quiet."""
     var_dir = Path(tempfile.mkdtemp(prefix="ops_bench_var_"))
+    atexit.register(shutil.rmtree, var_dir, ignore_errors=True)
     (var_dir / "static").mkdir()
     return {
         **os.environ,
