@@ -45,7 +45,7 @@ test: install-dev
 bench: install-dev
 	bash scripts/ensure_services.sh
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
-		$(PY) -m bench
+		$(PY) -m bench $(BENCH_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

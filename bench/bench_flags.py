@@ -1,142 +1,160 @@
-"""Flags benchmarks: the cached flag document under gunicorn, and a warm FlagClient lookup.
+"""Flags read path against Django's floor, through real HTTP: gunicorn on both sides, `wrk` as the load.
 
-1. Requests per second of GET /api/flags/production/ on a warm cache, against a minimal Django view
-   returning a constant JSON body, both served by the same gunicorn in the same run (goal: ratio ≥ 0.8).
-2. A warm FlagClient.is_enabled call against a plain dict lookup (goal: under 10x), in nanoseconds.
+The floor is a bare Django view with no middleware and no apps (bench/floor_settings.py) returning
+production's 19 flags. The console runs as in production (DEBUG off, PostgreSQL, Redis, warm cache) and
+serves its document GET, a single flag GET, OFREP bulk and OFREP single, each printed as a ratio to the
+floor's requests per second, with p50 and p99. Three interleaved rounds (floor, then each endpoint), the
+median of each printed with the rounds' range.
 
-The bench makes its own database (`<name>_flags_bench` next to DATABASE_URL's on PostgreSQL, or a
-temporary SQLite file), migrates and seeds it, and drops it afterwards. gunicorn loads this module as
-its WSGI app, which adds the constant baseline view in front of the console's own URLs.
+Both ways of serving: gunicorn's 2 sync workers (each connection closed after one answer), and
+`-k gthread --threads N` (keep-alive, as storefront servers would use it).
+Goals (issue 19): document ≥ 0.8× the floor, OFREP bulk ≥ 0.7×, document p99 ≤ 2× the floor's p99.
+
+Knobs: BENCH_WRK_SECONDS (default 4) per run, BENCH_THREADS (default 4) for gthread.
+Last, a warm FlagClient.is_enabled in-process against a dict lookup (goal: under 10×).
 """
 
 import http.client
+import json
 import os
-import socket
-import subprocess
-import sys
-import tempfile
-import threading
-import time
-from pathlib import Path
+import statistics
+from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-CONSTANT_PATH = "/bench/constant/"
-DOCUMENT_PATH = "/api/flags/production/"
 WORKERS = 2
-CLIENT_THREADS = 4
-ROUND_SECONDS = 2.0
 ROUNDS = 3
-
-# --- the WSGI app gunicorn serves ------------------------------------------------------------------------
-
-_handler = None
+OFREP_BODY = json.dumps({"context": {}})
+GOALS = {"document": 0.8, "ofrep bulk": 0.7}
 
 
-def application(environ, start_response):
-    global _handler
-    if _handler is None:
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "amarise_ops.settings")
-        import django
-        from django.conf import settings
-
-        django.setup()
-        settings.ROOT_URLCONF = __name__  # the constant view, then every console URL
-        from django.core.handlers.wsgi import WSGIHandler
-
-        _handler = WSGIHandler()
-    return _handler(environ, start_response)
+def _endpoints(token):
+    # (label, method, path, body, token)
+    return [
+        ("document", "GET", "/api/flags/production/", "", ""),
+        ("single flag", "GET", "/api/flags/production/checkoutEnabled/", "", ""),
+        ("ofrep bulk", "POST", "/ofrep/v1/evaluate/flags", OFREP_BODY, token),
+        ("ofrep single", "POST", "/ofrep/v1/evaluate/flags/checkoutEnabled", OFREP_BODY, token),
+    ]
 
 
-def __getattr__(name):
-    # `urlpatterns` is built on first use, so gunicorn can import this module before Django is set up.
-    if name == "urlpatterns":
-        from django.http import JsonResponse
-        from django.urls import include, path
+def _production_token():
+    from environments.models import Environment
+    from flags.models import ApiToken
 
-        def constant(request):
-            return JsonResponse({"environment": "bench", "flags": {"constant": True}, "version": "0"})
-
-        return [path(CONSTANT_PATH.strip("/") + "/", constant), path("", include("amarise_ops.urls"))]
-    raise AttributeError(name)
+    raw, prefix, digest = ApiToken.generate()
+    token = ApiToken.objects.create(name="bench storefront", prefix=prefix, digest=digest)
+    token.environments.set(Environment.objects.filter(key="production"))
+    return raw
 
 
-# --- the run --------------------------------------------------------------------------------------------
-
-
-def run():
-    from bench.harness import best_of, ratio_line
-
-    lines = []
-    with BenchDatabase() as database_url, Gunicorn(database_url) as server:
-        for path in (DOCUMENT_PATH, CONSTANT_PATH):  # warm both: the document lands in the shared cache
-            status, _ = _get(server.port, path)
-            assert status == 200, f"{path} answered {status}"
-        document_rps, constant_rps = 0.0, 0.0
-        for _ in range(ROUNDS):  # interleaved rounds, best of each: noise hits both sides alike
-            document_rps = max(document_rps, _requests_per_second(server.port, DOCUMENT_PATH))
-            constant_rps = max(constant_rps, _requests_per_second(server.port, CONSTANT_PATH))
-        ratio = document_rps / constant_rps if constant_rps else 0.0
-        lines.append(
-            f"GET {DOCUMENT_PATH} (warm cache, gunicorn {WORKERS} workers, {CLIENT_THREADS} clients): "
-            f"{document_rps:.0f} req/s vs constant JSON view {constant_rps:.0f} req/s = {ratio:.2f} (goal ≥ 0.8)"
-        )
-
-        from flags.client import FlagClient
-
-        client = FlagClient(f"http://127.0.0.1:{server.port}", "production", ttl=3600)
-        assert client.is_enabled("checkoutEnabled") is True, "the client could not read the bench server"
-        plain = dict(client.all())
-        number = 200_000
-        client_time = best_of(lambda: client.is_enabled("checkoutEnabled"), repeat=5, number=number)
-        dict_time = best_of(lambda: plain.get("checkoutEnabled", False), repeat=5, number=number)
-        lines.append(
-            ratio_line(
-                "warm FlagClient.is_enabled vs dict lookup", client_time * 1e9, dict_time * 1e9, unit="ns", goal="< 10x"
-            )  # fmt: skip
-        )
-        lines.append(f"warm FlagClient.is_enabled: {client_time * 1e9:.0f} ns per call")
-    _forget_bench_documents()
-    return lines
-
-
-def _get(port, path):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+def _request(url, method="GET", body="", token=""):
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    headers = {"Content-Type": "application/json"} if body else {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     try:
-        connection.request("GET", path)
+        connection.request(method, parts.path, body=body or None, headers=headers)
         response = connection.getresponse()
         return response.status, response.read()
     finally:
         connection.close()
 
 
-def _requests_per_second(port, path):
-    stop = time.perf_counter() + ROUND_SECONDS
-    counts = [0] * CLIENT_THREADS
-    failures = []
-
-    def worker(i):
-        while time.perf_counter() < stop:
-            status, _ = _get(port, path)  # gunicorn's sync workers close each connection: same cost both sides
-            if status != 200:
-                failures.append(status)
-                return
-            counts[i] += 1
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(CLIENT_THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if failures:
-        raise RuntimeError(f"{path} answered {failures[0]} under load")
-    return sum(counts) / (time.perf_counter() - started)
+def _check_floor_matches(floor, console):
+    _, floor_body = _request(floor.url + "/api/flags/production/")
+    status, console_body = _request(console.url + "/api/flags/production/")
+    if status != 200:
+        raise RuntimeError(f"the console's document answered {status}: {console_body[:200]!r}")
+    if json.loads(floor_body)["flags"] != json.loads(console_body)["flags"]:
+        raise RuntimeError("bench/floor_settings.py's DOCUMENT no longer matches production's flags: update it")
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _measure(wrk, floor, console, token, seconds):
+    """{label: [Load per round]}: the floor and each endpoint in turn, ROUNDS times."""
+    endpoints = _endpoints(token)
+    for _, method, path, body, tok in endpoints:  # warm every worker's caches (document, token) before timing
+        status, answer = _request(console.url + path, method, body, tok)
+        if status != 200:
+            raise RuntimeError(f"{method} {path} answered {status}: {answer[:200]!r}")
+        wrk.run(console.url + path, seconds=1, method=method, body=body, token=tok)
+    wrk.run(floor.url + "/api/flags/production/", seconds=1)
+    results = {"floor": []} | {label: [] for label, *_ in endpoints}
+    for _ in range(ROUNDS):
+        results["floor"].append(wrk.run(floor.url + "/api/flags/production/", seconds=seconds))
+        for label, method, path, body, tok in endpoints:
+            results[label].append(wrk.run(console.url + path, seconds=seconds, method=method, body=body, token=tok))
+    return results
+
+
+def _table(results, mode):
+    floor = results["floor"]
+    floor_rps = statistics.median(r.requests_per_second for r in floor)
+    floor_p99 = statistics.median(r.p99_ms for r in floor)
+    lines = [f"{mode}:", f"  {'endpoint':<34} {'req/s (range)':>21} {'p50 ms':>7} {'p99 ms':>7}  vs floor"]
+    for label, loads in results.items():
+        rps = [r.requests_per_second for r in loads]
+        median_rps = statistics.median(rps)
+        p50 = statistics.median(r.p50_ms for r in loads)
+        p99 = statistics.median(r.p99_ms for r in loads)
+        name = "floor: bare Django view" if label == "floor" else f"console {label}"
+        row = f"  {name:<34} {median_rps:>8.0f} ({min(rps):.0f}–{max(rps):.0f}) {p50:>7.2f} {p99:>7.2f}"
+        if label != "floor":
+            per_round = [c.requests_per_second / f.requests_per_second for c, f in zip(loads, floor, strict=True)]
+            ratio = median_rps / floor_rps
+            row += f"  {ratio:.2f}x (rounds {min(per_round):.2f}–{max(per_round):.2f})"
+            if label in GOALS:
+                row += f" goal ≥ {GOALS[label]}: {'met' if ratio >= GOALS[label] else 'MISSED'}"
+            if label == "document":
+                p99_ratio = p99 / floor_p99 if floor_p99 else float("inf")
+                row += f"; p99 {p99_ratio:.2f}x goal ≤ 2: {'met' if p99_ratio <= 2 else 'MISSED'}"
+        if errors := sum(r.socket_errors for r in loads):
+            row += f"  ({errors} socket errors)"
+        lines.append(row)
+    return lines
+
+
+def run():
+    from bench.servers import Gunicorn, Wrk, console_env
+
+    seconds = int(os.environ.get("BENCH_WRK_SECONDS", "4"))
+    threads = int(os.environ.get("BENCH_THREADS", "4"))
+    token = _production_token()
+    wrk = Wrk(threads=2, connections=16)
+    lines = [f"wrk -t2 -c16 -d{seconds}s, {ROUNDS} interleaved rounds, gunicorn {WORKERS} workers on each side"]
+    for mode, worker_threads in (
+        ("sync workers (no keep-alive)", 0),
+        (f"gthread, {threads} threads (keep-alive)", threads),
+    ):
+        floor_env = {**os.environ, "LOG_LEVEL": "WARNING"}
+        with (
+            Gunicorn("bench.floor_wsgi:application", env=floor_env, workers=WORKERS, threads=worker_threads,
+                     name="floor") as floor,
+            Gunicorn("amarise_ops.wsgi:application", env=console_env(), workers=WORKERS, threads=worker_threads,
+                     name="console") as console,
+        ):  # fmt: skip
+            _check_floor_matches(floor, console)
+            lines += _table(_measure(wrk, floor, console, token, seconds), mode)
+            if worker_threads == 0:
+                lines += _client_lines(console.url)
+    _forget_bench_documents()
+    return lines
+
+
+def _client_lines(url):
+    from bench.harness import best_of, ratio_line
+    from flags.client import FlagClient
+
+    client = FlagClient(url, "production", ttl=3600)
+    assert client.is_enabled("checkoutEnabled") is True, "the client could not read the bench server"
+    plain = dict(client.all())
+    number = 200_000
+    client_time = best_of(lambda: client.is_enabled("checkoutEnabled"), repeat=5, number=number)
+    dict_time = best_of(lambda: plain.get("checkoutEnabled", False), repeat=5, number=number)
+    return [
+        ratio_line(
+            "warm FlagClient.is_enabled vs dict lookup", client_time * 1e9, dict_time * 1e9, unit="ns", goal="< 10x"
+        )  # fmt: skip
+    ]
 
 
 def _forget_bench_documents():
@@ -149,79 +167,3 @@ def _forget_bench_documents():
         cache.delete_many([document_key(k) for k in ("local", "dev", "staging", "production")])
     except Exception:  # noqa: S110 - no cache, nothing left behind
         pass
-
-
-class BenchDatabase:
-    """A fresh, migrated and seeded database for the bench, dropped on exit."""
-
-    def __enter__(self):
-        from django.db import connection
-
-        settings_dict = connection.settings_dict
-        self.postgres = "postgresql" in settings_dict["ENGINE"]
-        if self.postgres:
-            from tests.conftest import database_url_for
-
-            self.name = f"{settings_dict['NAME']}_flags_bench"
-            self.admin = {**settings_dict, "NAME": "postgres"}
-            self._execute(f'DROP DATABASE IF EXISTS "{self.name}"')
-            self._execute(f'CREATE DATABASE "{self.name}"')
-            self.url = database_url_for({**settings_dict, "NAME": self.name})
-        else:
-            self.tmp = tempfile.TemporaryDirectory(prefix="flags_bench_")
-            self.url = f"sqlite:///{self.tmp.name}/bench.sqlite3"
-        env = {**os.environ, "DATABASE_URL": self.url}
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
-        seed = (
-            "from core.seeding import SeedReport; from environments import seeds as e; from flags import seeds as f; "
-            "r = SeedReport(); e.seed(r); f.seed(r)"
-        )
-        subprocess.run([sys.executable, "manage.py", "shell", "-c", seed], cwd=ROOT, env=env, check=True)
-        return self.url
-
-    def _execute(self, sql):
-        import psycopg
-
-        params = {"host": self.admin.get("HOST") or "127.0.0.1", "port": self.admin.get("PORT") or 5432,
-                  "user": self.admin.get("USER") or "postgres", "dbname": "postgres"}  # fmt: skip
-        if self.admin.get("PASSWORD"):
-            params["password"] = self.admin["PASSWORD"]
-        with psycopg.connect(**params, autocommit=True) as conn:
-            conn.execute(sql)
-
-    def __exit__(self, *exc):
-        if self.postgres:
-            self._execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-        else:
-            self.tmp.cleanup()
-
-
-class Gunicorn:
-    def __init__(self, database_url):
-        self.port = _free_port()
-        self.env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
-
-    def __enter__(self):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "bench.bench_flags:application", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(WORKERS), "--log-level", "warning"],
-            cwd=ROOT, env=self.env,
-        )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("gunicorn did not start within 30 s")
-
-    def __exit__(self, *exc):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()

@@ -21,6 +21,11 @@ def fresh_bench_database():
     os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
 
 
+def admin_url():
+    """DATABASE_URL's server with the `postgres` database, to create and drop bench databases."""
+    return urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path="/postgres"))
+
+
 def best_of(fn, *, repeat=5, number=1):
     """Best wall time of `repeat` runs of `number` calls, in seconds per call."""
     best = float("inf")

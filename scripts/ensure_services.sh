@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure the real services the tests use are installed and running:
-# PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379, and Debian's Chromium, HAProxy, pgBackRest, faketime, Prometheus, Alertmanager and its exporters.
+# PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379, and Debian's Chromium, HAProxy, pgBackRest, faketime, Prometheus, Alertmanager and its exporters, wrk.
 # Installs with apt (as root) what is missing; otherwise says what to do.
 set -euo pipefail
 
@@ -64,5 +64,6 @@ command -v prometheus-alertmanager >/dev/null || need_pkg prometheus-alertmanage
 command -v prometheus-node-exporter >/dev/null || need_pkg prometheus-node-exporter  # CPU, memory, disk
 command -v prometheus-postgres-exporter >/dev/null || need_pkg prometheus-postgres-exporter  # connections, business metrics
 command -v prometheus-redis-exporter >/dev/null || need_pkg prometheus-redis-exporter  # cache hit rate
+command -v wrk >/dev/null || need_pkg wrk                # make bench: HTTP load on the flags API
 
-echo "ensure_services: PostgreSQL, Redis, Chromium, HAProxy, pgBackRest, faketime, Prometheus, Alertmanager and the exporters are ready"
+echo "ensure_services: PostgreSQL, Redis, Chromium, HAProxy, pgBackRest, faketime, Prometheus, Alertmanager, the exporters and wrk are ready"
