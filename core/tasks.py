@@ -27,4 +27,4 @@ def enqueue(name: str, *args, countdown: float | None = None, **kwargs) -> None:
 
 def signature(name: str, *args, immutable: bool = True, **kwargs):
     """A signature of task `name`, for chains and groups, without importing its module."""
-    return current_app.signature(name, args=args, kwargs=kwargs, immutable=immutable)
+    return _task(name).signature(args, kwargs, immutable=immutable)
