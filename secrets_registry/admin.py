@@ -279,7 +279,7 @@ def environment_secrets(obj):
     """On each environment's page: its secrets' statuses in one line, linking to the secrets page."""
     references = list(SecretReference.objects.filter(environment=obj)) if obj and obj.pk else []
     if not references:
-        return format_html("<p>No secret references.</p>")
+        return format_html("<p>{}</p>", "No secret references.")
     red = [r.name for r in references if status_tone(r) == "bad"]
     return format_html(
         '<p><span class="ops-{}">{}</span> of {} secrets · <a href="{}">Secrets page</a></p>',
