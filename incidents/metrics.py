@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from incidents.choices import Phase
 from incidents.models import Incident, Severity
@@ -47,8 +48,12 @@ def chart_svg(rows, *, width=420, bar_height=14):
     label_w, gap = 90, 8
     height = len(rows) * (bar_height + gap) + gap
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-        f'aria-label="Share of incidents meeting their targets">'
+        format_html(
+            '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img" '
+            'aria-label="Share of incidents meeting their targets">',
+            width,
+            height,
+        )
     ]
     for i, row in enumerate(rows):
         y = gap + i * (bar_height + gap)
@@ -56,10 +61,12 @@ def chart_svg(rows, *, width=420, bar_height=14):
         w = 0 if share is None else (width - label_w - 60) * share / 100
         colour = "#2e7d32" if (share or 0) >= 90 else "#f9a825" if (share or 0) >= 50 else "#c62828"
         text = "no data" if share is None else f"{share:.0f}%"
+        # The severity's name is an operator's text: escaped like every other value.
         parts += [
-            f'<text x="0" y="{y + bar_height - 3}" font-size="12">{row["severity"]}</text>',
-            f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_height}" fill="{colour}"/>',
-            f'<text x="{label_w + w + 4:.1f}" y="{y + bar_height - 3}" font-size="12">{text}</text>',
-        ]
-    parts.append("</svg>")
-    return "".join(parts)
+            format_html('<text x="0" y="{}" font-size="12">{}</text>', y + bar_height - 3, row["severity"]),
+            format_html('<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/>', label_w, y, f"{w:.1f}",
+                        bar_height, colour),
+            format_html('<text x="{}" y="{}" font-size="12">{}</text>', f"{label_w + w + 4:.1f}",
+                        y + bar_height - 3, text),
+        ]  # fmt: skip
+    return format_html("{}</svg>", format_html_join("", "{}", ((part,) for part in parts)))

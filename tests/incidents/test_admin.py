@@ -207,3 +207,12 @@ def test_add_by_hand__deployment_of_another_environment__form_error_nothing_save
     assert response.status_code == 200
     assert f"Deployment #{deployment.pk} ran on Staging, not Production." in response.content.decode()
     assert not Incident.objects.exists()
+
+
+def test_metrics_chart__severity_name_with_markup__is_escaped():
+    from incidents.metrics import chart_svg
+
+    svg = str(chart_svg([{"severity": "<img src=x onerror=alert(1)>", "met_share": 50.0}]))
+    assert "<img" not in svg
+    assert "&lt;img src=x onerror=alert(1)&gt;" in svg
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
