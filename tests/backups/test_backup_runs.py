@@ -110,6 +110,8 @@ def test_worker_killed_mid_backup__run_failed_never_good__next_run_succeeds(work
     # When the whole worker is killed with SIGKILL
     dedicated_worker.kill_group()
     wait_until(lambda: not _pgbackrest_running(protected), timeout=20, what="pgBackRest gone with its worker")
+    # The pool child that claimed the run is not the process `kill_group` waits for; under load it may still be exiting.
+    wait_until(lambda: not services._pid_alive(run.worker_pid), timeout=20, what="the claiming pool process gone")
 
     # Then the reconcile job fails the run, and it was never good
     assert services.reconcile_runs() == [run.pk]

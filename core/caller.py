@@ -1,0 +1,80 @@
+"""Who is acting right now: the person or service account behind a request, hook, command or task.
+
+Set once where a call enters the console (the session middleware, the token check, a command, a task) and read
+by whoever records what was done (the audit log, events). A context variable, so threads and tasks never mix callers.
+"""
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+
+VIA = ("admin", "api", "hook", "command", "task", "system")
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: object | None = None  # a User: a person or a service account; None for the system itself
+    via: str = "system"
+    token: str = ""  # the token's display prefix, when a token authenticated the call
+    session: bool = False  # authenticated by a session cookie
+    ip: str = ""
+
+    @property
+    def label(self) -> str:
+        who = getattr(self.user, "get_username", lambda: "system")()
+        return f"{who} via token {self.token}" if self.token else who
+
+    def but(self, **changes) -> "Caller":
+        return replace(self, **changes)
+
+
+SYSTEM = Caller()
+_current: ContextVar[Caller] = ContextVar("ops_caller", default=SYSTEM)
+
+
+def current() -> Caller:
+    return _current.get()
+
+
+def bind(caller: Caller):
+    """Make `caller` current until `unbind(handle)`; for middleware, which cannot use a `with` block."""
+    return _current.set(caller)
+
+
+def unbind(handle) -> None:
+    _current.reset(handle)
+
+
+@contextmanager
+def acting(caller: Caller):
+    handle = bind(caller)
+    try:
+        yield caller
+    finally:
+        unbind(handle)
+
+
+def client_ip(request) -> str:
+    # REMOTE_ADDR only: X-Forwarded-For is whatever the client wrote unless a trusted proxy set it.
+    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
+
+
+def from_request(request, *, via: str = "admin") -> Caller:
+    user = getattr(request, "user", None)
+    authenticated = bool(user is not None and user.is_authenticated)
+    return Caller(user=user if authenticated else None, via=via, session=authenticated, ip=client_ip(request))
+
+
+class CallerMiddleware:
+    """Binds the session's user as the caller for the whole request; a token check rebinds it for API calls."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        via = "api" if request.path.startswith(("/api/", "/ofrep/")) else "admin"
+        handle = bind(from_request(request, via=via))
+        try:
+            return self.get_response(request)
+        finally:
+            unbind(handle)
