@@ -2,8 +2,6 @@
 
 from dataclasses import dataclass
 
-import requests
-
 from deployments.exceptions import DriverError
 
 
@@ -34,6 +32,8 @@ def window_rate(samples) -> WindowRate:
 
 def prometheus_value(base_url: str, promql: str, *, timeout: float = 5.0) -> float | None:
     """The single value of an instant PromQL query, or None when it returns no series."""
+    import requests  # heavy: imported by the engine's sample, not by every command at start-up
+
     try:
         response = requests.get(f"{base_url.rstrip('/')}/api/v1/query", params={"query": promql}, timeout=timeout)
         body = response.json()

@@ -4,7 +4,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import requests
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -84,6 +83,8 @@ def queue_health_checks(*, environment_ids=None) -> tuple[list[int], list[str]]:
 
 def probe_environment(environment_id: int, *, timeout: float | None = None) -> HealthCheck:
     """GET the environment's health URL and record the outcome, both on the row and in its history."""
+    import requests  # heavy (~0.2 s): only the probe needs it, not every command at start-up
+
     environment = Environment.objects.get(pk=environment_id)
     timeout = settings.OPS_HEALTH_CHECK_TIMEOUT if timeout is None else timeout
     started = time.monotonic()
@@ -130,7 +131,9 @@ def _prune_history(environment_id):
         HealthCheck.objects.filter(environment_id=environment_id, checked_at__lte=cutoff[0]).delete()
 
 
-def _describe(exc: requests.RequestException) -> str:
+def _describe(exc) -> str:
+    import requests
+
     if isinstance(exc, requests.Timeout):
         return "timed out"
     if isinstance(exc, requests.ConnectionError):

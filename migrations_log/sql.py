@@ -4,9 +4,6 @@ what cannot run inside a transaction, and the file's `-- deprecates` / `-- estim
 import re
 from dataclasses import dataclass, field
 
-from pglast import ast, enums, parse_sql
-from pglast.parser import ParseError
-
 # `-- deprecates column orders.gift_note`, `-- deprecates table legacy_carts`, `-- estimate: 90s`
 _DEPRECATES = re.compile(r"^\s*--\s*deprecates\s+(table|column)\s+([A-Za-z0-9_.\"]+)\s*$", re.I | re.M)
 _ESTIMATE = re.compile(r"^\s*--\s*estimate:?\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$", re.I | re.M)
@@ -56,6 +53,8 @@ def _name(parts):
 
 def _non_transactional(stmt):
     """Statements PostgreSQL refuses inside a transaction block."""
+    from pglast import ast
+
     if isinstance(stmt, ast.IndexStmt | ast.DropStmt | ast.ReindexStmt) and getattr(stmt, "concurrent", False):
         return True
     if isinstance(stmt, ast.ReindexStmt):
@@ -66,6 +65,8 @@ def _non_transactional(stmt):
 
 
 def _drops(stmt):
+    from pglast import ast, enums
+
     if isinstance(stmt, ast.DropStmt) and stmt.removeType == enums.ObjectType.OBJECT_TABLE:
         return [_name(obj) for obj in stmt.objects]
     if isinstance(stmt, ast.AlterTableStmt):
@@ -83,6 +84,10 @@ def _line_of(data: bytes, offset: int) -> int:
 
 
 def analyse(sql: str, *, filename: str = "migration") -> Analysis:
+    # pglast is heavy (~0.4 s): imported on first use, not by every command and worker at start-up.
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+
     data = sql.encode()
     try:
         raws = parse_sql(sql)

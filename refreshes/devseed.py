@@ -6,7 +6,6 @@ Nothing here depends on the clock or on the database's sequences: dates are offs
 import hashlib
 from datetime import UTC, datetime, timedelta
 
-from faker import Faker
 from psycopg import sql
 
 from refreshes.sample.generate import CONSTRAINTS_SQL, MOODS, RITUALS, SCHEMA_SQL, TABLES, count_rows
@@ -34,6 +33,8 @@ def test_logins(seed: int) -> list[dict]:
 
 
 def rows(seed: int) -> dict[str, list[tuple]]:
+    from faker import Faker  # heavy (~0.2 s): only the dev reset needs it
+
     fake = Faker("en_US")
     fake.seed_instance(seed)
     data: dict[str, list[tuple]] = {t: [] for t in TABLES}

@@ -2,8 +2,6 @@
 
 from functools import cache
 
-from faker import Faker
-
 _SIZE = 500
 _SEED = 5_000_011
 
@@ -20,6 +18,8 @@ DICTIONARIES = {
 
 @cache
 def values(name: str) -> tuple[str, ...]:
+    from faker import Faker  # heavy (~0.2 s): only the masking and the dev seed need it
+
     fake = Faker("en_US")
     fake.seed_instance(_SEED)
     make = getattr(fake, DICTIONARIES[name])

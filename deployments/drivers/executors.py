@@ -4,8 +4,6 @@ import shlex
 import subprocess
 from dataclasses import dataclass
 
-import requests
-
 
 @dataclass
 class ExecutionResult:
@@ -61,6 +59,8 @@ class WebhookExecutor(Executor):
 
     def run(self, *, slot, release) -> ExecutionResult:
         payload = {"slot": slot.color, "address": slot.address, "ref": release.ref, "version": release.version}
+        import requests  # heavy: needed when a step runs, not at start-up
+
         try:
             response = requests.post(self.url, json=payload, timeout=self.timeout)
         except requests.RequestException as exc:
