@@ -82,7 +82,23 @@ def refresh(environment_key: str):
 
 
 def refresh_on_commit(environment_key: str):
-    transaction.on_commit(lambda: refresh(environment_key))
+    """Rebuild the document once the change commits: once per environment however many cells the transaction set.
+
+    Every callback of one commit runs after all of its changes, so the first to run for an environment sees the
+    final rows and the others have nothing left to do. They share one "done" mark (a seed or an import sets
+    dozens of cells: one rebuild, not one per cell).
+    """
+    pending = transaction.get_connection().run_on_commit
+    shared = next((e[1].flags_done for e in pending if getattr(e[1], "flags_environment", None) == environment_key),
+                  None) or {"done": False}  # fmt: skip
+
+    def run():
+        if not shared["done"]:
+            shared["done"] = True
+            refresh(environment_key)
+
+    run.flags_environment, run.flags_done = environment_key, shared
+    transaction.on_commit(run)
 
 
 def etag(document) -> str:

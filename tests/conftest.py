@@ -27,6 +27,26 @@ def pytest_configure(config):
             "or set DATABASE_URL=postgres://... and REDIS_URL=redis://...",
             returncode=2,
         )
+    _flush_by_delete()
+
+
+def _flush_by_delete():
+    """Empty the tables after a transactional test with DELETE instead of TRUNCATE.
+
+    TRUNCATE of the project's 120 tables costs 0.5-2 s per transactional test (each table gets new files);
+    DELETE of the few rows a test wrote costs milliseconds. Same result: every table empty, sequences kept
+    (Django's flush does not restart them either). The foreign keys Django creates are deferrable, so the
+    order does not matter inside the flush's transaction.
+    """
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if not tables or reset_sequences:
+            return truncate(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+        return ["SET CONSTRAINTS ALL DEFERRED"] + [f"DELETE FROM {self.quote_name(table)}" for table in tables]  # noqa: S608
+
+    truncate = DatabaseOperations.sql_flush
+    DatabaseOperations.sql_flush = sql_flush
 
 
 def wait_until(predicate, *, timeout=30.0, interval=0.05, what="condition"):

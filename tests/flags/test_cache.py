@@ -160,3 +160,20 @@ def test_local_copy__tracking_connection_killed__still_correct_from_redis(seeded
     document["flags"]["reviews"] = True
     admin.set(documents.document_key("staging"), json.dumps(document), ex=60)
     assert flags.is_enabled("reviews", environment="staging") is True
+
+
+@pytest.mark.django_db
+def test_many_cells_changed_in_one_transaction__one_rebuild_per_environment(
+    seeded, carol, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    rebuilt = []
+    monkeypatch.setattr(documents, "refresh", rebuilt.append)
+    # Given one transaction that sets several staging cells and one dev cell, as an import or a seed does
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        for key, enabled in (("reviews", True), ("wishlist", True), ("reviews", False)):
+            services.set_state(state_id=state(key, "staging").pk, enabled=enabled, actor=carol, reason="bulk")
+        services.set_state(state_id=state("reviews", "dev").pk, enabled=False, actor=carol, reason="bulk")
+    # Then each environment's document is rebuilt once, after all of them
+    assert sorted(rebuilt) == ["dev", "staging"]
