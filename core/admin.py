@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -12,6 +13,7 @@ from core.models import EXPIRY_WARNING, ApiToken, Scope, ServiceAccount, default
 
 class ApiTokenForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(choices=Scope.choices, widget=forms.CheckboxSelectMultiple)
+    expires_at = forms.SplitDateTimeField(widget=AdminSplitDateTime, help_text="90 days by default.")
 
     class Meta:
         model = ApiToken
@@ -23,7 +25,7 @@ class ApiTokenForm(forms.ModelForm):
         self.user = user
         self.fields["owner"].queryset = tokens.owners_for(user)
         self.fields["owner"].initial = user.pk
-        self.fields["expires_at"].initial = default_expiry
+        self.fields["expires_at"].initial = default_expiry()
 
     def clean(self):
         cleaned = super().clean()

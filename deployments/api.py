@@ -17,7 +17,7 @@ from environments.public import Environment, EnvironmentKey
 
 # The environment a new release is for: production deploys it in the end, so a token that cannot act on
 # production cannot create what production will run (a dev token's release would otherwise reach it).
-RELEASE_ENVIRONMENT = EnvironmentKey.PRODUCTION
+RELEASE_ENVIRONMENT = EnvironmentKey.PRODUCTION.value
 
 
 def deployment_document(deployment):

@@ -17,8 +17,8 @@ from migrations_log.exceptions import MigrationRefused
 # Registering a release's migrations acts on production (what production will run, as creating a release
 # does); reporting them tested locally acts on the local environment. So a dev token cannot register the
 # migrations production will run, and a production-only token cannot vouch for a developer's machine.
-REGISTER_ENVIRONMENT = EnvironmentKey.PRODUCTION
-TESTED_LOCALLY_ENVIRONMENT = EnvironmentKey.LOCAL
+REGISTER_ENVIRONMENT = EnvironmentKey.PRODUCTION.value
+TESTED_LOCALLY_ENVIRONMENT = EnvironmentKey.LOCAL.value
 WRITE = ["migrations_log.add_migration"]
 VIEW = ["migrations_log.view_migration"]
 

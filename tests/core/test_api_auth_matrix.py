@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.utils import timezone
 
 from tests.core.tokens import bearer, make_token, service_account
@@ -113,42 +112,14 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    """Environments, flags, a release v1.0 and a staging deployment, seeded once and rolled back at the end."""
-    from django.db import transaction
-
-    from core.seeding import SeedReport
-    from deployments.models import Deployment, Release
-    from environments import seeds as environment_seeds
-    from environments.models import Environment
-    from flags import seeds as flag_seeds
-
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            report = SeedReport()
-            environment_seeds.seed(report)
-            flag_seeds.seed(report)
-            release = Release.objects.create(version="v1.0", ref="v1.0", ref_kind="tag")
-            deployment = Deployment.objects.create(
-                release=release, environment=Environment.objects.get(key="staging"), strategy="rolling"
-            )
-            yield {"deployment": deployment.pk}
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
-
-
 @pytest.fixture
-def owners(world, db):
+def owners(auth_world):
     every = {p for e in ENDPOINTS for p in e.permissions} | {"flags.view_flag"}
     return service_account("ci-ok", *sorted(every)), service_account("ci-bare")
 
 
-def _call(client, endpoint, world, headers):
-    url = endpoint.url.format(**world)
+def _call(client, endpoint, auth_world, headers):
+    url = endpoint.url.format(**auth_world)
     if endpoint.body is None:
         return getattr(client, endpoint.method)(url, **headers)
     return getattr(client, endpoint.method)(url, json.dumps(endpoint.body), content_type="application/json",
@@ -157,14 +128,14 @@ def _call(client, endpoint, world, headers):
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
 @pytest.mark.parametrize(("case", "status", "headers", "applies"), CASES, ids=[c[0] for c in CASES])
-def test_api__bad_caller__json_refusal_and_nothing_written(world, owners, client, endpoint, case, status, headers,
+def test_api__bad_caller__json_refusal_and_nothing_written(auth_world, owners, client, endpoint, case, status, headers,
                                                            applies):  # fmt: skip
     if not applies(endpoint):
         pytest.skip(f"{endpoint.name} has no {case} to get wrong")
     # Given a caller who is wrong in exactly one way
     before = endpoint.written()
     # When it calls the endpoint
-    response = _call(client, endpoint, world, headers(endpoint, *owners))
+    response = _call(client, endpoint, auth_world, headers(endpoint, *owners))
     # Then it is refused with JSON naming a problem, and nothing changed
     assert response.status_code == status, response.content
     assert response["Content-Type"] == "application/json"
@@ -174,22 +145,22 @@ def test_api__bad_caller__json_refusal_and_nothing_written(world, owners, client
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
-def test_api__right_token__gets_past_authentication(world, owners, client, endpoint):
+def test_api__right_token__gets_past_authentication(auth_world, owners, client, endpoint):
     # Given the endpoint's scope, environment and an owner with the permissions
     headers = _good(endpoint, owners[0])
     # When it calls
-    response = _call(client, endpoint, world, headers)
+    response = _call(client, endpoint, auth_world, headers)
     # Then authentication lets it through (what happens next is the endpoint's business)
     assert response.status_code not in (401, 403), response.content
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
 def test_api__owner_deactivated_after_use__refused_on_the_next_request(
-    world, owners, client, endpoint, django_capture_on_commit_callbacks
+    auth_world, owners, client, endpoint, django_capture_on_commit_callbacks
 ):
     # Given a token that worked (and is cached)
     headers = _good(endpoint, owners[0])
-    assert _call(client, endpoint, world, headers).status_code not in (401, 403)
+    assert _call(client, endpoint, auth_world, headers).status_code not in (401, 403)
     before = endpoint.written()
     # When its owner is deactivated
     with django_capture_on_commit_callbacks(execute=True):
@@ -197,19 +168,8 @@ def test_api__owner_deactivated_after_use__refused_on_the_next_request(
         owners[0].refresh_from_db()
         owners[0].save()  # what the admin does: a save, whose signal drops the owner's cached tokens
     # Then the next call is refused
-    response = _call(client, endpoint, world, headers)
+    response = _call(client, endpoint, auth_world, headers)
     assert response.status_code == 403 and "inactive" in response.json().get("error", "") + response.json().get(
         "errorDetails", ""
     )
     assert endpoint.written() == before
-
-
-@pytest.fixture(autouse=True)
-def _clean_token_cache():
-    yield
-    client = getattr(cache, "_cache", None)
-    if client is not None and hasattr(client, "get_client"):
-        redis = client.get_client(write=True)
-        keys = list(redis.scan_iter(match="*ops:auth:*"))
-        if keys:
-            redis.delete(*keys)
