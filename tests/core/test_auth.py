@@ -383,3 +383,16 @@ def test_create_service_account__permission_its_creator_lacks__refused(auth_worl
     with pytest.raises(tokens.TokenRefused, match="only permissions its creator holds"):
         tokens.create_service_account(created_by=manager, username="ci", permissions=[operate])
     assert not ServiceAccount.objects.exists()
+
+
+def test_service_account__given_a_password_or_staff_elsewhere__stays_unable_to_log_in(auth_world):
+    # Given a service account
+    user = service_account("ci")
+    # When someone edits its user to give it a password and the admin
+    user.is_staff = user.is_superuser = True
+    user.set_password("hunter2")
+    user.save()
+    # Then it still has neither
+    user.refresh_from_db()
+    assert (user.is_staff, user.is_superuser, user.has_usable_password()) == (False, False, False)
+    assert not Client().login(username="ci", password="hunter2")
