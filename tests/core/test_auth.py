@@ -396,3 +396,23 @@ def test_service_account__given_a_password_or_staff_elsewhere__stays_unable_to_l
     user.refresh_from_db()
     assert (user.is_staff, user.is_superuser, user.has_usable_password()) == (False, False, False)
     assert not Client().login(username="ci", password="hunter2")
+
+
+def test_warn_expiring_tokens__beat_job_logs_each_and_is_seeded_daily(auth_world, caplog):
+    from django_celery_beat.models import PeriodicTask
+
+    from core import seeds
+    from core.seeding import SeedReport
+    from core.tasks import warn_expiring_tokens
+
+    # Given a token expiring in two days
+    make_token(service_account("storefront"), environments=["staging"], expires_at=timezone.now() + timedelta(days=2))
+    prefix = ApiToken.objects.get().prefix
+    # When the job runs (in-process, as "run by hand" does)
+    with caplog.at_level("WARNING", logger="amarise_ops.auth"):
+        result = warn_expiring_tokens()
+    # Then it is logged as a warning
+    assert result == "1 API token(s) expire within a week" and prefix in caplog.text
+    # And the seed schedules it daily
+    seeds.seed(SeedReport())
+    assert PeriodicTask.objects.get(name="API tokens: warn of expiry").task == "core.warn_expiring_tokens"
