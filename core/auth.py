@@ -8,6 +8,7 @@ for the rest of the request, or raises an AuthError that `@api` turns into a JSO
   3. then the owner (or session user) needs the same Django permissions a click in the admin needs.
 """
 
+import logging
 from functools import wraps
 
 from django.contrib.auth import get_user_model
@@ -18,6 +19,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from core import caller as callers
 from core import tokens
+
+logger = logging.getLogger("amarise_ops.auth")
 
 READ = None  # scope for reads: any scope will do, the environment and the owner's view permission still apply
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -169,7 +172,8 @@ class _LazyOwner:
 
 
 def api(*methods):
-    """Decorate an API view: JSON 405 for other methods, AuthError as JSON, no CSRF for tokens, caller reset."""
+    """Decorate an API view: JSON 405 for other methods, AuthError as JSON, a database error as a JSON 503 (never
+    a 500 page), no CSRF for tokens (session writes are checked by authenticate), the caller reset afterwards."""
 
     def decorate(view):
         @csrf_exempt  # tokens never use cookies; session writes are checked in authenticate()
@@ -186,6 +190,9 @@ def api(*methods):
                 return view(request, *args, **kwargs)
             except AuthError as exc:
                 return exc.response()
+            except DatabaseError:
+                logger.exception("%s: the database failed", request.path)
+                return Unavailable("the console's database is unavailable; retry later").response()
             finally:
                 callers.unbind(handle)
 

@@ -416,3 +416,14 @@ def test_warn_expiring_tokens__beat_job_logs_each_and_is_seeded_daily(auth_world
     # And the seed schedules it daily
     seeds.seed(SeedReport())
     assert PeriodicTask.objects.get(name="API tokens: warn of expiry").task == "core.warn_expiring_tokens"
+
+
+def test_api_decorator__database_error__json_503_not_a_500_page():
+    from django.db import OperationalError
+
+    @auth.api("GET")
+    def view(request):
+        raise OperationalError("connection refused")
+
+    response = view(RequestFactory().get("/api/x/"))
+    assert response.status_code == 503 and "database" in json.loads(response.content)["error"]
