@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import DatabaseError
 from django.http import JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.csrf import csrf_exempt
 
 from core import caller as callers
@@ -106,7 +107,7 @@ def _by_token(request, raw, *, scope, environment, permissions):
             raise Forbidden(f"API token {info['prefix']}'s owner is inactive")
         check_permissions(user, permissions)
     return callers.Caller(
-        user=user or _LazyOwner(info["owner_id"]), via="api", token=info["prefix"], ip=callers.client_ip(request)
+        user=user or _lazy_owner(info["owner_id"]), via="api", token=info["prefix"], ip=callers.client_ip(request)
     )
 
 
@@ -152,23 +153,9 @@ def token_environments(request) -> list[str]:
     return list(info["environments"]) if info else []
 
 
-class _LazyOwner:
+def _lazy_owner(user_id):
     """The owner of a token on a read, loaded only if someone asks: keeps the warm read path query-free."""
-
-    def __init__(self, user_id):
-        self.pk = self.id = user_id
-        self._user = None
-
-    def _load(self):
-        if self._user is None:
-            self._user = get_user_model().objects.get(pk=self.pk)
-        return self._user
-
-    def __getattr__(self, name):
-        return getattr(self._load(), name)
-
-    def __str__(self):
-        return str(self._load())
+    return SimpleLazyObject(lambda: get_user_model().objects.get(pk=user_id))
 
 
 def api(*methods):
