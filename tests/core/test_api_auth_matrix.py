@@ -112,10 +112,17 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def owners(auth_world):
+@pytest.fixture(scope="module")
+def module_owners(auth_world_module, django_db_blocker):
+    """The owner with every endpoint's permissions and one with none; made once, inside the module's world."""
     every = {p for e in ENDPOINTS for p in e.permissions} | {"flags.view_flag"}
-    return service_account("ci-ok", *sorted(every)), service_account("ci-bare")
+    with django_db_blocker.unblock():
+        return service_account("ci-ok", *sorted(every)).pk, service_account("ci-bare").pk
+
+
+@pytest.fixture
+def owners(auth_world, module_owners):
+    return tuple(get_user_model().objects.get(pk=pk) for pk in module_owners)
 
 
 def _call(client, endpoint, auth_world, headers):
