@@ -373,6 +373,8 @@ def test_service_account_admin__only_its_managers_create_and_the_account_cannot_
     assert ServiceAccount.objects.get().user == user and user.has_perm("deployments.view_deployment")
     assert not user.has_usable_password() and not user.is_staff
     assert not Client().login(username="ci", password="")
+    page = client.get(reverse("admin:core_serviceaccount_change", args=[ServiceAccount.objects.get().pk]))
+    assert page.status_code == 200 and "GitHub Actions" in page.content.decode()
 
 
 def test_create_service_account__permission_its_creator_lacks__refused(auth_world, make_user):
