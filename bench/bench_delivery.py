@@ -106,9 +106,10 @@ def run():
     from django.contrib.auth import get_user_model
     from django.test import Client
 
+    from core.models import ApiToken
+    from core.tokens import generate
     from deployments.public import Deployment
     from environments.public import Environment
-    from flags.models import ApiToken
     from incidents.public import Incident
 
     loaded = load()
@@ -117,8 +118,8 @@ def run():
     user = get_user_model().objects.create_superuser("bench-dora", "bench@amarise.invalid", "pw-bench-dora")
     client = Client()
     client.force_login(user)
-    raw, prefix, digest = ApiToken.generate()
-    token = ApiToken.objects.create(name="bench dora", prefix=prefix, digest=digest)
+    raw, prefix, digest = generate()
+    token = ApiToken.objects.create(name="bench dora", prefix=prefix, digest=digest, owner=user, scopes=["flags:read"])
     production = Environment.objects.get(key="production")
     token.environments.set([production])
 

@@ -37,11 +37,17 @@ def _endpoints(token):
 
 
 def _production_token():
-    from environments.models import Environment
-    from flags.models import ApiToken
+    from django.contrib.auth import get_user_model
 
-    raw, prefix, digest = ApiToken.generate()
-    token = ApiToken.objects.create(name="bench storefront", prefix=prefix, digest=digest)
+    from core.models import ApiToken
+    from core.tokens import generate
+    from environments.models import Environment
+
+    owner = get_user_model().objects.get_or_create(username="bench-storefront", defaults={"is_staff": False})[0]
+    raw, prefix, digest = generate()
+    token = ApiToken.objects.create(
+        name="bench storefront", prefix=prefix, digest=digest, owner=owner, scopes=["flags:read"]
+    )
     token.environments.set(Environment.objects.filter(key="production"))
     return raw
 

@@ -11,3 +11,11 @@ class CoreConfig(AppConfig):
     default = True
     name = "core"
     verbose_name = "Console"
+
+    def ready(self):
+        from core import auth_signals
+        from core.dashboard import register_section
+        from core.token_dashboard import token_lines
+
+        auth_signals.connect()
+        register_section("tokens", order=90, lines=token_lines)

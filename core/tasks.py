@@ -5,8 +5,10 @@ Services call this instead of importing their app's tasks module, so services ne
 keeps Celery's own behaviour, eager mode included.
 """
 
-from celery import current_app
+from celery import current_app, shared_task
 from django.db import transaction
+
+from core.task_base import OpsTask
 
 
 def _task(name: str):
@@ -28,3 +30,21 @@ def enqueue(name: str, *args, countdown: float | None = None, **kwargs) -> None:
 def signature(name: str, *args, immutable: bool = True, **kwargs):
     """A signature of task `name`, for chains and groups, without importing its module."""
     return _task(name).signature(args, kwargs, immutable=immutable)
+
+
+WARN_EXPIRING_TOKENS_TASK = "core.warn_expiring_tokens"
+
+
+@shared_task(base=OpsTask, name=WARN_EXPIRING_TOKENS_TASK)
+def warn_expiring_tokens() -> str:
+    """Beat's daily look at API tokens expiring within a week: logged as warnings (alerting can hook the logger).
+
+    By hand: `python manage.py tokens --expiring`, or "Run selected tasks" on this periodic task in the admin.
+    """
+    from core.tokens import expires_text, expiring, logger
+
+    soon = list(expiring())
+    for token in soon:
+        logger.warning("API token %s (%s, owner %s) expires %s", token.prefix, token.name, token.owner,
+                       expires_text(token.expires_at))  # fmt: skip
+    return f"{len(soon)} API token(s) expire within a week"

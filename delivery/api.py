@@ -1,26 +1,25 @@
 """GET /api/metrics/dora/?environment=production&days=30: the four keys as JSON, for a read token."""
 
 from django.http import JsonResponse
-from django.views.decorators.http import require_GET
 
+from core import auth
 from core.http import json_error
 from delivery import metrics, strategy
 from delivery.present import band_document
 from delivery.query import BadQuery, read
-from flags.public import api_tokens
+
+PERMISSION = "delivery.view_delivery_metrics"  # what the DORA page asks for
 
 
-@require_GET
+@auth.api("GET", "HEAD")
 def dora(request):
-    token = api_tokens.resolve(api_tokens.bearer(request))
-    if token is None:
-        return json_error(401, "An API token is needed: Authorization: Bearer <token> (Feature flags → API tokens).")
+    """A read of the query's environment: any scope there, and the DORA page's permission."""
+    auth.authenticate(request, scope=auth.READ, permissions=[PERMISSION])
     try:
         environment, days = read(request.GET)
     except BadQuery as exc:
         return json_error(exc.status, exc.message)
-    if environment.key not in token["environments"]:
-        return json_error(403, f"This token is not scoped to {environment.key}.")
+    auth.require_environment(request, environment.key)
     p = metrics.period(environment, days)
     keys = metrics.four_keys(p)
     document = {

@@ -1,43 +1,23 @@
 """The API CI uses: create releases, start deployments, read their state, report checklist items.
 
-Authenticated with the console's API tokens (created in the admin under Feature flags → API tokens),
-scoped to environments; writes need a token that may write.
+Authenticated by core.auth with the console's API tokens (Console → API tokens): each endpoint names its
+scope and the environment it acts on, and the token's owner needs the permission the admin asks for.
 """
 
-from django.db import DatabaseError
 from django.http import JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
 
+from core import auth
 from core.http import json_error, json_object
+from core.models import Scope
 from deployments import progress, services
 from deployments.choices import Actor
 from deployments.exceptions import DeploymentRefused
 from deployments.models import Deployment, Release
-from environments.public import Environment
+from environments.public import Environment, EnvironmentKey
 
-
-def _token(request, *, write, environment=None):
-    """(token, None) or (None, error response)."""
-    from flags.public import api_tokens as tokens
-
-    try:
-        token = tokens.resolve(tokens.bearer(request))
-    except DatabaseError:
-        return None, json_error(503, "the console's database is unavailable")
-    if token is None:
-        return None, json_error(401, "an API token is required: Authorization: Bearer <token>")
-    if write and not token["can_write"]:
-        return None, json_error(403, "this token is read-only")
-    if environment is not None and environment not in token["environments"]:
-        return None, json_error(403, f"this token is not scoped to {environment!r}")
-    return token, None
-
-
-def _user(token):
-    from django.contrib.auth import get_user_model
-
-    return get_user_model().objects.filter(pk=token["acts_as_id"]).first()
+# The environment a new release is for: production deploys it in the end, so a token that cannot act on
+# production cannot create what production will run (a dev token's release would otherwise reach it).
+RELEASE_ENVIRONMENT = EnvironmentKey.PRODUCTION.value
 
 
 def deployment_document(deployment):
@@ -73,12 +53,12 @@ def deployment_document(deployment):
     }
 
 
-@csrf_exempt
-@require_POST
+@auth.api("POST")
 def create_release(request):
-    token, error = _token(request, write=True)
-    if error:
-        return error
+    """Acts on production (RELEASE_ENVIRONMENT): needs releases:write there and deployments.add_release."""
+    caller = auth.authenticate(
+        request, scope=Scope.RELEASES_WRITE, environment=RELEASE_ENVIRONMENT, permissions=["deployments.add_release"]
+    )
     payload = json_object(request)
     if payload is None or not all(isinstance(payload.get(k), str) for k in ("version", "ref", "ref_kind")):
         return json_error(400, 'send {"version": "...", "ref": "...", "ref_kind": "branch"|"tag", "commit": "..."}')
@@ -92,16 +72,17 @@ def create_release(request):
             commit=payload.get("commit") or "",
             changelog=payload.get("changelog") or "",
             actor=Actor.CI,
-            user=_user(token),
+            user=caller.user,
         )
     except DeploymentRefused as exc:
         return json_error(400, str(exc))
     return JsonResponse({"version": release.version, "ref": release.ref, "ref_kind": release.ref_kind}, status=201)
 
 
-@csrf_exempt
-@require_POST
+@auth.api("POST")
 def start(request):
+    """Acts on the body's environment: deployments:write there and deployments.operate_deployment."""
+    caller = auth.authenticate(request, scope=Scope.DEPLOYMENTS_WRITE, permissions=["deployments.operate_deployment"])
     payload = json_object(request)
     if (
         payload is None
@@ -109,46 +90,43 @@ def start(request):
         or not isinstance(payload.get("environment"), str)
     ):
         return json_error(400, 'send {"release": "<version>", "environment": "<key>"}')
-    token, error = _token(request, write=True, environment=payload["environment"])
-    if error:
-        return error
+    auth.require_environment(request, payload["environment"])
     release = Release.objects.filter(version=payload["release"]).first()
     environment = Environment.objects.filter(key=payload["environment"]).first()
     if release is None or environment is None:
         return json_error(404, "unknown release or environment")
     try:
         deployment = services.start_deployment(
-            release=release, environment=environment, actor=Actor.CI, user=_user(token)
+            release=release, environment=environment, actor=Actor.CI, user=caller.user
         )
     except DeploymentRefused as exc:
         return json_error(409, str(exc))
     return JsonResponse(deployment_document(deployment), status=201)
 
 
-@require_GET
+@auth.api("GET", "HEAD")
 def detail(request, pk):
+    """Acts on the deployment's environment: any scope there, and deployments.view_deployment."""
+    auth.authenticate(request, scope=auth.READ, permissions=["deployments.view_deployment"])
     deployment = (
         Deployment.objects.select_related("release", "environment", "from_slot", "to_slot").filter(pk=pk).first()
     )
     if deployment is None:
         return json_error(404, f"no deployment {pk}")
-    _, error = _token(request, write=False, environment=deployment.environment.key)
-    if error:
-        return error
+    auth.require_environment(request, deployment.environment.key)
     return JsonResponse(deployment_document(deployment))
 
 
-@csrf_exempt
-@require_POST
+@auth.api("POST")
 def check_item(request, pk, key):
+    """Acts on the deployment's environment: deployments:write there and deployments.check_checklist."""
+    caller = auth.authenticate(request, scope=Scope.DEPLOYMENTS_WRITE, permissions=["deployments.check_checklist"])
     deployment = Deployment.objects.select_related("environment").filter(pk=pk).first()
     if deployment is None:
         return json_error(404, f"no deployment {pk}")
-    _, error = _token(request, write=True, environment=deployment.environment.key)
-    if error:
-        return error
+    auth.require_environment(request, deployment.environment.key)
     try:
-        services.check_item(deployment_id=pk, item_key=key, actor=Actor.CI)
+        services.check_item(deployment_id=pk, item_key=key, actor=Actor.CI, user=caller.user)
     except DeploymentRefused as exc:
         return json_error(422, str(exc))
     deployment.refresh_from_db()

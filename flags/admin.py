@@ -12,7 +12,6 @@ from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from import_export.admin import ImportExportMixin
@@ -23,7 +22,7 @@ from environments.public import Environment
 from flags import services
 from flags.choices import ScheduledChangeStatus
 from flags.exceptions import FlagError
-from flags.models import ApiToken, ChangeRequest, Flag, FlagState, ScheduledChange
+from flags.models import ChangeRequest, Flag, FlagState, ScheduledChange
 from flags.resources import FlagMatrixResource
 
 
@@ -355,36 +354,3 @@ class ScheduledChangeAdmin(SimpleHistoryAdmin):
         for change in queryset.filter(status=ScheduledChangeStatus.SCHEDULED):
             services.cancel_scheduled_change(scheduled_change_id=change.pk, actor=request.user)
         self.message_user(request, "Selected scheduled changes that had not run yet are cancelled.")
-
-
-@admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix", "scope", "can_write", "acts_as", "created_at", "revoked_at"]
-    filter_horizontal = ["environments"]
-    readonly_fields = ["prefix", "created_at", "revoked_at"]
-    fields = ["name", "environments", "can_write", "acts_as", "prefix", "created_at", "revoked_at"]
-    actions = ["revoke"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("environments")
-
-    @admin.display(description="Environments")
-    def scope(self, obj):
-        return ", ".join(e.key for e in obj.environments.all())
-
-    def save_model(self, request, obj, form, change):
-        if not change:
-            raw, obj.prefix, obj.digest = ApiToken.generate()
-            self.message_user(
-                request,
-                format_html("Token created. Copy it now, it is not shown again: <code>{}</code>", raw),
-                messages.WARNING,
-            )
-        super().save_model(request, obj, form, change)
-
-    @admin.action(description="Revoke")
-    def revoke(self, request, queryset):
-        for token in queryset.filter(revoked_at__isnull=True):
-            token.revoked_at = timezone.now()
-            token.save(update_fields=["revoked_at"])
-        self.message_user(request, "Selected tokens are revoked.")

@@ -7,13 +7,12 @@ down they read the database; with both down they answer 503, never a partial doc
 import json
 import logging
 
-from django.contrib.auth import get_user_model
 from django.db import DatabaseError
 from django.http import HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
 
-from flags import conf, services, tokens
+from core import auth
+from core.models import Scope
+from flags import conf, services
 from flags.documents import etag, get_document
 from flags.exceptions import FlagError, NotAllowed
 
@@ -37,7 +36,7 @@ def _error(status, message, **extra):
     return JsonResponse({"error": message, **extra}, status=status)
 
 
-@require_http_methods(["GET", "HEAD"])
+@auth.api("GET", "HEAD")  # public: the storefront reads it without a token
 def flag_document(request, environment):
     try:
         document = get_document(environment)
@@ -51,8 +50,7 @@ def flag_document(request, environment):
     return _cache_headers(JsonResponse(document), document)
 
 
-@csrf_exempt  # token-authenticated, no cookies: CSRF does not apply
-@require_http_methods(["GET", "HEAD", "PATCH"])
+@auth.api("GET", "HEAD", "PATCH")
 def flag_detail(request, environment, key):
     if request.method == "PATCH":
         return _patch(request, environment, key)
@@ -70,33 +68,26 @@ def flag_detail(request, environment, key):
 
 
 def _patch(request, environment, key):
-    try:
-        token = tokens.resolve(tokens.bearer(request))
-    except DatabaseError:
-        return _error(503, UNAVAILABLE)
-    if token is None:
-        return _error(401, "an API token is required: Authorization: Bearer <token>")
-    if environment not in token["environments"]:
-        return _error(403, f"this token is not scoped to {environment!r}")
-    if not token["can_write"]:
-        return _error(403, "this token is read-only")
+    """A flag write acts on the URL's environment, as its owner, through the same set_state as a click."""
+    caller = auth.authenticate(
+        request, scope=Scope.FLAGS_WRITE, environment=environment, permissions=[services.CHANGE_PERMISSION]
+    )
     try:
         payload = json.loads(request.body or b"null")
     except (ValueError, UnicodeDecodeError):
         return _error(400, "the body is not valid JSON")
     if not isinstance(payload, dict) or not isinstance(payload.get("enabled"), bool):
         return _error(400, 'send {"enabled": true|false, "reason": "..."}')
-    reason = payload.get("reason") or f"API token {token['name']}"
+    reason = payload.get("reason") or f"API token {caller.token}"
     if not isinstance(reason, str):
         return _error(400, "reason must be a string")
     try:
         state = services.state_for(flag_key=key, environment_key=environment)
     except FlagError as exc:
         return _error(404, str(exc), key=key)
-    actor = get_user_model().objects.get(pk=token["acts_as_id"])
     try:
         outcome = services.set_state(
-            state_id=state.pk, enabled=payload["enabled"], actor=actor, reason=reason, source="api"
+            state_id=state.pk, enabled=payload["enabled"], actor=caller.user, reason=reason, source="api"
         )
     except NotAllowed as exc:
         return _error(403, str(exc))
@@ -126,11 +117,9 @@ def _ofrep_context(request, key=None):
     """(environment, None) or (None, error response) from the token and the request's context."""
     base = {"key": key} if key is not None else {}
     try:
-        token = tokens.resolve(tokens.bearer(request))
-    except DatabaseError:
-        return None, JsonResponse({**base, "errorCode": "GENERAL", "errorDetails": UNAVAILABLE}, status=503)
-    if token is None:
-        return None, JsonResponse({"errorDetails": "a valid API token is required"}, status=401)
+        auth.authenticate(request, scope=Scope.FLAGS_READ)
+    except auth.AuthError as exc:
+        return None, JsonResponse({**base, "errorCode": "GENERAL", "errorDetails": exc.message}, status=exc.status)
     try:
         payload = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
@@ -142,10 +131,12 @@ def _ofrep_context(request, key=None):
         return None, JsonResponse(
             {**base, "errorCode": "INVALID_CONTEXT", "errorDetails": "context must be a JSON object"}, status=400
         )
-    scope = token["environments"]
+    scope = auth.token_environments(request)
     wanted = context.get("environment")
     if wanted is not None and wanted not in scope:
-        return None, JsonResponse({"errorDetails": f"this token is not scoped to {wanted!r}"}, status=403)
+        return None, JsonResponse(
+            {**base, "errorCode": "GENERAL", "errorDetails": f"this token is not scoped to {wanted!r}"}, status=403
+        )
     if wanted is None and len(scope) != 1:
         return None, JsonResponse(
             {
@@ -168,8 +159,7 @@ def _evaluation(key, value, document):
     }
 
 
-@csrf_exempt
-@require_http_methods(["POST"])
+@auth.api("POST")
 def ofrep_evaluate(request, key):
     environment, failure = _ofrep_context(request, key)
     if failure is not None:
@@ -186,8 +176,7 @@ def ofrep_evaluate(request, key):
     return JsonResponse({**_evaluation(key, document["flags"][key], document), "cacheable": True})
 
 
-@csrf_exempt
-@require_http_methods(["POST"])
+@auth.api("POST")
 def ofrep_evaluate_all(request):
     environment, failure = _ofrep_context(request)
     if failure is not None:

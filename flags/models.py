@@ -1,8 +1,4 @@
-import hashlib
-import secrets
-
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
@@ -141,49 +137,3 @@ class ScheduledChange(HistoryEvents, models.Model):
 
     TRANSITIONS = SCHEDULED_CHANGE_TRANSITIONS
     transition_error = InvalidTransition
-
-
-TOKEN_PREFIX = "ops_flags_"  # noqa: S105 - a public marker, not a secret
-
-
-def token_digest(raw: str) -> str:
-    # The token is 32 random bytes, so a plain SHA-256 is enough: no dictionary to slow down.
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-class ApiToken(models.Model):
-    """A credential for the flags API, scoped to environments. Only its digest is stored."""
-
-    name = models.CharField(max_length=100, help_text="Who uses it, e.g. 'storefront production'.")
-    prefix = models.CharField(max_length=24, unique=True, editable=False)
-    digest = models.CharField(max_length=64, unique=True, editable=False)
-    environments = models.ManyToManyField("environments.Environment", related_name="+")
-    can_write = models.BooleanField(default=False, help_text="May change flag values (PATCH) in its environments.")
-    acts_as = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        help_text="Writes are audited as this user and follow this user's permissions.",
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["name"]
-        verbose_name = "API token"
-
-    def __str__(self):
-        return f"{self.name} ({self.prefix}…)"
-
-    @staticmethod
-    def generate() -> tuple[str, str, str]:
-        """A new raw token with its display prefix and digest; the raw value is shown once and never stored."""
-        prefix = secrets.token_hex(4)
-        raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-        return raw, f"{TOKEN_PREFIX}{prefix}", token_digest(raw)
-
-    def clean(self):
-        if self.can_write and self.acts_as_id is None:
-            raise ValidationError({"acts_as": "A token that writes needs a user to audit its changes as."})

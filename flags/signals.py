@@ -1,8 +1,8 @@
 """Cache invalidation only: every committed change rewrites the affected environments' documents."""
 
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import post_delete, post_save
 
-from flags import documents, tokens
+from flags import documents
 
 
 def _state_changed(sender, instance, **kwargs):
@@ -25,18 +25,11 @@ def _environment_changed(sender, instance, **kwargs):
     documents.refresh_on_commit(instance.key)
 
 
-def _token_changed(sender, instance, **kwargs):
-    if getattr(instance, "digest", None):  # m2m changes made from the environment side carry no token
-        tokens.forget(instance.digest)
-
-
 def connect():
     from environments.public import Environment
-    from flags.models import ApiToken, Flag, FlagState
+    from flags.models import Flag, FlagState
 
     for signal in (post_save, post_delete):
         signal.connect(_state_changed, sender=FlagState, dispatch_uid="flags_state_changed")
         signal.connect(_flag_changed, sender=Flag, dispatch_uid="flags_flag_changed")
         signal.connect(_environment_changed, sender=Environment, dispatch_uid="flags_environment_changed")
-        signal.connect(_token_changed, sender=ApiToken, dispatch_uid="flags_token_changed")
-    m2m_changed.connect(_token_changed, sender=ApiToken.environments.through, dispatch_uid="flags_token_scope")

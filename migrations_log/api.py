@@ -1,38 +1,26 @@
 """The API CI uses: register a release's migrations, report them tested locally, read their state.
 
-Authenticated as the deployments API is, with the console's API tokens (Authorization: Bearer),
-or with a staff session holding the migrations permissions.
+Authenticated by core.auth: an API token (Authorization: Bearer) with the migrations:write scope, or a staff
+session whose writes carry a CSRF token. Either way the user needs the migrations permission the admin asks for.
 """
 
 from django.http import JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
 
+from core import auth
 from core.http import json_error, json_object
+from core.models import Scope
 from deployments.public import Actor, Release
-from flags.public import api_tokens as tokens
+from environments.public import EnvironmentKey
 from migrations_log import services
 from migrations_log.exceptions import MigrationRefused
 
-
-def _caller(request, *, write):
-    """(user, actor, None) or (None, None, error response)."""
-    if request.headers.get("Authorization", "").startswith("Bearer "):
-        token = tokens.resolve(tokens.bearer(request))
-        if token is None:
-            return None, None, json_error(401, "this API token is unknown or revoked")
-        if write and not token["can_write"]:
-            return None, None, json_error(403, "this token is read-only")
-        from django.contrib.auth import get_user_model
-
-        return get_user_model().objects.filter(pk=token["acts_as_id"]).first(), Actor.CI, None
-    user = request.user
-    if not (user.is_authenticated and user.is_staff):
-        return None, None, json_error(401, "an API token or a staff session is required")
-    perm = "migrations_log.add_migration" if write else "migrations_log.view_migration"
-    if not user.has_perm(perm):
-        return None, None, json_error(403, f"you need the {perm} permission")
-    return user, Actor.CI, None
+# Registering a release's migrations acts on production (what production will run, as creating a release
+# does); reporting them tested locally acts on the local environment. So a dev token cannot register the
+# migrations production will run, and a production-only token cannot vouch for a developer's machine.
+REGISTER_ENVIRONMENT = EnvironmentKey.PRODUCTION.value
+TESTED_LOCALLY_ENVIRONMENT = EnvironmentKey.LOCAL.value
+WRITE = ["migrations_log.add_migration"]
+VIEW = ["migrations_log.view_migration"]
 
 
 def release_document(release):
@@ -76,12 +64,12 @@ def release_document(release):
     }
 
 
-@csrf_exempt
-@require_POST
+@auth.api("POST")
 def register(request):
-    user, actor, error = _caller(request, write=True)
-    if error:
-        return error
+    """Acts on production (REGISTER_ENVIRONMENT)."""
+    caller = auth.authenticate(
+        request, scope=Scope.MIGRATIONS_WRITE, environment=REGISTER_ENVIRONMENT, permissions=WRITE, session=True
+    )
     payload = json_object(request)
     if payload is None or not isinstance(payload.get("files"), dict):
         return json_error(400, 'send JSON: {"version": "v2.0", "files": {"0001_name.sql": "SQL…"}}')
@@ -93,20 +81,20 @@ def register(request):
             files=payload["files"],
             ref=str(payload.get("ref", "")),
             ref_kind=str(payload.get("ref_kind", "")),
-            actor=actor,
-            user=user,
+            actor=Actor.CI,
+            user=caller.user,
         )
     except MigrationRefused as exc:
         return json_error(409, str(exc))
     return JsonResponse({"summary": registered.summary(), **release_document(registered.release)}, status=201)
 
 
-@csrf_exempt
-@require_POST
+@auth.api("POST")
 def tested_locally(request, version):
-    _, _, error = _caller(request, write=True)
-    if error:
-        return error
+    """Acts on the local environment (TESTED_LOCALLY_ENVIRONMENT)."""
+    auth.authenticate(
+        request, scope=Scope.MIGRATIONS_WRITE, environment=TESTED_LOCALLY_ENVIRONMENT, permissions=WRITE, session=True
+    )
     payload = json_object(request)
     if payload is None:
         return json_error(400, 'send JSON, e.g. {} or {"identifiers": ["0007_add_note"]}')
@@ -117,11 +105,10 @@ def tested_locally(request, version):
     return JsonResponse({"reported": count})
 
 
-@require_GET
+@auth.api("GET", "HEAD")
 def detail(request, version):
-    _, _, error = _caller(request, write=False)
-    if error:
-        return error
+    """A read: any scope will do, and migrations_log.view_migration."""
+    auth.authenticate(request, scope=auth.READ, permissions=VIEW, session=True)
     release = Release.objects.filter(version=version).first()
     if release is None:
         return json_error(404, f"no release {version!r}")

@@ -124,13 +124,14 @@ def build_history():
 
 @pytest.fixture
 def make_token():
-    from environments.public import Environment
-    from flags.models import ApiToken
+    from tests.core.tokens import make_token as new_token
+    from tests.core.tokens import service_account
 
     def make(*environments):
-        raw, prefix, digest = ApiToken.generate()
-        token = ApiToken.objects.create(name="dora reader", prefix=prefix, digest=digest)
-        token.environments.set(Environment.objects.filter(key__in=environments))
-        return raw
+        reader = service_account(f"dora-reader-{len(made)}", "delivery.view_delivery_metrics")
+        made.append(reader)
+        return new_token(reader, environments=environments, name="dora reader")
+
+    made = []
 
     return make

@@ -4,19 +4,19 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from deployments.models import Deployment, Release
-from environments.models import Environment
+from tests.core.tokens import bearer, make_token, service_account
 
 pytestmark = pytest.mark.django_db
 
 
-def _token(*environments, can_write=True):
-    from flags.models import ApiToken
+CI_PERMISSIONS = ["deployments.add_release", "deployments.operate_deployment", "deployments.check_checklist",
+                  "deployments.view_deployment"]  # fmt: skip
 
-    raw, prefix, digest = ApiToken.generate()
-    ci = get_user_model().objects.get_or_create(username="ci")[0]
-    token = ApiToken.objects.create(name="ci", prefix=prefix, digest=digest, can_write=can_write, acts_as=ci)
-    token.environments.set(Environment.objects.filter(key__in=environments))
-    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+def _token(*environments, can_write=True):
+    ci = get_user_model().objects.filter(username="ci").first() or service_account("ci", *CI_PERMISSIONS)
+    scopes = ["releases:write", "deployments:write"] if can_write else ["flags:read"]
+    return bearer(make_token(ci, environments=environments, scopes=scopes))
 
 
 def _post(client, url, body, headers):

@@ -3,8 +3,9 @@
 import pytest
 from django.core.cache import cache
 
-from environments.models import Environment
-from flags.models import ApiToken, FlagState
+from flags.models import FlagState
+from tests.core.tokens import make_token as new_token
+from tests.core.tokens import service_account
 
 
 def clear_flag_cache():
@@ -56,11 +57,13 @@ def state(key, env):
 
 @pytest.fixture
 def make_token():
-    def make(*, environments, can_write=False, acts_as=None, name="storefront"):
-        raw, prefix, digest = ApiToken.generate()
-        token = ApiToken.objects.create(name=name, prefix=prefix, digest=digest, can_write=can_write, acts_as=acts_as)
-        token.environments.set(Environment.objects.filter(key__in=environments))
-        return raw
+    def make(*, environments, scopes=("flags:read",), owner=None, name="storefront"):
+        # A read token belongs to a service account with no permissions: reading flags needs none.
+        owner = owner or service_account(f"svc-{name}-{len(made)}")
+        made.append(owner)
+        return new_token(owner, environments=environments, scopes=scopes, name=name)
+
+    made = []
 
     return make
 

@@ -5,7 +5,8 @@ import json
 import pytest
 from django.test import override_settings
 
-from flags.models import ApiToken, ChangeRequest, FlagState
+from core.models import ApiToken
+from flags.models import ChangeRequest, FlagState
 from tests.flags.conftest import state
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +77,7 @@ def test_patch__no_token__401_and_nothing_changes(seeded, client):
 
 
 def test_patch__token_for_another_environment__403(seeded, client, make_token, carol):
-    raw = make_token(environments=["dev"], can_write=True, acts_as=carol)
+    raw = make_token(environments=["dev"], scopes=["flags:write"], owner=carol)
     response = patch(client, "/api/flags/staging/reviews/", {"enabled": True}, **auth(raw))
     assert response.status_code == 403 and "staging" in response.json()["error"]
     assert state("reviews", "staging").enabled is False
@@ -88,20 +89,20 @@ def test_patch__read_only_token__403(seeded, client, make_token):
 
 
 def test_patch__revoked_token__401(seeded, client, make_token, carol):
-    raw = make_token(environments=["staging"], can_write=True, acts_as=carol)
+    raw = make_token(environments=["staging"], scopes=["flags:write"], owner=carol)
     ApiToken.objects.update(revoked_at="2026-01-01T00:00Z")
     assert patch(client, "/api/flags/staging/reviews/", {"enabled": True}, **auth(raw)).status_code == 401
 
 
 @pytest.mark.parametrize("body", [{"enabled": "yes"}, {}, ["enabled"], {"enabled": True, "reason": 5}])
 def test_patch__bad_body__400_and_nothing_changes(seeded, client, make_token, carol, body):
-    raw = make_token(environments=["staging"], can_write=True, acts_as=carol)
+    raw = make_token(environments=["staging"], scopes=["flags:write"], owner=carol)
     assert patch(client, "/api/flags/staging/reviews/", body, **auth(raw)).status_code == 400
     assert state("reviews", "staging").enabled is False
 
 
 def test_patch__scoped_write_token__applies_and_audits_as_its_user(seeded, client, make_token, carol):
-    raw = make_token(environments=["staging"], can_write=True, acts_as=carol)
+    raw = make_token(environments=["staging"], scopes=["flags:write"], owner=carol)
     response = patch(client, "/api/flags/staging/reviews/", {"enabled": True, "reason": "UAT"}, **auth(raw))
     assert response.status_code == 200 and response.json()["enabled"] is True
     record = FlagState.history.filter(id=state("reviews", "staging").pk).latest("history_id")
@@ -109,7 +110,7 @@ def test_patch__scoped_write_token__applies_and_audits_as_its_user(seeded, clien
 
 
 def test_patch__production__202_change_request_not_applied(seeded, client, make_token, alice):
-    raw = make_token(environments=["production"], can_write=True, acts_as=alice)
+    raw = make_token(environments=["production"], scopes=["flags:write"], owner=alice)
     response = patch(client, "/api/flags/production/reviews/", {"enabled": True, "reason": "launch"}, **auth(raw))
     assert response.status_code == 202
     assert response.json()["change_request"]["status"] == "pending"
@@ -118,7 +119,7 @@ def test_patch__production__202_change_request_not_applied(seeded, client, make_
 
 
 def test_patch__production_as_user_without_permission__403(seeded, client, make_token, carol):
-    raw = make_token(environments=["production"], can_write=True, acts_as=carol)
+    raw = make_token(environments=["production"], scopes=["flags:write"], owner=carol)
     response = patch(client, "/api/flags/production/reviews/", {"enabled": True}, **auth(raw))
     assert response.status_code == 403 and not ChangeRequest.objects.exists()
 
@@ -208,6 +209,6 @@ def test_ofrep__token_revoked_in_the_admin__refused_on_the_next_request(
     assert ofrep(client, "/ofrep/v1/evaluate/flags/reviews", **auth(raw)).status_code == 200  # now cached
     token = ApiToken.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
-        admin_client.post("/admin/flags/apitoken/", {"action": "revoke", "_selected_action": [token.pk]})
+        admin_client.post("/admin/core/apitoken/", {"action": "revoke", "_selected_action": [token.pk]})
     assert ApiToken.objects.get().revoked_at is not None
     assert ofrep(client, "/ofrep/v1/evaluate/flags/reviews", **auth(raw)).status_code == 401

@@ -64,12 +64,13 @@ def test_api__unknown_release__404(ci):
 
 
 def _token_headers(*, can_write):
-    from flags.models import ApiToken
+    from tests.core.tokens import bearer, make_token, service_account
 
-    raw, prefix, digest = ApiToken.generate()
-    bot = User.objects.get_or_create(username="ci-token")[0]
-    ApiToken.objects.create(name="ci", prefix=prefix, digest=digest, can_write=can_write, acts_as=bot)
-    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    bot = User.objects.filter(username="ci-token").first() or service_account(
+        "ci-token", "migrations_log.add_migration", "migrations_log.view_migration"
+    )
+    scopes = ["migrations:write"] if can_write else ["flags:read"]
+    return bearer(make_token(bot, environments=["local", "production"], scopes=scopes))
 
 
 def test_api__with_an_api_token__registers_as_ci(enabled_targets, client):
