@@ -11,8 +11,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.http import json_error, json_object
 from deployments import progress, services
-from deployments.choices import Actor
-from deployments.exceptions import DeploymentRefused
+from deployments.choices import Actor, DeploymentStatus
+from deployments.exceptions import DeploymentRefused, NotAllowed
 from deployments.models import Deployment, Release
 from environments.public import Environment
 
@@ -116,13 +116,18 @@ def start(request):
     environment = Environment.objects.filter(key=payload["environment"]).first()
     if release is None or environment is None:
         return json_error(404, "unknown release or environment")
+    user = _user(token)
+    if user is None:  # without a user the service would take the call for the console's own
+        return json_error(403, "this token acts as nobody: a deployment needs a user with the permission")
     try:
-        deployment = services.start_deployment(
-            release=release, environment=environment, actor=Actor.CI, user=_user(token)
-        )
+        deployment = services.start_deployment(release=release, environment=environment, actor=Actor.CI, user=user)
+    except NotAllowed as exc:
+        return json_error(403, str(exc))
     except DeploymentRefused as exc:
         return json_error(409, str(exc))
-    return JsonResponse(deployment_document(deployment), status=201)
+    # Four-eyes: accepted, not started; the document's status says it awaits approval.
+    status = 202 if deployment.status == DeploymentStatus.AWAITING_APPROVAL else 201
+    return JsonResponse(deployment_document(deployment), status=status)
 
 
 @require_GET

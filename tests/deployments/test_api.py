@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 
 from deployments.models import Deployment, Release
 from environments.models import Environment
@@ -14,6 +15,12 @@ def _token(*environments, can_write=True):
 
     raw, prefix, digest = ApiToken.generate()
     ci = get_user_model().objects.get_or_create(username="ci")[0]
+    ci.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="deployments",
+            codename__in=["operate_deployment", "deploy_production", "check_checklist", "add_release"],
+        )
+    )
     token = ApiToken.objects.create(name="ci", prefix=prefix, digest=digest, can_write=can_write, acts_as=ci)
     token.environments.set(Environment.objects.filter(key__in=environments))
     return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
