@@ -51,6 +51,9 @@ class SmokeCheckInline(admin.TabularInline):
     extra = 0
 
 
+FOUR_EYES_FIELDS = ["four_eyes", "four_eyes_changed_by_id", "four_eyes_changed_at", "four_eyes_reason"]
+
+
 class FourEyesForm(forms.Form):
     four_eyes = forms.BooleanField(required=False, label="Four-eyes on")
     reason = forms.CharField(max_length=200, help_text="Kept with the switch, e.g. 'team of one until March'.")
@@ -98,6 +101,16 @@ class DeploymentPolicyAdmin(SimpleHistoryAdmin):
     @admin.display(description="Source rule")
     def source(self, obj):
         return obj.source_rule()
+
+    def save_model(self, request, obj, form, change):
+        # The form never carries four-eyes, but a history revert rebuilds the whole row: keep the switch as it is.
+        if change:
+            current = DeploymentPolicy.objects.filter(pk=obj.pk).values(*FOUR_EYES_FIELDS).first() or {}
+            for name, value in current.items():
+                setattr(obj, name, value)
+        else:
+            obj.four_eyes = obj.environment.is_production
+        super().save_model(request, obj, form, change)
 
     @admin.display(description="Four-eyes")
     def four_eyes_switch(self, obj):

@@ -303,3 +303,18 @@ def test_hook__auto_deploy_to_production__waits_for_approval_then_anyone_permitt
     # And a person with the permission approves it (nobody requested it, so anyone permitted may)
     services.approve(deployment_id=pk, user=manager)
     assert _status(Deployment(pk=pk)) == S.DEPLOYING
+
+
+def test_policy_admin__a_history_revert__keeps_the_switch_as_it_is(four_eyes, rf, ops_admin):
+    # Given four-eyes on, and a row rebuilt from an older version where it was off (what a history revert saves)
+    from django.contrib import admin
+
+    rebuilt = DeploymentPolicy.objects.get(environment=four_eyes)
+    rebuilt.four_eyes, rebuilt.ref_pattern = False, "v2*"
+    request = rf.post("/")
+    request.user = ops_admin
+    # When the policy admin saves it
+    admin.site._registry[DeploymentPolicy].save_model(request, rebuilt, form=None, change=True)
+    # Then the other fields are saved, and four-eyes is not switched off in passing
+    saved = DeploymentPolicy.objects.get(pk=rebuilt.pk)
+    assert saved.ref_pattern == "v2*" and saved.four_eyes is True
