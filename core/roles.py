@@ -180,14 +180,13 @@ def role_permissions(role) -> frozenset[str]:
 
 
 def markdown_matrix() -> str:
-    """The README's matrix: role × action, then what each action needs."""
-    roles = list(ROLES)
-    lines = ["| Action | " + " | ".join(roles) + " |", "|---|" + "---|" * len(roles)]
-    for row in actions():
-        cells = ["✓" if row.key in ROLES[role] else "" for role in roles]
-        lines.append(f"| {row.label} | " + " | ".join(cells) + " |")
+    """The README's matrix: role × action as the table grants it, then what each action needs."""
+    columns, rows = matrix(held={role: role_permissions(role) for role in ROLES})
+    lines = ["| Action | " + " | ".join(c.role for c in columns) + " |", "|---|" + "---|" * len(columns)]
+    for row, cells in rows:
+        lines.append(f"| {row.label} | " + " | ".join(cell.text for cell in cells) + " |")
     lines += ["", "| Action | Permissions |", "|---|---|"]
-    for row in actions():
+    for row, _ in rows:
         needs = row.summary or ", ".join(f"`{p}`" for p in row.permissions)
         lines.append(f"| {row.label} | {needs} |")
     return "\n".join(lines) + "\n"
@@ -198,15 +197,19 @@ def markdown_matrix() -> str:
 
 @dataclass(frozen=True)
 class Cell:
-    expected: bool  # the table gives this role this action
     held: tuple[str, ...]  # the action's permissions the group holds
     total: int
-    missing: tuple[str, ...]  # expected of this action and not held
-    extra: tuple[str, ...]  # held, of this action, beyond everything the role should hold
+    missing: tuple[str, ...]  # of this action, granted by the table and not held
+    extra: tuple[str, ...]  # of this action, held beyond everything the role is granted
 
     @property
     def state(self):
         return "all" if len(self.held) == self.total else ("none" if not self.held else "partial")
+
+    @property
+    def text(self):
+        """✓ when the role can do it all; a role that holds part of an action (through another) shows how much."""
+        return {"all": "✓", "none": ""}.get(self.state, f"{len(self.held)} of {self.total}")
 
     @property
     def drift(self):
@@ -243,17 +246,14 @@ def matrix(held=None):
         wanted, has = role_permissions(role), held.get(role, frozenset())
         columns.append(Column(role, role in held, tuple(sorted(wanted - has)), tuple(sorted(has - wanted))))
     for row in actions():
-        cells = []
+        perms, cells = set(row.permissions), []
         for column in columns:
-            perms = set(row.permissions)
             has = held.get(column.role, frozenset())
-            expected = row.key in ROLES[column.role]
             cells.append(
                 Cell(
-                    expected=expected,
                     held=tuple(sorted(perms & has)),
                     total=len(perms),
-                    missing=tuple(sorted(perms - has)) if expected else (),
+                    missing=tuple(sorted(perms & set(column.missing))),
                     extra=tuple(sorted(perms & set(column.extra))),
                 )
             )
