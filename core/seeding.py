@@ -131,33 +131,35 @@ def seed_groups(report: SeedReport):
     table = {role: roles.role_permissions(role) for role in roles.ROLES}
     by_name = permissions_by_name(set().union(*table.values()))
     for role, wanted in table.items():
-        label = f"group {role}"
         key = f"auth.group:name={role}"
         record = SeedRecord.objects.filter(key=key).first()
         group = Group.objects.filter(name=role).first()
-        if group is None:
-            if record is not None:
-                report.kept.append(f"{label}: deleted")
-                continue
-            group = Group.objects.create(name=role)
-            group.permissions.set([by_name[p] for p in wanted])
+        if group is None and record is not None:
+            report.kept.append(f"group {role}: deleted")
+        elif group is None:
+            Group.objects.create(name=role).permissions.set([by_name[p] for p in wanted])
             SeedRecord.objects.create(key=key, values={"permissions": sorted(wanted)})
-            report.created.append(label)
-            continue
-        held = {_name(p): p for p in group.permissions.select_related("content_type")}
-        current = set(held)
-        # A group made by hand before any seed gets what the role lacks; what it holds beyond the role stays.
-        seeded = set(record.values.get("permissions", ())) if record else current & wanted
-        add, remove, seeded_after, kept = _merge_permissions(wanted=wanted, current=current, seeded=seeded)
-        if add:
-            group.permissions.add(*(by_name[p] for p in add))
-        if remove:
-            group.permissions.remove(*(held[p] for p in remove))
-        if add or remove:
-            report.updated.append(f"{label}: {len(add)} permission(s) added, {len(remove)} removed")
-        report.kept.extend(f"{label}: {p}" for p in kept)
-        if record is None:
-            SeedRecord.objects.create(key=key, values={"permissions": sorted(seeded_after)})
-        elif sorted(seeded_after) != record.values.get("permissions"):
-            record.values = {"permissions": sorted(seeded_after)}
-            record.save(update_fields=["values", "seeded_at"])
+            report.created.append(f"group {role}")
+        else:
+            _update_group(group, wanted, by_name, key=key, record=record, report=report)
+
+
+def _update_group(group, wanted, by_name, *, key, record, report):
+    held = {_name(p): p for p in group.permissions.select_related("content_type")}
+    current = set(held)
+    # A group made by hand before any seed gets what the role lacks; what it holds beyond the role stays.
+    seeded = set(record.values.get("permissions", ())) if record else current & wanted
+    add, remove, seeded_after, kept = _merge_permissions(wanted=wanted, current=current, seeded=seeded)
+    if add:
+        group.permissions.add(*(by_name[p] for p in add))
+    if remove:
+        group.permissions.remove(*(held[p] for p in remove))
+    if add or remove:
+        report.updated.append(f"group {group.name}: {len(add)} permission(s) added, {len(remove)} removed")
+    report.kept.extend(f"group {group.name}: {p}" for p in kept)
+    values = {"permissions": sorted(seeded_after)}
+    if record is None:
+        SeedRecord.objects.create(key=key, values=values)
+    elif values != record.values:
+        record.values = values
+        record.save(update_fields=["values", "seeded_at"])

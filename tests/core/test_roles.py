@@ -97,6 +97,15 @@ def test_seed__hand_edited_group__edit_kept_and_reported():
 
 
 @pytest.mark.django_db
+def test_seed__group_an_operator_deleted__stays_deleted():
+    seed_groups(SeedReport())
+    Group.objects.filter(name="Viewer").delete()
+    report = SeedReport()
+    seed_groups(report)
+    assert "group Viewer: deleted" in report.kept and not Group.objects.filter(name="Viewer").exists()
+
+
+@pytest.mark.django_db
 def test_seed__unknown_permission_in_table__refused_naming_it_nothing_seeded(monkeypatch):
     monkeypatch.setitem(roles.ROLES, "Viewer", ("read", "typo"))
     monkeypatch.setattr(roles, "action", lambda key: roles.Action(key, key, ("flags.fly_flag",)))
