@@ -1,5 +1,9 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path
 
+from core import roles
 from core.dashboard import environment_cards
 
 
@@ -12,3 +16,20 @@ class OpsAdminSite(admin.AdminSite):
     def index(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "environment_cards": environment_cards()}
         return super().index(request, extra_context)
+
+    def get_urls(self):
+        return [path("roles/", self.admin_view(self.roles_view), name="roles")] + super().get_urls()
+
+    def roles_view(self, request):
+        """Role × action, from core.roles and from the groups as they are: a hand-edited group shows its drift."""
+        if not request.user.has_perm("auth.view_group"):
+            raise PermissionDenied
+        columns, rows = roles.matrix()
+        context = {
+            **self.each_context(request),
+            "title": "Roles",
+            "columns": columns,
+            "rows": rows,
+            "drift": any(c.drift for c in columns),
+        }
+        return TemplateResponse(request, "admin/roles.html", context)

@@ -12,6 +12,7 @@ from importlib import import_module
 from django.apps import apps
 from django.db import transaction
 
+from core import roles
 from core.models import SeedRecord
 
 
@@ -84,4 +85,81 @@ def seed_all() -> SeedReport:
                     raise
                 continue
             module.seed(report)
+        seed_groups(report)
     return report
+
+
+class RoleTableError(Exception):
+    """core.roles names a permission that does not exist: the table is wrong, nothing was seeded."""
+
+
+def _name(permission):
+    return f"{permission.content_type.app_label}.{permission.codename}"
+
+
+def permissions_by_name(names):
+    """{"app.codename": Permission} for `names`; RoleTableError naming any that does not exist."""
+    from django.contrib.auth.models import Permission
+
+    names = set(names)
+    found = {
+        _name(p): p
+        for p in Permission.objects.select_related("content_type").filter(
+            codename__in={n.split(".", 1)[1] for n in names}
+        )
+    }
+    missing = sorted(names - found.keys())
+    if missing:
+        raise RoleTableError(f"core.roles names permissions that do not exist: {', '.join(missing)}.")
+    return {name: found[name] for name in names}
+
+
+def _merge_permissions(*, wanted, current, seeded):
+    """(add, remove, seeded after, operator edits kept) for one group, permission by permission as seed_row does
+    field by field: the seed adds what the table gained and removes what it dropped; an operator's grant or
+    removal stays."""
+    add = wanted - seeded - current
+    remove = (seeded - wanted) & current
+    kept = sorted((wanted & seeded) - current) + sorted(current - wanted - seeded)
+    return add, remove, wanted, kept
+
+
+def seed_groups(report: SeedReport):
+    """One group per role of core.roles, holding exactly its permissions unless an operator edited it."""
+    from django.contrib.auth.models import Group
+
+    table = {role: roles.role_permissions(role) for role in roles.ROLES}
+    by_name = permissions_by_name(set().union(*table.values()))
+    for role, wanted in table.items():
+        key = f"auth.group:name={role}"
+        record = SeedRecord.objects.filter(key=key).first()
+        group = Group.objects.filter(name=role).first()
+        if group is None and record is not None:
+            report.kept.append(f"group {role}: deleted")
+        elif group is None:
+            Group.objects.create(name=role).permissions.set([by_name[p] for p in wanted])
+            SeedRecord.objects.create(key=key, values={"permissions": sorted(wanted)})
+            report.created.append(f"group {role}")
+        else:
+            _update_group(group, wanted, by_name, key=key, record=record, report=report)
+
+
+def _update_group(group, wanted, by_name, *, key, record, report):
+    held = {_name(p): p for p in group.permissions.select_related("content_type")}
+    current = set(held)
+    # A group made by hand before any seed gets what the role lacks; what it holds beyond the role stays.
+    seeded = set(record.values.get("permissions", ())) if record else current & wanted
+    add, remove, seeded_after, kept = _merge_permissions(wanted=wanted, current=current, seeded=seeded)
+    if add:
+        group.permissions.add(*(by_name[p] for p in add))
+    if remove:
+        group.permissions.remove(*(held[p] for p in remove))
+    if add or remove:
+        report.updated.append(f"group {group.name}: {len(add)} permission(s) added, {len(remove)} removed")
+    report.kept.extend(f"group {group.name}: {p}" for p in kept)
+    values = {"permissions": sorted(seeded_after)}
+    if record is None:
+        SeedRecord.objects.create(key=key, values=values)
+    elif values != record.values:
+        record.values = values
+        record.save(update_fields=["values", "seeded_at"])

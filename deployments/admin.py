@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from deployments import progress, services
-from deployments.choices import ACTIVE, Actor, ChecklistPhase, StepStatus
+from deployments.choices import ACTIVE, Actor, ChecklistPhase, DeploymentStatus, StepStatus
 from deployments.exceptions import DeploymentRefused
 from deployments.models import (
     ChecklistItem,
@@ -29,6 +29,7 @@ _TONE = {
     "rolled_back": "ops-warn",
     "paused": "ops-warn",
     "awaiting_checklist": "ops-warn",
+    "awaiting_approval": "ops-warn",
     "failed": "ops-bad",
     "aborted": "ops-bad",
 }
@@ -50,12 +51,35 @@ class SmokeCheckInline(admin.TabularInline):
     extra = 0
 
 
+FOUR_EYES_FIELDS = ["four_eyes", "four_eyes_changed_by_id", "four_eyes_changed_at", "four_eyes_reason"]
+
+
+class FourEyesForm(forms.Form):
+    four_eyes = forms.BooleanField(required=False, label="Four-eyes on")
+    reason = forms.CharField(max_length=200, help_text="Kept with the switch, e.g. 'team of one until March'.")
+
+
 @admin.register(DeploymentPolicy)
 class DeploymentPolicyAdmin(SimpleHistoryAdmin):
-    list_display = ["environment", "strategy", "source", "auto_deploy", "checklist_required", "balancer"]
+    list_display = ["environment", "strategy", "source", "auto_deploy", "checklist_required", "four_eyes", "balancer"]
     inlines = [TrafficStepInline, RollbackTriggerInline, SmokeCheckInline]
+    # Four-eyes changes only through its own page (a service call with a reason), never with the rest of the form.
+    readonly_fields = ["four_eyes_switch"]
     fieldsets = [
-        (None, {"fields": ["environment", "strategy", "ref_kind", "ref_pattern", "auto_deploy", "checklist_required"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "environment",
+                    "strategy",
+                    "ref_kind",
+                    "ref_pattern",
+                    "auto_deploy",
+                    "checklist_required",
+                    "four_eyes_switch",
+                ]
+            },
+        ),
         ("Load balancer", {"fields": ["balancer", "balancer_socket", "balancer_backend"]}),
         ("Deploy executor", {"fields": ["executor", "deploy_command", "deploy_webhook_url", "deploy_timeout_seconds"]}),
         (
@@ -77,6 +101,70 @@ class DeploymentPolicyAdmin(SimpleHistoryAdmin):
     @admin.display(description="Source rule")
     def source(self, obj):
         return obj.source_rule()
+
+    def save_model(self, request, obj, form, change):
+        # The form never carries four-eyes, but a history revert rebuilds the whole row: keep the switch as it is.
+        if change:
+            current = DeploymentPolicy.objects.filter(pk=obj.pk).values(*FOUR_EYES_FIELDS).first() or {}
+            for name, value in current.items():
+                setattr(obj, name, value)
+        else:
+            obj.four_eyes = obj.environment.is_production
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="Four-eyes")
+    def four_eyes_switch(self, obj):
+        if obj is None or obj.pk is None:
+            return "Set after the policy is saved."
+        return format_html(
+            '<span id="four-eyes-state">{}</span> <a href="{}" id="four-eyes-switch">Change…</a>',
+            four_eyes_text(obj),
+            reverse("admin:deployments_deploymentpolicy_four_eyes", args=[obj.pk]),
+        )
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/four-eyes/", view(self.four_eyes_view), name="deployments_deploymentpolicy_four_eyes"),
+        ] + super().get_urls()
+
+    def four_eyes_view(self, request, pk):
+        policy = get_object_or_404(DeploymentPolicy.objects.select_related("environment"), pk=pk)
+        if not self.has_change_permission(request, policy):
+            raise PermissionDenied
+        form = FourEyesForm(request.POST or None, initial={"four_eyes": policy.four_eyes})
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.set_four_eyes(
+                    policy_id=policy.pk,
+                    enabled=form.cleaned_data["four_eyes"],
+                    user=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+            except DeploymentRefused as exc:
+                form.add_error(None, str(exc))
+            else:
+                policy.refresh_from_db()
+                self.message_user(request, f"{policy.environment}: {four_eyes_text(policy)}", messages.SUCCESS)
+                return redirect(reverse("admin:deployments_deploymentpolicy_change", args=[policy.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Four-eyes: {policy.environment}",
+            "policy": policy,
+            "state": four_eyes_text(policy),
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/deployments/deploymentpolicy/four_eyes.html", context)
+
+
+def four_eyes_text(policy):
+    """'On' or 'Off', with who switched it, when and why once someone has."""
+    state = "On" if policy.four_eyes else "Off"
+    if policy.four_eyes_changed_at is None:
+        return f"{state} (as seeded)"
+    who = policy.four_eyes_changed_by or "a deleted user"
+    return f"{state} since {policy.four_eyes_changed_at:%Y-%m-%d %H:%M} UTC, by {who}: {policy.four_eyes_reason}"
 
 
 @admin.register(Slot)
@@ -176,6 +264,8 @@ class DeploymentAdmin(admin.ModelAdmin):
             "live": progress.is_live(deployment),
             "can_operate": request.user.has_perm("deployments.operate_deployment"),
             "can_check": request.user.has_perm("deployments.check_checklist"),
+            "can_approve": not services.approval_refusal(deployment, request.user),
+            "is_requester": deployment.created_by_id == request.user.pk,
             "tone": _TONE.get(deployment.status, ""),
         }
 
@@ -205,7 +295,11 @@ class DeploymentAdmin(admin.ModelAdmin):
             except DeploymentRefused as exc:
                 form.add_error(None, str(exc))
             else:
-                self.message_user(request, f"Deployment #{deployment.pk} started.", messages.SUCCESS)
+                if deployment.status == DeploymentStatus.AWAITING_APPROVAL:
+                    text = f"Deployment #{deployment.pk} awaits approval by a second person (four-eyes)."
+                else:
+                    text = f"Deployment #{deployment.pk} started."
+                self.message_user(request, text, messages.SUCCESS)
                 return redirect(reverse("admin:deployments_deployment_change", args=[deployment.pk]))
         context = {
             **self.admin_site.each_context(request),
@@ -213,6 +307,11 @@ class DeploymentAdmin(admin.ModelAdmin):
             "title": "Start a deployment",
             "form": form,
             "active": Deployment.objects.filter(status__in=ACTIVE).select_related("release", "environment"),
+            "four_eyes_off": [
+                (p.environment, four_eyes_text(p))
+                for p in DeploymentPolicy.objects.select_related("environment", "four_eyes_changed_by")
+                if not p.four_eyes and p.environment.is_production
+            ],
         }
         return TemplateResponse(request, "admin/deployments/deployment/start.html", context)
 
@@ -227,9 +326,13 @@ class DeploymentAdmin(admin.ModelAdmin):
     def act_view(self, request, pk, action):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        if not request.user.has_perm("deployments.operate_deployment"):
+        needed = services.APPROVE_PERMISSION if action in {"approve", "reject"} else services.OPERATE_PERMISSION
+        if not request.user.has_perm(needed):
             raise PermissionDenied
+        note = request.POST.get("note", "")
         actions = {
+            "approve": lambda: services.approve(deployment_id=pk, user=request.user, note=note),
+            "reject": lambda: services.reject(deployment_id=pk, user=request.user, note=note),
             "continue": lambda: services.continue_deployment(deployment_id=pk, user=request.user),
             "rollback": lambda: services.roll_back_now(
                 deployment_id=pk, user=request.user, reason=request.POST.get("reason") or "Roll back now (manual)"
@@ -240,7 +343,9 @@ class DeploymentAdmin(admin.ModelAdmin):
         if action not in actions:
             raise PermissionDenied
         if self._act(request, actions[action]):
-            self.message_user(request, f"{action.capitalize()}: done; the engine takes it from here.", messages.SUCCESS)
+            done = {"approve": "Approved", "reject": "Rejected: the deployment is aborted"}.get(action)
+            text = done or f"{action.capitalize()}: done; the engine takes it from here."
+            self.message_user(request, text, messages.SUCCESS)
         return redirect(reverse("admin:deployments_deployment_change", args=[pk]))
 
     def check_view(self, request, pk, key):

@@ -10,8 +10,8 @@ from core import auth
 from core.http import json_error, json_object
 from core.models import Scope
 from deployments import progress, services
-from deployments.choices import Actor
-from deployments.exceptions import DeploymentRefused
+from deployments.choices import Actor, DeploymentStatus
+from deployments.exceptions import DeploymentRefused, NotAllowed
 from deployments.models import Deployment, Release
 from environments.public import Environment, EnvironmentKey
 
@@ -99,9 +99,13 @@ def start(request):
         deployment = services.start_deployment(
             release=release, environment=environment, actor=Actor.CI, user=caller.user
         )
+    except NotAllowed as exc:
+        return json_error(403, str(exc))
     except DeploymentRefused as exc:
         return json_error(409, str(exc))
-    return JsonResponse(deployment_document(deployment), status=201)
+    # Four-eyes: accepted, not started; the document's status says it awaits approval.
+    status = 202 if deployment.status == DeploymentStatus.AWAITING_APPROVAL else 201
+    return JsonResponse(deployment_document(deployment), status=status)
 
 
 @auth.api("GET", "HEAD")

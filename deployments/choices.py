@@ -5,6 +5,7 @@ from django.db import models
 
 class DeploymentStatus(models.TextChoices):
     PENDING = "pending", "Pending"
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
     AWAITING_CHECKLIST = "awaiting_checklist", "Awaiting checklist"
     DEPLOYING = "deploying", "Deploying to idle slot"
     SMOKE_TESTING = "smoke_testing", "Smoke testing"
@@ -23,7 +24,8 @@ S = DeploymentStatus
 
 # Where a deployment may go from each state. Anything else is refused.
 TRANSITIONS = {
-    S.PENDING: {S.AWAITING_CHECKLIST, S.DEPLOYING, S.ABORTED},
+    S.PENDING: {S.AWAITING_APPROVAL, S.AWAITING_CHECKLIST, S.DEPLOYING, S.ABORTED},
+    S.AWAITING_APPROVAL: {S.AWAITING_CHECKLIST, S.DEPLOYING, S.ABORTED},
     S.AWAITING_CHECKLIST: {S.DEPLOYING, S.ABORTED},
     S.DEPLOYING: {S.SMOKE_TESTING, S.FAILED, S.ABORTED, S.PAUSED},
     S.SMOKE_TESTING: {S.HEALTH_CHECKING, S.FAILED, S.ABORTED, S.PAUSED},
@@ -41,7 +43,7 @@ TRANSITIONS = {
 
 FINAL = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
 ACTIVE = frozenset(set(S) - FINAL)
-# The engine works on these; PAUSED and AWAITING_CHECKLIST wait for a person.
+# The engine works on these; PAUSED, AWAITING_APPROVAL and AWAITING_CHECKLIST wait for a person.
 RUNNING = frozenset({S.PENDING, S.DEPLOYING, S.SMOKE_TESTING, S.HEALTH_CHECKING, S.SHIFTING_TRAFFIC, S.VERIFYING,
                      S.ROLLING_BACK})  # fmt: skip
 # States in which the new slot may carry traffic.

@@ -7,7 +7,7 @@ import json
 from django.db import transaction
 
 from deployments import services
-from deployments.choices import Actor, RefKind
+from deployments.choices import Actor, DeploymentStatus, RefKind
 from deployments.commits import record_push_commits
 from deployments.exceptions import DeploymentRefused
 from deployments.models import DeploymentPolicy, Release
@@ -54,13 +54,17 @@ def handle_push(body: bytes) -> dict:
             )
         record_push_commits(release=release, event=event)
         policies = [p for p in DeploymentPolicy.objects.select_related("environment") if not p.refusal_for(release)]
-    deployments = []
+    deployments, awaiting = [], []
     for policy in policies:
         if policy.auto_deploy and not release.deployments.filter(environment=policy.environment).exists():
+            # Four-eyes holds a hook's deployment as any other: it waits for a person's approval.
             deployment = services.start_deployment(release=release, environment=policy.environment, actor=Actor.HOOK)
             deployments.append(deployment.pk)
+            if deployment.status == DeploymentStatus.AWAITING_APPROVAL:
+                awaiting.append(deployment.pk)
     return {
         "release": release.version,
         "candidate_for": [p.environment.key for p in policies],
         "deployments": deployments,
+        "awaiting_approval": awaiting,
     }

@@ -46,6 +46,17 @@ class DeploymentPolicy(models.Model):
     checklist_required = models.BooleanField(
         default=False, help_text="Every pre-deployment item must be checked by a person before the engine starts."
     )
+    four_eyes = models.BooleanField(
+        "four-eyes",
+        default=False,
+        help_text="A deployment starts only after a second person with the approve permission approves it. "
+        "Turn off only for a team of one; the switch is recorded.",
+    )
+    four_eyes_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    four_eyes_changed_at = models.DateTimeField(null=True, blank=True)
+    four_eyes_reason = models.CharField(max_length=200, blank=True)
 
     balancer = models.CharField(max_length=16, choices=BalancerKind.choices, default=BalancerKind.HAPROXY)
     balancer_socket = models.CharField(
@@ -225,6 +236,10 @@ class Deployment(models.Model):
     to_slot = models.ForeignKey(Slot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -265,6 +280,8 @@ class Deployment(models.Model):
         permissions = [
             ("operate_deployment", "Can start, continue, roll back and abort deployments"),
             ("check_checklist", "Can check deployment checklist items"),
+            ("deploy_production", "Can start, continue, roll back and abort production deployments"),
+            ("approve_deployment", "Can approve another person's deployment (four-eyes)"),
         ]
 
     def __str__(self):
@@ -290,7 +307,8 @@ class Deployment(models.Model):
         if new in FINAL:
             self.finished_at = now
             changed.append("finished_at")
-        if old in {DeploymentStatus.PENDING, DeploymentStatus.AWAITING_CHECKLIST} and new == DeploymentStatus.DEPLOYING:
+        waiting = {DeploymentStatus.PENDING, DeploymentStatus.AWAITING_APPROVAL, DeploymentStatus.AWAITING_CHECKLIST}
+        if old in waiting and new == DeploymentStatus.DEPLOYING:
             if self.started_at is None:
                 self.started_at = now
                 changed.append("started_at")

@@ -20,7 +20,7 @@ from deployments.choices import (
     SlotRole,
     StepStatus,
 )
-from deployments.exceptions import DeploymentRefused
+from deployments.exceptions import DeploymentRefused, NotAllowed
 from deployments.models import (
     ChecklistItem,
     Deployment,
@@ -33,6 +33,42 @@ from deployments.models import (
 )
 
 S = DeploymentStatus
+
+OPERATE_PERMISSION = "deployments.operate_deployment"
+PRODUCTION_PERMISSION = "deployments.deploy_production"
+APPROVE_PERMISSION = "deployments.approve_deployment"
+
+
+# --- Who may do what ------------------------------------------------------------------------
+# `user=None` is the console itself (the signed git hook, the engine, commands); a person or a token's user is
+# always passed, and checked here, whichever door they came through.
+
+
+def check_may_operate(user, environment):
+    """Raise NotAllowed unless `user` may start or steer deployments in `environment` (no approval needed)."""
+    if user is None:
+        return
+    if not user.has_perm(OPERATE_PERMISSION):
+        raise NotAllowed(f"{user} may not operate deployments.")
+    if environment.is_production and not user.has_perm(PRODUCTION_PERMISSION):
+        raise NotAllowed(
+            f"{user} may not operate production deployments: that needs the 'production deployments' permission."
+        )
+
+
+def needs_approval(policy) -> bool:
+    return policy.four_eyes
+
+
+def approval_refusal(deployment, user) -> str:
+    """Why `user` may not approve `deployment`, or '' when they may. The admin hides the button on a refusal."""
+    if deployment.status != S.AWAITING_APPROVAL:
+        return f"Deployment #{deployment.pk} is {deployment.get_status_display().lower()}, not awaiting approval."
+    if user is None or not user.has_perm(APPROVE_PERMISSION):
+        return f"{user or 'Nobody'} may not approve deployments."
+    if deployment.created_by_id is not None and user.pk == deployment.created_by_id:
+        return "You requested this deployment: another person must approve it."
+    return ""
 
 
 def record(deployment, *, kind, detail, actor=Actor.ENGINE, user=None, old_status="", new_status=""):
@@ -97,11 +133,20 @@ def _steps_for(policy):
 
 
 def start_deployment(*, release, environment, actor=Actor.PERSON, user=None):
-    """Create a deployment of `release` into `environment` and hand it to the engine."""
+    """Create a deployment of `release` into `environment` and hand it to the engine.
+
+    Under four-eyes it waits in AWAITING_APPROVAL for a second person (approve_deployment) instead; requesting
+    then needs only the operate permission, since nothing moves until someone else approves.
+    """
     try:
         policy = environment.deployment_policy
     except DeploymentPolicy.DoesNotExist:
         raise DeploymentRefused(f"{environment} has no deployment policy: run seed_strategy.") from None
+    if needs_approval(policy):
+        if user is not None and not user.has_perm(OPERATE_PERMISSION):
+            raise NotAllowed(f"{user} may not request deployments.")
+    else:
+        check_may_operate(user, environment)
     refusal = policy.refusal_for(release)
     if refusal:
         raise DeploymentRefused(refusal)
@@ -151,8 +196,71 @@ def start_deployment(*, release, environment, actor=Actor.PERSON, user=None):
         deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
         record(deployment, kind="note", actor=actor, user=user, detail=f"Created: {release} to {environment}.")
         _evaluate_checklist(deployment)
-        _begin_if_ready(deployment, policy, actor=actor, user=user)
+        if needs_approval(policy):
+            change_status(
+                deployment,
+                S.AWAITING_APPROVAL,
+                actor=actor,
+                user=user,
+                reason="Four-eyes: waits for a second person with the approve permission",
+            )
+        else:
+            _begin_if_ready(deployment, policy, actor=actor, user=user)
     return deployment
+
+
+# --- Four-eyes ---------------------------------------------------------------------------------
+
+
+def approve(*, deployment_id, user, note=""):
+    """A second person approves: the deployment goes on to its checklist or straight to the engine."""
+    with transaction.atomic():
+        deployment = _locked(deployment_id)
+        refusal = approval_refusal(deployment, user)
+        if refusal:
+            raise NotAllowed(refusal) if deployment.status == S.AWAITING_APPROVAL else DeploymentRefused(refusal)
+        reason = f"Approved by {user}" + (f": {note.strip()[:200]}" if (note or "").strip() else "")
+        fields = {"approved_by": user, "approved_at": timezone.now()}
+        _begin_if_ready(
+            deployment, deployment.environment.deployment_policy, actor=Actor.PERSON, user=user, reason=reason,
+            fields=fields,
+        )  # fmt: skip
+    return deployment
+
+
+def reject(*, deployment_id, user, note=""):
+    """A second person refuses: the deployment is aborted, with their reason. The requester aborts instead."""
+    with transaction.atomic():
+        deployment = _locked(deployment_id)
+        refusal = approval_refusal(deployment, user)
+        if refusal:
+            raise NotAllowed(refusal) if deployment.status == S.AWAITING_APPROVAL else DeploymentRefused(refusal)
+        reason = f"Rejected by {user}" + (f": {note.strip()[:200]}" if (note or "").strip() else "")
+        change_status(deployment, S.ABORTED, actor=Actor.PERSON, user=user, reason=reason)
+        deployment.steps.update(status=StepStatus.SKIPPED, finished_at=timezone.now())
+    return deployment
+
+
+def set_four_eyes(*, policy_id, enabled, user, reason):
+    """Turn four-eyes on or off for one environment; who, when and why are kept on the policy and in its history."""
+    if not isinstance(enabled, bool):
+        raise DeploymentRefused(f"Four-eyes is on or off, not {enabled!r}.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DeploymentRefused("Give a reason: it is kept with the switch.")
+    if user is None or not user.has_perm("deployments.change_deploymentpolicy"):
+        raise NotAllowed(f"{user or 'Nobody'} may not change deployment policies.")
+    with transaction.atomic():
+        policy = DeploymentPolicy.objects.select_for_update().get(pk=policy_id)
+        if policy.four_eyes == enabled:
+            return policy
+        policy.four_eyes = enabled
+        policy.four_eyes_changed_by, policy.four_eyes_changed_at = user, timezone.now()
+        policy.four_eyes_reason = reason[:200]
+        policy._history_user = user
+        policy._change_reason = f"Four-eyes turned {'on' if enabled else 'off'}: {reason}"[:100]
+        policy.save(update_fields=["four_eyes", "four_eyes_changed_by", "four_eyes_changed_at", "four_eyes_reason"])
+    return policy
 
 
 def _pre_items_unchecked(deployment):
@@ -163,12 +271,12 @@ def _pre_items_unchecked(deployment):
     )
 
 
-def _begin_if_ready(deployment, policy, *, actor, user):
+def _begin_if_ready(deployment, policy, *, actor, user, reason="", fields=None):
     if policy.checklist_required and _pre_items_unchecked(deployment):
-        if deployment.status == S.PENDING:
-            change_status(deployment, S.AWAITING_CHECKLIST, actor=actor, user=user)
+        if deployment.status in {S.PENDING, S.AWAITING_APPROVAL}:
+            change_status(deployment, S.AWAITING_CHECKLIST, actor=actor, user=user, reason=reason, fields=fields)
         return
-    change_status(deployment, S.DEPLOYING, actor=actor, user=user)
+    change_status(deployment, S.DEPLOYING, actor=actor, user=user, reason=reason, fields=fields)
     new_run_token(deployment)
     enqueue_tick(deployment)
 
@@ -190,6 +298,8 @@ def check_item(*, deployment_id, item_key, actor=Actor.PERSON, user=None):
             raise DeploymentRefused(f"“{entry.item}” must be checked by a person.")
         if actor == Actor.PERSON and user is None:
             raise DeploymentRefused("A person's check needs the person.")
+        if user is not None and not user.has_perm("deployments.check_checklist"):
+            raise NotAllowed(f"{user} may not check deployment checklist items.")
         if entry.checked:
             return entry
         entry.checked_at, entry.checked_by, entry.source = timezone.now(), user, actor
@@ -219,12 +329,23 @@ def tick_engine_item(deployment, key):
 
 
 def _locked(deployment_id):
-    return Deployment.objects.select_for_update().get(pk=deployment_id)
+    return Deployment.objects.select_for_update(of=("self",)).select_related("environment").get(pk=deployment_id)
+
+
+def _withdraws_own_request(deployment, user):
+    """The requester may abort their own deployment while it awaits approval, production or not."""
+    return (
+        user is not None
+        and deployment.status == S.AWAITING_APPROVAL
+        and deployment.created_by_id == user.pk
+        and user.has_perm(OPERATE_PERMISSION)
+    )
 
 
 def continue_deployment(*, deployment_id, user):
     with transaction.atomic():
         deployment = _locked(deployment_id)
+        check_may_operate(user, deployment.environment)
         if deployment.status != S.PAUSED:
             raise DeploymentRefused(f"Deployment #{deployment.pk} is not paused.")
         resume_to = deployment.paused_from or S.SHIFTING_TRAFFIC
@@ -245,6 +366,7 @@ def continue_deployment(*, deployment_id, user):
 def roll_back_now(*, deployment_id, user, reason="Roll back now (manual)"):
     with transaction.atomic():
         deployment = _locked(deployment_id)
+        check_may_operate(user, deployment.environment)
         if deployment.status == S.ROLLING_BACK:
             return deployment
         if deployment.status not in {S.SHIFTING_TRAFFIC, S.VERIFYING, S.PAUSED, S.SUCCEEDED}:
@@ -277,6 +399,7 @@ def confirm_weights(*, deployment_id, user):
     """A person confirms they set the weights the engine asked for on a manual load balancer."""
     with transaction.atomic():
         deployment = _locked(deployment_id)
+        check_may_operate(user, deployment.environment)
         if not deployment.awaiting_weights:
             raise DeploymentRefused(f"Deployment #{deployment.pk} is not waiting for weights.")
         set_weights = deployment.awaiting_weights
@@ -291,6 +414,8 @@ def confirm_weights(*, deployment_id, user):
 def abort(*, deployment_id, user, reason="Aborted by a person"):
     with transaction.atomic():
         deployment = _locked(deployment_id)
+        if not _withdraws_own_request(deployment, user):
+            check_may_operate(user, deployment.environment)
         if deployment.traffic_weight > 0:
             raise DeploymentRefused(
                 f"Deployment #{deployment.pk} has {deployment.traffic_weight}% of traffic on the new slot: "

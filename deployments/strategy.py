@@ -10,6 +10,7 @@ POLICIES = {
         "ref_pattern": "main",
         "auto_deploy": True,
         "checklist_required": False,
+        "four_eyes": False,
     },
     EnvironmentKey.STAGING: {
         "strategy": Strategy.BLUE_GREEN,
@@ -17,6 +18,7 @@ POLICIES = {
         "ref_pattern": "release/*",
         "auto_deploy": False,
         "checklist_required": False,
+        "four_eyes": False,
     },
     EnvironmentKey.PRODUCTION: {
         "strategy": Strategy.BLUE_GREEN,
@@ -24,6 +26,7 @@ POLICIES = {
         "ref_pattern": "v*",
         "auto_deploy": False,
         "checklist_required": True,
+        "four_eyes": True,
     },
 }
 

@@ -75,8 +75,9 @@ def apply(text: str) -> list[str]:
 
 def _apply_policy(environment, spec):
     _unknown(f"{environment.key}.policy", spec, [*POLICY_FIELDS, *LISTS])
+    # Four-eyes is not topology: a new policy gets the seeded default, and only set_four_eyes changes it.
     policy = DeploymentPolicy.objects.filter(environment=environment).first() or DeploymentPolicy(
-        environment=environment
+        environment=environment, four_eyes=environment.is_production
     )
     before = {f: getattr(policy, f) for f in POLICY_FIELDS}
     for field in POLICY_FIELDS:

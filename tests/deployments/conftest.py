@@ -75,8 +75,12 @@ def staging(seeded_tx, haproxy, slots):
 
 @pytest.fixture
 def production(seeded):
-    """Production with blue live on v1.9 and green idle; addresses nobody answers on (no engine here)."""
+    """Production with blue live on v1.9 and green idle; addresses nobody answers on (no engine here).
+
+    Four-eyes off, as for a team of one: these tests are about what follows a start; test_four_eyes.py has it on.
+    """
     env = Environment.objects.get(key="production")
+    DeploymentPolicy.objects.filter(environment=env).update(four_eyes=False)
     v1 = Release.objects.create(version="v1.9", ref="v1.9", ref_kind="tag")
     Slot.objects.create(
         environment=env, color="blue", address="127.0.0.1:9001", server_name="blue", release=v1, role="live"

@@ -9,8 +9,8 @@ from tests.core.tokens import bearer, make_token, service_account
 pytestmark = pytest.mark.django_db
 
 
-CI_PERMISSIONS = ["deployments.add_release", "deployments.operate_deployment", "deployments.check_checklist",
-                  "deployments.view_deployment"]  # fmt: skip
+CI_PERMISSIONS = ["deployments.add_release", "deployments.operate_deployment", "deployments.deploy_production",
+                  "deployments.check_checklist", "deployments.view_deployment"]  # fmt: skip
 
 
 def _token(*environments, can_write=True):

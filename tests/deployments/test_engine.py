@@ -135,7 +135,7 @@ def test_slow_release__p95_over_threshold__pauses_then_person_rolls_back(worker,
 
     assert deployment.status == S.PAUSED
     assert deployment.events.filter(kind="alert", detail__contains="p95").exists()
-    person = make_user("oncall")
+    person = make_user("oncall", "deployments.operate_deployment")
     services.roll_back_now(deployment_id=deployment.pk, user=person)
     _wait_status(deployment, S.ROLLED_BACK, S.FAILED)
     assert deployment.status == S.ROLLED_BACK
@@ -197,7 +197,7 @@ def test_manual_balancer__engine_waits_for_each_confirmation(worker, seeded_tx, 
         environment=staging, color="blue", address=blue.address, server_name="blue", release=v1, role="live"
     )
     Slot.objects.create(environment=staging, color="green", address=green.address, server_name="green")
-    person = make_user("oncall")
+    person = make_user("oncall", "deployments.operate_deployment")
     deployment = services.start_deployment(release=_release("v2.7"), environment=staging)
 
     for weight in (10, 50, 100):

@@ -21,7 +21,9 @@ def tag_release(db):
 
 @pytest.fixture
 def person(make_user):
-    return make_user("alice")
+    return make_user(
+        "alice", "deployments.operate_deployment", "deployments.deploy_production", "deployments.check_checklist"
+    )
 
 
 def test_policy__production_from_a_branch__refused_with_the_rule(production):

@@ -73,7 +73,7 @@ def test_manual_rollback__person_after_p95_pause__exactly_one_high_incident(work
     _wait_status(deployment, S.PAUSED, S.SUCCEEDED, S.ROLLED_BACK, S.FAILED)
     assert deployment.status == S.PAUSED
     assert not Incident.objects.filter(deployment=deployment).exists()  # a pause is not a rollback
-    person = make_user("oncall")
+    person = make_user("oncall", "deployments.operate_deployment")
 
     deployments.roll_back_now(deployment_id=deployment.pk, user=person)
     _wait_status(deployment, S.ROLLED_BACK, S.FAILED)
