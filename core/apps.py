@@ -11,3 +11,8 @@ class CoreConfig(AppConfig):
     default = True
     name = "core"
     verbose_name = "Console"
+
+    def ready(self):
+        from core.caller import bind_commands
+
+        bind_commands()

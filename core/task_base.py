@@ -1,9 +1,11 @@
-"""The one base class for the console's Celery tasks: bounded retries on transient errors only."""
+"""The one base class for the console's Celery tasks: bounded retries on transient errors only, bound as the caller."""
 
 import logging
 
 from celery import Task
 from django.db import InterfaceError, OperationalError
+
+from core.caller import acting, for_task
 
 logger = logging.getLogger("amarise_ops.tasks")
 
@@ -18,6 +20,11 @@ class OpsTask(Task):
     max_retries = 5
     acks_late = True
     reject_on_worker_lost = True
+
+    def __call__(self, *args, **kwargs):
+        # Who is acting, for the audit log: the task itself (a worker runs it, whoever queued it).
+        with acting(for_task(self.name)):
+            return super().__call__(*args, **kwargs)
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         logger.error("task %s[%s] failed: %s", self.name, task_id, exc)
