@@ -103,6 +103,16 @@ def from_request(request, *, via: str = "admin") -> Caller:
     return Caller(user=user if authenticated else None, via=via, session=authenticated, ip=client_ip(request))
 
 
+HOOK_PATHS = ("/api/hooks/", "/api/alerts/")  # the git hook and Alertmanager's webhook
+API_PATHS = ("/api/", "/ofrep/")
+
+
+def via_of(path: str) -> str:
+    if path.startswith(HOOK_PATHS):
+        return "hook"
+    return "api" if path.startswith(API_PATHS) else "admin"
+
+
 class CallerMiddleware:
     """Binds the session's user as the caller for the whole request; a token check rebinds it for API calls."""
 
@@ -110,7 +120,7 @@ class CallerMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        via = "api" if request.path.startswith(("/api/", "/ofrep/")) else "admin"
+        via = via_of(request.path)
         handle = bind(from_request(request, via=via))
         try:
             return self.get_response(request)
