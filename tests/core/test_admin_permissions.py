@@ -111,3 +111,70 @@ def test_secret_pages__model_says_so__view_only_login_refused_list_and_object(se
         # While a login that may change them sees them
         client.force_login(superuser)
         assert client.get(changelist).status_code == 200, model
+
+
+# --- The admin's own pages that write (flips, starts, acts): every one refuses a view-only login ----------------
+
+STANDARD_VIEWS = {"changelist", "add", "history", "delete", "change", "autocomplete", "import", "process_import",
+                  "export"}  # fmt: skip
+# What each kind of URL argument is filled with; every value is tried.
+ARGUMENTS = {
+    "key": ["production", "staging"],
+    "kind": ["staging_refresh", "dev_reset"],
+    "action": ["continue", "rollback", "abort", "confirm"],
+    "status": ["mitigated", "resolved", "closed"],
+}
+# What the forms post: every write such a page can do, at once.
+PAYLOADS = [
+    {"action": action, "confirm": "1", "reason": "viewer was here", "note": "x", "confirmation": "production",
+     "target_time": "2030-01-01T00:00:00", "repo": "1", "reference": "1", "type": "full"}
+    for action in ("full", "incr", "check", "verify", "drill", "rotate_due", "rotate", "mark_rotated", "expire")
+]  # fmt: skip
+
+
+def _custom_write_urls(model, model_admin):
+    prefix = f"{model._meta.app_label}_{model._meta.model_name}_"
+    for pattern in model_admin.get_urls():
+        name = getattr(pattern, "name", None)
+        if name and name.removeprefix(prefix) not in STANDARD_VIEWS:
+            yield name, list(pattern.pattern.converters)
+
+
+def _fill(model, names):
+    """Every combination of plausible arguments: first rows of the model (and of flag cells), known keys."""
+    first = model._default_manager.values_list("pk", flat=True).first() or 1
+    from flags.models import FlagState
+
+    ints = {"state_id": FlagState.objects.values_list("pk", flat=True).first() or 1,
+            "history_id": FlagState.history.values_list("history_id", flat=True).first() or 1}  # fmt: skip
+    combos = [{}]
+    for name in names:
+        values = ARGUMENTS.get(name) or [ints.get(name, first)]
+        combos = [{**c, name: v} for c in combos for v in values]
+    return combos
+
+
+def _urls(model, name, arguments):
+    if name.endswith("_simple_history"):  # the revert form: positional object id and history id
+        obj = model._default_manager.first()
+        record = obj.history.first() if obj is not None else None
+        return [reverse(f"admin:{name}", args=[obj.pk, record.history_id])] if record else []
+    return [reverse(f"admin:{name}", kwargs=kwargs) for kwargs in _fill(model, arguments)]
+
+
+def test_every_custom_admin_page__view_only_login_posts__nothing_written(seeded, client, viewer):
+    # Given a view-only login, and every page the admin adds beside the standard ones (flips, starts, acts, reverts)
+    client.force_login(viewer)
+    written = []
+    for model, model_admin in registered():
+        for name, arguments in _custom_write_urls(model, model_admin):
+            # When it posts every write those pages know, on the first rows there are
+            for url in _urls(model, name, arguments):
+                # (only the pages named *_act read an action from the form; the others take the first payload)
+                for payload in PAYLOADS if name.endswith("_act") else PAYLOADS[:1]:
+                    before = writes()
+                    client.post(url, payload)
+                    if writes() != before:
+                        written.append(f"{url} {payload['action']}")
+    # Then nothing was written
+    assert written == []
