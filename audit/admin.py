@@ -49,7 +49,7 @@ def csv_rows(queryset):
 class AuditEntryAdmin(admin.ModelAdmin):
     list_display = ["at", "actor_label", "via", "action", "content_type", "object_repr", "ip", "token_prefix"]
     list_filter = ["via", ActionKindFilter, ("at", admin.DateFieldListFilter), "content_type"]
-    search_fields = ["actor_label", "object_repr", "object_id", "ip", "token_prefix", "action"]
+    search_fields = ["actor_label", "object_repr", "object_id", "ip", "token_prefix", "via", "action"]
     date_hierarchy = "at"
     list_select_related = ["content_type"]
     readonly_fields = [f.name for f in AuditEntry._meta.fields]

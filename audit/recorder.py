@@ -18,6 +18,7 @@ Kept cheap on purpose; these are not an operator's write and are skipped:
 
 import datetime
 import decimal
+import functools
 import re
 import uuid
 
@@ -51,6 +52,7 @@ IGNORED_FIELDS = {"last_login", "updated_at"}
 MAX_TEXT = 500
 
 
+@functools.cache
 def audited(model) -> bool:
     meta = model._meta
     if model.__module__ == "__fake__":  # a migration's historical model: the table may not exist yet
