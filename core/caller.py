@@ -100,7 +100,11 @@ def client_ip(request) -> str:
 def from_request(request, *, via: str = "admin") -> Caller:
     user = getattr(request, "user", None)
     authenticated = bool(user is not None and user.is_authenticated)
-    return Caller(user=user if authenticated else None, via=via, session=authenticated, ip=client_ip(request))
+    # Unauthenticated (a hook before its token check): named by where it came in, for the audit log.
+    name = "" if authenticated else f"{via} {request.path}"[:200]
+    return Caller(
+        user=user if authenticated else None, via=via, session=authenticated, ip=client_ip(request), name=name
+    )
 
 
 HOOK_PATHS = ("/api/hooks/", "/api/alerts/")  # the git hook and Alertmanager's webhook
