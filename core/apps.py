@@ -13,6 +13,10 @@ class CoreConfig(AppConfig):
     verbose_name = "Console"
 
     def ready(self):
+        from celery.signals import before_task_publish
+
         from core.caller import bind_commands
+        from core.task_base import stamp_queued_by
 
         bind_commands()
+        before_task_publish.connect(stamp_queued_by, dispatch_uid="ops_queued_by")

@@ -68,8 +68,8 @@ def for_command(command: str) -> Caller:
     return Caller(via="command", name=f"command {command} by {os_user()}")
 
 
-def for_task(task: str) -> Caller:
-    return Caller(via="task", name=f"task {task}")
+def for_task(task: str, *, queued_by: str = "") -> Caller:
+    return Caller(via="task", name=f"task {task}" + (f" queued by {queued_by}" if queued_by else ""))
 
 
 def bind_commands() -> None:

@@ -5,11 +5,26 @@ import logging
 from celery import Task
 from django.db import InterfaceError, OperationalError
 
-from core.caller import acting, for_task
+from core.caller import SYSTEM, acting, current, for_task
 
 logger = logging.getLogger("amarise_ops.tasks")
 
 TRANSIENT_ERRORS = (ConnectionError, TimeoutError, OperationalError, InterfaceError)
+QUEUED_BY = "ops_queued_by"  # a message header: who queued the task, for the audit log's label
+
+
+def stamp_queued_by(headers=None, **kwargs):
+    """before_task_publish: carry the current caller's label to the worker (connected by core's AppConfig)."""
+    caller = current()
+    if headers is not None and caller is not SYSTEM:
+        headers.setdefault(QUEUED_BY, caller.label[:150])
+
+
+def queued_by(task) -> str:
+    caller = current()
+    if caller is not SYSTEM:  # run eagerly, where it was queued
+        return caller.label
+    return str(getattr(task.request, QUEUED_BY, None) or "")
 
 
 class OpsTask(Task):
@@ -23,7 +38,7 @@ class OpsTask(Task):
 
     def __call__(self, *args, **kwargs):
         # Who is acting, for the audit log: the task itself (a worker runs it, whoever queued it).
-        with acting(for_task(self.name)):
+        with acting(for_task(self.name, queued_by=queued_by(self))):
             return super().__call__(*args, **kwargs)
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):

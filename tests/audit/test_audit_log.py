@@ -117,13 +117,24 @@ def test_rolled_back_change__leaves_no_audit_row(seeded, admin_user):
 
 def test_task__bound_as_the_task_and_only_its_status_changes_recorded(seeded, alice):
     from amarise_ops.celery import app
-    from core.task_base import OpsTask
+    from core.task_base import QUEUED_BY, OpsTask, queued_by, stamp_queued_by
 
     @app.task(base=OpsTask, name="tests.audit.who_acts", bind=False)
     def who_acts():
         return current().label
 
     assert who_acts.apply().get() == "task tests.audit.who_acts"
+    # Queued by a person: run eagerly where it was queued, or by a worker reading the message's header
+    with acting(Caller(user=alice, via="admin", session=True)):
+        assert who_acts.apply().get() == "task tests.audit.who_acts queued by alice"
+        headers = {}
+        stamp_queued_by(headers=headers)
+        assert headers == {QUEUED_BY: "alice"}
+    who_acts.push_request(**{QUEUED_BY: "bob via token ops_flags_1a2b"})
+    try:
+        assert queued_by(who_acts) == "bob via token ops_flags_1a2b"
+    finally:
+        who_acts.pop_request()
     # A task's plain save is bookkeeping, not recorded; its status changes are
     with acting(Caller(via="task", name="task flags.apply_scheduled_change")):
         cell = state("reviews", "staging")
