@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "delivery",
     "monitoring",
     "secrets_registry",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -134,6 +135,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = config.env_bool(env, "CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # --- Auth, i18n, static ---------------------------------------------------------
+# django-import-export lets any staff login import unless told otherwise: importing needs the change permission,
+# exporting the view permission (core.imports.ImportPermissionMixin narrows it per admin).
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -193,3 +193,11 @@ class ServiceAccountAdmin(admin.ModelAdmin):
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Add service account",
                    "form": form}  # fmt: skip
         return TemplateResponse(request, "admin/core/form.html", context)
+
+
+# django_celery_beat's periodic-task actions (enable, disable, toggle, run now) declare no permission, so any
+# staff login that may view periodic tasks could run them. They change the tasks: they need the change permission.
+from django_celery_beat.admin import PeriodicTaskAdmin  # noqa: E402
+
+for _name in ("enable_tasks", "disable_tasks", "toggle_tasks", "run_tasks"):
+    getattr(PeriodicTaskAdmin, _name).allowed_permissions = ("change",)

@@ -33,3 +33,18 @@ class OpsAdminSite(admin.AdminSite):
             "drift": any(c.drift for c in columns),
         }
         return TemplateResponse(request, "admin/roles.html", context)
+
+
+class SecretPagesMixin:
+    """A model where secrets live says so with `admin_view_needs_one_of = (permissions...)`: its pages are shown
+    to a login with the view permission AND one of these (or the change permission), never to a bare viewer.
+    The Viewer role reads everything but secrets."""
+
+    def has_view_permission(self, request, obj=None):
+        extra = getattr(self.model, "admin_view_needs_one_of", None)
+        if extra is None:
+            return super().has_view_permission(request, obj)
+        if self.has_change_permission(request, obj):
+            return True
+        user = request.user
+        return super().has_view_permission(request, obj) and any(user.has_perm(p) for p in extra)

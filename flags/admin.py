@@ -18,6 +18,7 @@ from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, JSON, YAML
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.imports import ImportPermissionMixin
 from environments.public import Environment
 from flags import services
 from flags.choices import ScheduledChangeStatus
@@ -48,8 +49,15 @@ def _report(modeladmin, request, outcomes):
         modeladmin.message_user(request, "Nothing to change: every selected flag already had that value.")
 
 
+class FlagValuesPermission:
+    """Actions that change flag values are offered to whoever the flags service lets change them."""
+
+    def has_flag_values_permission(self, request):
+        return request.user.has_perm(services.CHANGE_PERMISSION)
+
+
 @admin.register(Flag)
-class FlagAdmin(ImportExportMixin, SimpleHistoryAdmin):
+class FlagAdmin(FlagValuesPermission, ImportPermissionMixin, ImportExportMixin, SimpleHistoryAdmin):
     list_display = ["key", "category", "kind", "owner"]
     list_filter = ["category", "kind"]
     search_fields = ["key", "description", "owner"]
@@ -60,6 +68,7 @@ class FlagAdmin(ImportExportMixin, SimpleHistoryAdmin):
     readonly_fields = ["values", "audit"]
     fields = ["key", "category", "description", "owner", "kind", "values", "audit"]
     resource_classes = [FlagMatrixResource]
+    import_permissions = services.IMPORT_PERMISSIONS
     formats = [CSV, JSON, YAML]
     change_list_template = "admin/flags/flag/change_list.html"
 
@@ -210,11 +219,11 @@ class FlagAdmin(ImportExportMixin, SimpleHistoryAdmin):
             return
         _report(self, request, outcomes)
 
-    @admin.action(description="Enable in the chosen environment")
+    @admin.action(description="Enable in the chosen environment", permissions=["flag_values"])
     def enable_in_environment(self, request, queryset):
         self._bulk(request, queryset, True)
 
-    @admin.action(description="Disable in the chosen environment")
+    @admin.action(description="Disable in the chosen environment", permissions=["flag_values"])
     def disable_in_environment(self, request, queryset):
         self._bulk(request, queryset, False)
 
@@ -248,7 +257,7 @@ class CopyEnvironmentForm(forms.Form):
 
 
 @admin.register(ChangeRequest)
-class ChangeRequestAdmin(SimpleHistoryAdmin):
+class ChangeRequestAdmin(FlagValuesPermission, SimpleHistoryAdmin):
     list_display = ["id", "flag", "environment", "requested_value", "status", "requested_by", "requested_at",
                     "decided_by", "reason"]  # fmt: skip
     list_filter = ["status"]
@@ -284,15 +293,15 @@ class ChangeRequestAdmin(SimpleHistoryAdmin):
             else:
                 self.message_user(request, f"#{request_.pk} {verb}.", messages.SUCCESS)
 
-    @admin.action(description="Approve and apply")
+    @admin.action(description="Approve and apply", permissions=["flag_values"])
     def approve(self, request, queryset):
         self._each(request, queryset, services.approve, "approved and applied")
 
-    @admin.action(description="Reject")
+    @admin.action(description="Reject", permissions=["flag_values"])
     def reject(self, request, queryset):
         self._each(request, queryset, services.reject, "rejected")
 
-    @admin.action(description="Cancel my request")
+    @admin.action(description="Cancel my request", permissions=["flag_values"])
     def cancel(self, request, queryset):
         self._each(request, queryset, services.cancel, "cancelled")
 
@@ -317,7 +326,7 @@ class ScheduledChangeForm(forms.ModelForm):
 
 
 @admin.register(ScheduledChange)
-class ScheduledChangeAdmin(SimpleHistoryAdmin):
+class ScheduledChangeAdmin(FlagValuesPermission, SimpleHistoryAdmin):
     form = ScheduledChangeForm
     list_display = ["state", "enabled", "run_at", "status", "created_by", "outcome"]
     list_filter = ["status"]
@@ -349,8 +358,13 @@ class ScheduledChangeAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Cancel")
+    @admin.action(description="Cancel", permissions=["flag_values"])
     def cancel(self, request, queryset):
+        # The service checks the permission to make each change (production's for a production cell).
         for change in queryset.filter(status=ScheduledChangeStatus.SCHEDULED):
-            services.cancel_scheduled_change(scheduled_change_id=change.pk, actor=request.user)
-        self.message_user(request, "Selected scheduled changes that had not run yet are cancelled.")
+            try:
+                services.cancel_scheduled_change(scheduled_change_id=change.pk, actor=request.user)
+            except FlagError as exc:
+                self.message_user(request, f"{change}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{change}: cancelled.", messages.SUCCESS)

@@ -1,7 +1,9 @@
 """The flag matrix as a django-import-export resource: one row per flag, one boolean column per environment.
 
-Every cell an import changes goes through services.set_state, so imports follow the admin's rules
-(production change requests included) and are audited with the importing user and reason "import".
+Importing needs the change permission for flags and their values (the admin checks it before reading a file).
+A flag's own fields go through services.save_flag and every cell through services.set_state, so imports follow
+the admin's rules (production cells become change requests) and are audited with the importing user and reason
+"import". A new flag's cells start from the strategy's rule (§2), never from the file.
 A bad file changes nothing: any row error blocks the confirm step, and the dry run is rolled back.
 """
 
@@ -85,25 +87,40 @@ class FlagMatrixResource(resources.ModelResource):
         if errors:
             raise ValidationError(errors)
 
-    def after_save_instance(self, instance, row, **kwargs):
-        user = kwargs.get("user")
-        existing = {s.environment_id: s for s in FlagState.objects.filter(flag=instance)}
-        for env in self.environments:
-            value = row.get(env.key)
-            value = None if value in (None, "") else parse_bool(value)
-            state = existing.get(env.pk)
-            if state is None:
-                state = FlagState(flag=instance, environment=env, enabled=bool(value))
-                state._change_reason = "import"
-                state._history_user = user
-                state.save()
-            elif value is not None and value != state.enabled:
-                try:
-                    services.set_state(state_id=state.pk, enabled=value, actor=user, reason="import", source="import")
-                except FlagError as exc:
-                    raise ValidationError({env.key: str(exc)}) from exc
+    def import_data(self, dataset, **kwargs):
+        # A row refused at the confirm step (a permission, say) must undo the rows before it: all or nothing.
+        kwargs["rollback_on_validation_errors"] = True
+        return super().import_data(dataset, **kwargs)
 
     def save_instance(self, instance, is_create, row, **kwargs):
-        instance._change_reason = "import"
-        instance._history_user = kwargs.get("user")
-        super().save_instance(instance, is_create, row, **kwargs)
+        """The flag's own fields through services.save_flag (permission checked; a new flag's cells by §2's rule)."""
+        user = kwargs.get("user")
+        if not is_create and not self._edited(instance):
+            return self.after_save_instance(instance, row, **kwargs)  # unchanged: no history row, no audit row
+        try:
+            services.save_flag(flag=instance, actor=user, reason="import")
+        except FlagError as exc:
+            raise ValidationError(str(exc)) from exc
+        self.after_save_instance(instance, row, **kwargs)
+
+    @staticmethod
+    def _edited(flag) -> bool:
+        stored = Flag.objects.filter(pk=flag.pk).values(*FLAG_COLUMNS).first()
+        return stored != {name: getattr(flag, name) for name in FLAG_COLUMNS}
+
+    def after_save_instance(self, instance, row, **kwargs):
+        """Every cell the file sets goes through set_state: permissions, and production becomes a change request."""
+        user = kwargs.get("user")
+        if FlagState.objects.filter(flag=instance).count() < len(self.environments):
+            services.create_missing_states(flag_id=instance.pk, actor=user)  # an environment added since
+        states = {s.environment_id: s.pk for s in FlagState.objects.filter(flag=instance)}
+        for env in self.environments:
+            value = row.get(env.key)
+            if value in (None, "") or env.pk not in states:
+                continue
+            try:
+                services.set_state(
+                    state_id=states[env.pk], enabled=parse_bool(value), actor=user, reason="import", source="import"
+                )
+            except FlagError as exc:
+                raise ValidationError({env.key: str(exc)}) from exc

@@ -17,6 +17,10 @@ from flags.models import ChangeRequest, Flag, FlagState, ScheduledChange
 
 CHANGE_PERMISSION = "flags.change_flagstate"
 PRODUCTION_PERMISSION = "flags.change_production_flags"
+ADD_FLAG_PERMISSION = "flags.add_flag"
+EDIT_FLAG_PERMISSION = "flags.change_flag"
+# An import touches the flags (key, owner, kind...) and their cells: it needs the change permission for both.
+IMPORT_PERMISSIONS = (EDIT_FLAG_PERMISSION, CHANGE_PERMISSION)
 
 
 @dataclass
@@ -41,6 +45,26 @@ def _check_permission(actor, state):
         raise NotAllowed(f"{actor or 'Nobody'} may not change flag values.")
     if state.environment.is_production and not actor.has_perm(PRODUCTION_PERMISSION):
         raise NotAllowed(f"Changing production needs the 'Can change flag values in production' permission ({actor}).")
+
+
+def may_import(actor) -> bool:
+    return actor is not None and actor.has_perms(IMPORT_PERMISSIONS)
+
+
+def save_flag(*, flag: Flag, actor, reason: str) -> Flag:
+    """Create or edit a flag's own fields (not its values); a new flag gets its cells by the strategy's rule."""
+    new = flag.pk is None
+    needed = ADD_FLAG_PERMISSION if new else EDIT_FLAG_PERMISSION
+    if actor is None or not actor.has_perm(needed):
+        verb = "add" if new else "change"
+        raise NotAllowed(f"{actor or 'Nobody'} may not {verb} flags ({flag.key}).")
+    with transaction.atomic():
+        flag._change_reason = reason[:100]
+        flag._history_user = actor
+        flag.save()
+        if new:
+            create_missing_states(flag_id=flag.pk, actor=actor)
+    return flag
 
 
 def check_can_change(*, actor, state_id: int):
@@ -363,7 +387,13 @@ def apply_scheduled_change(*, scheduled_change_id: int, now=None) -> str:
 
 
 def cancel_scheduled_change(*, scheduled_change_id: int, actor) -> ScheduledChange:
+    """Cancelling needs the permission to make the change (a production change: the production permission)."""
     with transaction.atomic():
-        change = ScheduledChange.objects.select_for_update().get(pk=scheduled_change_id)
+        change = (
+            ScheduledChange.objects.select_for_update(of=("self",))
+            .select_related("state__environment")
+            .get(pk=scheduled_change_id)
+        )
+        _check_permission(actor, change.state)
         change_status(change, ScheduledChangeStatus.CANCELLED, user=actor, reason="cancelled")
         return change

@@ -109,7 +109,10 @@ class MigrationAdmin(SimpleHistoryAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("findings")
 
-    @admin.action(description="Create reverse migration (a draft a person completes)")
+    def has_reverse_permission(self, request):
+        return request.user.has_perm(services.REVERSE_PERMISSION)
+
+    @admin.action(description="Create reverse migration (a draft a person completes)", permissions=["reverse"])
     def create_reverse_migration(self, request, queryset):
         for migration in queryset:
             draft = services.create_reverse_draft(migration_id=migration.pk, user=request.user)
@@ -226,7 +229,10 @@ class LintFindingAdmin(SimpleHistoryAdmin):
     def severity_badge(self, obj):
         return _badge(obj.severity, obj.get_severity_display())
 
-    @admin.action(description="Acknowledge selected warnings (give the reason above)")
+    def has_acknowledge_permission(self, request):
+        return request.user.has_perm("migrations_log.acknowledge_lint_finding")
+
+    @admin.action(description="Acknowledge selected warnings (give the reason above)", permissions=["acknowledge"])
     def acknowledge_warnings(self, request, queryset):
         for finding in queryset:
             try:
@@ -286,7 +292,10 @@ class MigrationRunAdmin(SimpleHistoryAdmin):
             return format_html('<span class="ops-bad">{} (over twice the estimate)</span>', text)
         return text
 
-    @admin.action(description="Verify selected staging runs")
+    def has_verify_permission(self, request):
+        return request.user.has_perm("migrations_log.verify_migration_run")
+
+    @admin.action(description="Verify selected staging runs", permissions=["verify"])
     def verify_runs(self, request, queryset):
         for run in queryset.filter(status=RunStatus.APPLIED):
             try:

@@ -373,8 +373,13 @@ def set_estimate(*, migration_id, seconds):
     Migration.objects.filter(pk=migration_id).update(estimate_seconds=seconds)
 
 
+REVERSE_PERMISSION = "migrations_log.add_reversemigration"
+
+
 def create_reverse_draft(*, migration_id, user=None):
     """Forward only: record a draft of the new migration that undoes this one. Never a down migration."""
+    if user is not None:
+        _require(user, "add_reversemigration", "draft reverse migrations")
     migration = Migration.objects.get(pk=migration_id)
     draft = migration.reverse_drafts.filter(status=DraftStatus.DRAFT).first()
     if draft:

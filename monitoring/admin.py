@@ -10,6 +10,8 @@ from monitoring import pages, services
 from monitoring.exceptions import EngineUnavailable, MonitoringRefused
 from monitoring.models import Alert, AlertEvent, AlertNotification, Metric, OnCall, ScrapeTarget, Silence, Threshold
 
+OPERATE_PERMISSION = "monitoring.operate_alert"
+
 
 class ServiceSaveMixin:
     """Saves go through the service (promtool first); a refusal shows its message and changes nothing."""
@@ -44,7 +46,9 @@ class MetricAdmin(ServiceSaveMixin, SimpleHistoryAdmin):
     search_fields = ["key", "name"]
     actions = ["apply_configuration_now"]
 
-    @admin.action(description="Write the configuration and reload Prometheus and Alertmanager now")
+    @admin.action(
+        description="Write the configuration and reload Prometheus and Alertmanager now", permissions=["change"]
+    )
     def apply_configuration_now(self, request, queryset):
         if not request.user.has_perm("monitoring.change_metric"):
             raise PermissionDenied
@@ -136,10 +140,13 @@ class AlertAdmin(admin.ModelAdmin):
         return format_html("by {} {}: {}", who, state, s.comment)
 
     def _operate(self, request):
-        if not request.user.has_perm("monitoring.operate_alert"):
+        if not self.has_operate_permission(request):
             raise PermissionDenied
 
-    @admin.action(description="Acknowledge")
+    def has_operate_permission(self, request):
+        return request.user.has_perm(OPERATE_PERMISSION)
+
+    @admin.action(description="Acknowledge", permissions=["operate"])
     def acknowledge(self, request, queryset):
         self._operate(request)
         done = sum(services.acknowledge(alert_id=a.pk, user=request.user) for a in queryset if a.status == "firing")
@@ -158,15 +165,15 @@ class AlertAdmin(admin.ModelAdmin):
             request, f"Silenced in Alertmanager until {row.ends_at:%Y-%m-%d %H:%M} UTC ({row.alertmanager_id})."
         )
 
-    @admin.action(description="Silence for 1 hour (give the reason in the box)")
+    @admin.action(description="Silence for 1 hour (give the reason in the box)", permissions=["operate"])
     def silence_1h(self, request, queryset):
         self._silence(request, queryset, 1)
 
-    @admin.action(description="Silence for 4 hours (give the reason in the box)")
+    @admin.action(description="Silence for 4 hours (give the reason in the box)", permissions=["operate"])
     def silence_4h(self, request, queryset):
         self._silence(request, queryset, 4)
 
-    @admin.action(description="Silence for 24 hours (give the reason in the box)")
+    @admin.action(description="Silence for 24 hours (give the reason in the box)", permissions=["operate"])
     def silence_24h(self, request, queryset):
         self._silence(request, queryset, 24)
 
@@ -194,9 +201,12 @@ class SilenceAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Expire in Alertmanager now")
+    def has_operate_permission(self, request):
+        return request.user.has_perm(OPERATE_PERMISSION)
+
+    @admin.action(description="Expire in Alertmanager now", permissions=["operate"])
     def expire(self, request, queryset):
-        if not request.user.has_perm("monitoring.operate_alert"):
+        if not self.has_operate_permission(request):
             raise PermissionDenied
         for row in queryset:
             try:
@@ -206,7 +216,7 @@ class SilenceAdmin(admin.ModelAdmin):
                 return
         self.message_user(request, f"{queryset.count()} silence(s) expired.")
 
-    @admin.action(description="Read Alertmanager's silences now (ended ones end here)")
+    @admin.action(description="Read Alertmanager's silences now (ended ones end here)", permissions=["operate"])
     def sync(self, request, queryset):
         try:
             self.message_user(request, services.sync_silences())

@@ -12,6 +12,7 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, YAML
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.imports import ImportPermissionMixin
 from environments.public import Environment, EnvironmentKey, register_panel
 from refreshes import services
 from refreshes.choices import RunKind, RunStatus, SourceKind, Strategy
@@ -54,14 +55,19 @@ class DataTargetAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(MaskingRule)
-class MaskingRuleAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
+class MaskingRuleAdmin(ImportPermissionMixin, ImportExportModelAdmin, SimpleHistoryAdmin):
     resource_classes = [MaskingRuleResource]
+    import_permissions = (services.CHANGE_RULE_PERMISSION,)  # adding a rule is checked row by row
     formats = [YAML, CSV]
     list_display = ["table", "column_label", "strategy", "params", "flag", "note"]
     list_display_links = ["table", "column_label"]
     list_filter = ["strategy", "table"]
     search_fields = ["table", "column", "note"]
     change_list_template = "admin/refreshes/maskingrule/change_list.html"
+
+    def save_model(self, request, obj, form, change):
+        # The form has validated; the service checks the permission and records who, as an import does.
+        services.save_masking_rule(rule=obj, actor=request.user)
 
     @admin.display(description="Column", ordering="column")
     def column_label(self, obj):

@@ -11,3 +11,7 @@ class FailClosed(RefreshError):
 
 class InvalidTransition(RefreshError, core.status.InvalidTransition):
     """A run asked to move where its map does not allow; nothing was changed."""
+
+
+class NotAllowed(RefreshError):
+    """The actor lacks the permission for this change; nothing was changed."""

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 
 from refreshes.choices import TEXT_STRATEGIES, Strategy
-from refreshes.models import looks_personal
+from refreshes.models import kept_personal, looks_personal
 
 TEXT_TYPES = {"text", "character varying", "character", "citext"}
 DATE_TYPES = {"date", "timestamp with time zone", "timestamp without time zone"}
@@ -95,6 +95,8 @@ def check_rules(columns: list[Column], rules) -> SchemaCheck:
 
 
 def _mismatch(rule, col: Column) -> str:
+    if kept_personal(rule):
+        return "kept, but it holds personal data"
     if rule.strategy in TEXT_STRATEGIES and not col.is_text:
         return f"{rule.get_strategy_display()} needs a text column, this one is {col.data_type}"
     if rule.strategy == Strategy.DATE_SHIFT and col.data_type not in DATE_TYPES:

@@ -18,7 +18,7 @@ from environments.public import EmailMode, Environment, EnvironmentKey
 from refreshes import conf, devseed, masking, pg, verify
 from refreshes.choices import STEPS, RunKind, RunStatus, StepStatus
 from refreshes.drivers import get_source
-from refreshes.exceptions import FailClosed, RefreshError
+from refreshes.exceptions import FailClosed, NotAllowed, RefreshError
 from refreshes.models import DataTarget, MaskingRule, RefreshRun, RefreshStep
 from refreshes.sample import generate
 from refreshes.schema import SchemaCheck, check_rules, read_columns
@@ -92,6 +92,26 @@ def make_sample_commerce(*, dsn: str, customers: int) -> dict:
             pg.create_database(admin, target.dbname, private=False)
     with pg.connect(target) as conn:
         return generate.build(conn, customers=customers)
+
+
+# --- Masking rules ---------------------------------------------------------------------------------
+
+ADD_RULE_PERMISSION = "refreshes.add_maskingrule"
+CHANGE_RULE_PERMISSION = "refreshes.change_maskingrule"
+
+
+def save_masking_rule(*, rule: MaskingRule, actor, reason: str = "") -> MaskingRule:
+    """Create or change one rule, as the admin form and an import both do: permission, validation, history."""
+    needed = ADD_RULE_PERMISSION if rule.pk is None else CHANGE_RULE_PERMISSION
+    if actor is None or not actor.has_perm(needed):
+        verb = "add" if rule.pk is None else "change"
+        raise NotAllowed(f"{actor or 'Nobody'} may not {verb} masking rules ({rule}).")
+    rule.full_clean()
+    rule._history_user = actor
+    if reason:
+        rule._change_reason = reason[:100]
+    rule.save()
+    return rule
 
 
 # --- Runs ---------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin_site import SecretPagesMixin
 from environments.public import Environment, register_panel
 from secrets_registry import alerting, policy, services
 from secrets_registry.choices import CheckStatus, RunStatus
@@ -35,14 +36,14 @@ def status_tone(reference):
 
 
 @admin.register(ServiceAccount)
-class ServiceAccountAdmin(SimpleHistoryAdmin):
+class ServiceAccountAdmin(SecretPagesMixin, SimpleHistoryAdmin):
     list_display = ["name", "kind", "principal_arn", "description"]
     list_filter = ["kind"]
     search_fields = ["name", "principal_arn"]
 
 
 @admin.register(SecretReference)
-class SecretReferenceAdmin(SimpleHistoryAdmin):
+class SecretReferenceAdmin(SecretPagesMixin, SimpleHistoryAdmin):
     list_display = ["name", "environment", "variable", "status_badge", "rotation_kind", "last_rotated_at", "due",
                     "owner"]  # fmt: skip
     list_filter = ["environment", "rotation_kind", "check_status"]
@@ -51,6 +52,14 @@ class SecretReferenceAdmin(SimpleHistoryAdmin):
     readonly_fields = ["exists", "has_current", "replicated", "current_version_id", "check_status", "check_detail",
                        "last_checked_at", "last_rotated_at", "due", "page_link"]  # fmt: skip
     actions = ["check_now", "rotate_now"]
+
+    # The actions are offered to whoever the service lets do them (services._require).
+    def has_check_permission(self, request):
+        return request.user.has_perm("secrets_registry.check_secrets")
+
+    def has_rotate_permission(self, request):
+        return request.user.has_perm("secrets_registry.rotate_secrets")
+
     fieldsets = [
         (None, {"fields": ["environment", "variable", "name", "arn", "region", "owner", "allowed_readers",
                            "page_link"]}),
@@ -97,7 +106,7 @@ class SecretReferenceAdmin(SimpleHistoryAdmin):
         url = reverse("admin:secrets_registry_secretreference_environment", args=[obj.environment.key])
         return format_html('<a href="{}">Secrets of {}</a>', url, obj.environment)
 
-    @admin.action(description="Check now (exists, current version, replicated, due)")
+    @admin.action(description="Check now (exists, current version, replicated, due)", permissions=["check"])
     def check_now(self, request, queryset):
         try:
             report = services.check_secrets(references=queryset, user=request.user)
@@ -106,7 +115,9 @@ class SecretReferenceAdmin(SimpleHistoryAdmin):
             return
         self.message_user(request, report.summary(), messages.SUCCESS if report.passed else messages.ERROR)
 
-    @admin.action(description="Rotate now (automatic kinds; production waits for a second person)")
+    @admin.action(
+        description="Rotate now (automatic kinds; production waits for a second person)", permissions=["rotate"]
+    )
     def rotate_now(self, request, queryset):
         for reference in queryset:
             self._rotate(request, reference)
@@ -205,6 +216,12 @@ class RotationRunAdmin(admin.ModelAdmin):
     inlines = [RotationRunEventInline]
     actions = ["approve", "reject", "resume"]
 
+    def has_approve_permission(self, request):
+        return request.user.has_perm("secrets_registry.approve_production_rotation")
+
+    def has_rotate_permission(self, request):
+        return request.user.has_perm("secrets_registry.rotate_secrets")
+
     def has_add_permission(self, request):
         return False
 
@@ -220,15 +237,15 @@ class RotationRunAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, f"Rotation #{run.pk} {done}.", messages.SUCCESS)
 
-    @admin.action(description="Approve (a second person; production)")
+    @admin.action(description="Approve (a second person; production)", permissions=["approve"])
     def approve(self, request, queryset):
         self._each(request, queryset, services.approve_rotation, "approved and queued")
 
-    @admin.action(description="Reject")
+    @admin.action(description="Reject", permissions=["approve"])
     def reject(self, request, queryset):
         self._each(request, queryset, services.reject_rotation, "rejected")
 
-    @admin.action(description="Resume (after a worker died)")
+    @admin.action(description="Resume (after a worker died)", permissions=["rotate"])
     def resume(self, request, queryset):
         self._each(request, queryset, services.resume_rotation, "queued again")
 
@@ -250,7 +267,7 @@ class AccessAuditAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Export selected rows as CSV")
+    @admin.action(description="Export selected rows as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
         response = HttpResponse(content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="secrets-access-audit.csv"'

@@ -42,6 +42,9 @@ class ServiceAccount(models.Model):
 
     history = HistoricalRecords()
 
+    # Who reads which secret: not for every viewer (core.admin_site.SecretPagesMixin).
+    admin_view_needs_one_of = ("secrets_registry.check_secrets", "secrets_registry.rotate_secrets")
+
     class Meta:
         ordering = ["name"]
 
@@ -55,6 +58,15 @@ class ServiceAccount(models.Model):
 
 class SecretReference(models.Model):
     """Where a variable's value lives in the manager, who may read it, and how it is rotated. No value."""
+
+    # Where the secrets live: not for every viewer (core.admin_site.SecretPagesMixin).
+    admin_view_needs_one_of = (
+        "secrets_registry.check_secrets",
+        "secrets_registry.rotate_secrets",
+        "secrets_registry.approve_production_rotation",
+        "secrets_registry.mark_rotated",
+        "secrets_registry.export_policy",
+    )
 
     environment = models.ForeignKey("environments.Environment", on_delete=models.PROTECT, related_name="secrets")
     variable = models.CharField(max_length=100, validators=[_UPPER_SNAKE], help_text="The variable it feeds (§7).")

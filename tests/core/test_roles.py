@@ -49,7 +49,8 @@ def test_release_manager__production_and_approvals__no_policies_or_users():
 def test_ops_admin__policies_targets_masking_tokens_users__not_production():
     admin = roles.role_permissions("Ops admin")
     assert {"deployments.change_deploymentpolicy", "migrations_log.change_migrationtarget",
-            "refreshes.change_maskingrule", "flags.add_apitoken", "auth.change_user"} <= admin  # fmt: skip
+            "refreshes.change_maskingrule", "core.add_apitoken", "core.manage_service_accounts",
+            "auth.change_user"} <= admin  # fmt: skip
     assert not admin & {"flags.change_production_flags", "deployments.deploy_production"}
 
 

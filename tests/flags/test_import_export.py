@@ -124,3 +124,73 @@ def test_import__bad_file__row_errors_shown_no_confirm_and_nothing_changes(seede
     assert message in body
     assert "Confirm import" not in body
     assert snapshot() == before
+
+
+# --- Imports behind permissions, through the services ------------------------------------------------------------
+
+ISSUE_FILE = HEADER + (
+    "giftWrap,commerce,Gift wrapping,commerce,release,true,true,true,true\n"
+    "reviews,commerce,Product reviews,someone-else,kill_switch,true,true,false,false\n"
+)
+
+
+def test_import__view_only_login__refused_with_a_message_and_nothing_written(seeded, client, viewer):
+    # Given a login that may view flags and change nothing
+    client.force_login(viewer)
+    before = snapshot()
+    # When it uploads a file that adds a flag on in production and turns an existing one into a kill switch
+    response = preview(client, "matrix.csv", ISSUE_FILE)
+    # Then the import is refused with a message naming what is missing, and nothing changed
+    assert response.status_code == 302
+    page = client.get(response.url).content.decode()
+    assert "You may not import flags" in page and "flags.change_flag" in page
+    assert snapshot() == before
+    assert not Flag.objects.filter(key="giftWrap").exists()
+
+
+def test_import__view_only_login__confirm_step_posted_directly__refused(seeded, client, viewer):
+    client.force_login(viewer)
+    before = snapshot()
+    response = client.post(
+        "/admin/flags/flag/process_import/",
+        {"import_file_name": "x.csv", "original_file_name": "x.csv", "format": "0", "resource": "0"},
+    )
+    assert response.status_code == 302
+    assert snapshot() == before
+
+
+def test_import__new_flag_on_in_production__cells_by_rule_and_production_a_change_request(seeded, admin_client):
+    # Given the file of the issue: a new flag on everywhere, production included
+    # When an administrator imports it
+    confirm(admin_client, preview(admin_client, "matrix.csv", ISSUE_FILE))
+    # Then the new flag is off in production until a second person approves its change request
+    assert state("giftWrap", "production").enabled is False
+    assert state("giftWrap", "staging").enabled is True
+    request = ChangeRequest.objects.get(state=state("giftWrap", "production"))
+    assert (request.enabled, request.source) == (True, "import")
+    # And the staging cell went through set_state: created by the rule, then changed with reason "import"
+    reasons = list(
+        FlagState.history.filter(id=state("giftWrap", "staging").pk).order_by("history_id")
+        .values_list("history_change_reason", "enabled")
+    )  # fmt: skip
+    assert reasons == [("new flag", False), ("import", True)]
+
+
+def test_import__flag_editor_without_add_permission__new_flag_row_refused_nothing_written(seeded, client, carol):
+    # Given carol may change flags and their values outside production, but not add flags
+    client.force_login(carol)
+    before = snapshot()
+    response = preview(client, "matrix.csv", HEADER + "giftWrap,commerce,Gift,commerce,release,true,true,false,false\n")
+    body = response.content.decode()
+    assert "may not add flags" in body and "Confirm import" not in body
+    assert snapshot() == before
+
+
+def test_import__editor_without_production_permission__production_cell_refused(seeded, client, carol):
+    client.force_login(carol)
+    before = snapshot()
+    response = preview(client, "matrix.csv", HEADER + "reviews,commerce,Product reviews,commerce,release,"
+                       "true,true,false,true\n")  # fmt: skip
+    body = response.content.decode()
+    assert "Changing production needs" in body and "Confirm import" not in body
+    assert snapshot() == before

@@ -87,3 +87,34 @@ def test_cancel_scheduled_change__then_due__not_applied(seeded, carol):
     services.cancel_scheduled_change(scheduled_change_id=change.pk, actor=carol)
     assert services.due_scheduled_changes() == []
     assert state("reviews", "dev").enabled is True
+
+
+@pytest.mark.django_db
+def test_cancel_scheduled_change__production_by_a_login_without_the_permission__refused_still_scheduled(
+    seeded, alice, carol, viewer
+):
+    # Given alice scheduled a production change
+    change = services.schedule_change(state_id=state("reviews", "production").pk, enabled=True, actor=alice,
+                                      run_at=timezone.now() + timedelta(hours=1), reason="launch")  # fmt: skip
+    # When a view-only login, then an engineer without the production permission, cancel it
+    for login in (viewer, carol):
+        with pytest.raises(services.NotAllowed):
+            services.cancel_scheduled_change(scheduled_change_id=change.pk, actor=login)
+    # Then it is still scheduled
+    change.refresh_from_db()
+    assert change.status == "scheduled"
+    # And alice, who may make it, may cancel it
+    services.cancel_scheduled_change(scheduled_change_id=change.pk, actor=alice)
+    change.refresh_from_db()
+    assert change.status == "cancelled"
+
+
+@pytest.mark.django_db
+def test_cancel_action__view_only_login__not_offered_and_nothing_cancelled(seeded, client, alice, viewer):
+    change = services.schedule_change(state_id=state("reviews", "production").pk, enabled=True, actor=alice,
+                                      run_at=timezone.now() + timedelta(hours=1), reason="launch")  # fmt: skip
+    client.force_login(viewer)
+    response = client.post("/admin/flags/scheduledchange/", {"action": "cancel", "_selected_action": [change.pk]})
+    assert response.status_code in (200, 302)
+    change.refresh_from_db()
+    assert change.status == "scheduled"

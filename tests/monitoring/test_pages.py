@@ -88,8 +88,10 @@ def test_acknowledge__from_admin__recorded_with_who(client, make_user, seeded, e
 def test_acknowledge__without_permission__refused_unchanged(client, make_user, seeded, env):
     row = _critical(env("production"))
     client.force_login(make_user("look", "monitoring.view_alert", "monitoring.change_alert"))
-    response = client.post("/admin/monitoring/alert/", {"action": "acknowledge", "_selected_action": [row.pk]})
-    assert response.status_code == 403
+    response = client.post("/admin/monitoring/alert/", {"action": "acknowledge", "_selected_action": [row.pk]},
+                           follow=True)  # fmt: skip
+    # The action is not offered without monitoring.operate_alert, and posting it does nothing
+    assert response.status_code == 200 and 'value="acknowledge"' not in response.content.decode()
     row.refresh_from_db()
     assert row.status == "firing"
 

@@ -115,11 +115,13 @@ def test_preview__after_a_refresh__shows_masked_rows_only(targets, production, s
     assert "@customers.invalid" in body and not any(e in body for e in real)
 
 
-def test_masking_rules__export_yaml_then_import__round_trip(seeded):
+def test_masking_rules__export_yaml_then_import__round_trip(seeded, superuser):
     exported = MaskingRuleResource().export().export("yaml")
     assert "customers" in exported and "strategy: email" in exported
     MaskingRule.objects.filter(table="customers", column="email").update(strategy="keep")
-    result = MaskingRuleResource().import_data(tablib.Dataset().load(exported, format="yaml"), dry_run=False)
+    result = MaskingRuleResource().import_data(
+        tablib.Dataset().load(exported, format="yaml"), dry_run=False, user=superuser
+    )
     assert not result.has_errors() and not result.has_validation_errors()
     assert MaskingRule.objects.get(table="customers", column="email").strategy == "email"
 

@@ -6,7 +6,7 @@ import pytest
 from refreshes import services
 from refreshes.choices import Strategy
 from refreshes.exceptions import RefreshError
-from refreshes.models import MaskingRule
+from refreshes.models import MaskingRule, kept_personal
 from refreshes.schema import Column, check_rules
 from tests.refreshes.conftest import db_url
 
@@ -56,3 +56,21 @@ def test_check_rules_against_production__variable_missing__clear_error(targets, 
     monkeypatch.delenv("OPS_TEST_REFRESHES_PRODUCTION_URL")
     with pytest.raises(RefreshError, match="OPS_TEST_REFRESHES_PRODUCTION_URL is not set"):
         services.check_rules_against_production()
+
+
+def test_check_rules__personal_column_kept__preflight_refuses():
+    # A rule written before the model refused it (or straight into the database) still stops the refresh.
+    columns = [Column("customers", "email", "text", False)]
+    check = check_rules(columns, [_rule("customers", "email", Strategy.KEEP)])
+    assert not check.passed
+    assert check.mismatched == ["customers.email (kept, but it holds personal data)"]
+
+
+@pytest.mark.parametrize("column", ["email", "contact_email", "phone", "password_hash", "birth_date", "last_login_ip"])
+def test_kept_personal__named_personal__refused(column):
+    assert "holds personal data" in kept_personal(_rule("customers", column, Strategy.KEEP))
+
+
+@pytest.mark.parametrize("column", ["postal_code", "name", "email_opt_in", "shipping_address_id"])
+def test_kept_personal__not_personal_by_name__allowed(column):
+    assert kept_personal(_rule("customers", column, Strategy.KEEP)) == ""
