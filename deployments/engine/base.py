@@ -4,12 +4,14 @@ import logging
 from dataclasses import dataclass
 
 import requests
+from django.db import transaction
 from django.utils import timezone
 
 from core.status import change_status
 from deployments import services
 from deployments.choices import Actor, DeploymentStatus, SlotRole, StepStatus
 from deployments.models import Deployment, Slot
+from monitoring.public import AlertSeverity, raise_alert
 
 S = DeploymentStatus
 logger = logging.getLogger("amarise_ops.deployments")
@@ -87,6 +89,22 @@ def pause(deployment, detail, *, kind="alert"):
         fields={"paused_from": deployment.status, "pause_reason": detail[:300]},
     )
     return f"paused: {detail}"
+
+
+def alert(deployment, *, name, summary):
+    """An alert through monitoring's one path (on-call is told); the timeline's alert row is the caller's."""
+    try:
+        with transaction.atomic():  # a savepoint: a failure here leaves the tick's transaction usable
+            raise_alert(
+                environment=deployment.environment,
+                name=name,
+                severity=AlertSeverity.WARNING,
+                summary=summary[:500],
+                source="deployments",
+                labels={"deployment": str(deployment.pk)},
+            )
+    except Exception:  # alerting must not stop the engine from pausing; the timeline still says why
+        logger.exception("could not raise %s for deployment #%s", name, deployment.pk)
 
 
 def target_url(deployment):

@@ -6,7 +6,7 @@ from core.status import change_status
 from deployments import services
 from deployments.choices import Actor, SlotRole, StepStatus, TriggerAction
 from deployments.drivers import balancer_for
-from deployments.engine.base import S, ask_for_weights, claim_step, finish_step, next_tick, pause
+from deployments.engine.base import S, alert, ask_for_weights, claim_step, finish_step, next_tick, pause
 from deployments.engine.checks import health_probe
 from deployments.engine.rollback import begin_rollback, roll_back
 from deployments.engine.triggers import evaluate, window
@@ -29,6 +29,7 @@ def apply_weight(deployment, balancer, weight):
 
 
 def sample(deployment, balancer):
+    """Record both slots' counters; returns the instant and what the load balancer showed."""
     now = timezone.now()
     stats = balancer.stats() if balancer.reports_stats else {}
     rows = []
@@ -50,7 +51,30 @@ def sample(deployment, balancer):
             )
         )
     MetricSample.objects.bulk_create(rows)
-    return now
+    return now, stats
+
+
+def weight_drift(deployment, stats):
+    """The weights the load balancer shows that differ from the ones the engine set: [] when none do."""
+    wanted = {
+        deployment.to_slot.server_name: deployment.traffic_weight,
+        deployment.from_slot.server_name: 100 - deployment.traffic_weight,
+    }
+    return [
+        f"{name} at {stats[name].weight} (the engine set {weight})"
+        for name, weight in wanted.items()
+        if name in stats and stats[name].weight != weight
+    ]
+
+
+def _pause_for_drift(deployment, found):
+    """Someone changed the weights by hand: never overwrite them silently; stop, alert and say what was found."""
+    detail = (
+        f"Load balancer weights changed outside the engine: {', '.join(found)}. Not overwritten: "
+        "set them back and continue, or roll back."
+    )
+    alert(deployment, name="DeploymentWeightDrift", summary=f"Deployment #{deployment.pk}: {detail}")
+    return pause(deployment, detail)
 
 
 def shift(deployment):
@@ -64,7 +88,10 @@ def shift(deployment):
             next_tick(deployment, policy.sample_interval_seconds)
             return f"waiting for a person to set {deployment.awaiting_weights}"
 
-        now = sample(deployment, balancer)
+        now, stats = sample(deployment, balancer)
+        found = weight_drift(deployment, stats)
+        if found:
+            return _pause_for_drift(deployment, found)
         health_probe(deployment, policy)
         breach = evaluate(deployment, policy, now)
     except DriverError as exc:

@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from deployments.choices import DeploymentStatus as S
 from deployments.choices import TriggerAction, TriggerKind
+from deployments.drivers.base import ServerStats
 from deployments.engine import reconcile as reconciling
+from deployments.engine.traffic import weight_drift
 from deployments.engine.triggers import evaluate, first_breach
 from deployments.models import Deployment, MetricSample, Release, Slot
 
@@ -316,3 +318,34 @@ def test_reconcile__ticked_between_scan_and_lock__left_to_the_live_engine(stagin
     deployment.refresh_from_db()
     assert outcomes == []
     assert (deployment.status, deployment.run_token) == (S.SHIFTING_TRAFFIC, token)
+
+
+# --- weight drift --------------------------------------------------------------------------------------
+
+
+def _shown(**weights):
+    return {
+        name: ServerStats(name=name, status="UP", check_status="", weight=w, req_tot=0, hrsp_5xx=0, rtime_ms=None)
+        for name, w in weights.items()
+    }
+
+
+def test_weight_drift__load_balancer_shows_the_engines_weights__none(staging):
+    deployment = _deployment(staging, traffic_weight=50)
+
+    assert weight_drift(deployment, _shown(green=50, blue=50)) == []
+
+
+def test_weight_drift__changed_by_hand__says_what_was_found_for_each_slot(staging):
+    deployment = _deployment(staging, traffic_weight=10)
+
+    assert weight_drift(deployment, _shown(green=30, blue=90)) == ["green at 30 (the engine set 10)"]
+    assert weight_drift(deployment, _shown(green=0, blue=100)) == [
+        "green at 0 (the engine set 10)",
+        "blue at 100 (the engine set 90)",
+    ]
+
+
+def test_weight_drift__no_stats__none(staging):
+    # (a manual load balancer reports none: a person confirms the weights instead)
+    assert weight_drift(_deployment(staging), {}) == []
