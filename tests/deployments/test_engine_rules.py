@@ -6,7 +6,6 @@ No worker, no HAProxy: samples are written as the engine writes them, and reconc
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
 from django.utils import timezone
 
 from deployments.choices import DeploymentStatus as S
@@ -20,19 +19,8 @@ from deployments.models import Deployment, MetricSample, Release, Slot
 T0 = timezone.now().replace(microsecond=0) - timedelta(hours=1)
 
 
-@pytest.fixture(scope="module")
-def seeded_once(django_db_setup, django_db_blocker):
-    """Seeded once for the module, in a transaction rolled back at its end; each test runs in a savepoint."""
-    from core.seeding import seed_all
-
-    with django_db_blocker.unblock(), transaction.atomic():
-        seed_all()
-        yield
-        transaction.set_rollback(True)
-
-
 @pytest.fixture
-def staging(seeded_once, db, env):
+def staging(seeded_module, db, env):
     staging = env("staging")
     policy = staging.deployment_policy
     policy.min_requests = 20
