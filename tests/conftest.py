@@ -122,6 +122,10 @@ class CeleryWorkerProcess:
         ]  # fmt: skip
 
     def start(self):
+        self.launch()
+        self.wait_ready()
+
+    def launch(self):
         from amarise_ops.celery import app
 
         if self.process is None:
@@ -130,6 +134,8 @@ class CeleryWorkerProcess:
         self.process = subprocess.Popen(
             self.command, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )
+
+    def wait_ready(self):
         wait_until(self._answers_ping, timeout=60, what=f"the Celery worker (log: {self.log_path})")
 
     def _answers_ping(self):

@@ -16,8 +16,6 @@ from tests.conftest import ROOT, CeleryWorkerProcess, wait_until
 from tests.deployments import long_job
 from tests.deployments.standins import Behaviour
 
-pytestmark = pytest.mark.worker
-
 
 def procfile_workers():
     """{queue: argv} for each worker line of the Procfile: what `make run` starts."""
@@ -59,16 +57,22 @@ def make_run_workers(celery_worker_process, tmp_path):
     jobs = tmp_path / "jobs"
     jobs.mkdir()
     try:
+        for worker in workers:  # all three start at once, as under honcho
+            worker.launch()
         for worker in workers:
-            worker.start()
+            worker.wait_ready()
         yield jobs
     finally:
         (jobs / "finish").touch()  # a warm shutdown waits for running jobs
+        for worker in workers:
+            if worker.process and worker.process.poll() is None:
+                worker.process.terminate()
         for worker in workers:
             worker.stop()
         celery_worker_process.start()
 
 
+@pytest.mark.worker
 def test_data_worker_busy_with_long_jobs__bad_release__rolled_back_within_interval_plus_5s(
     make_run_workers, staging, shoppers, slots
 ):
