@@ -2,7 +2,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from core.seeding import seed_row
 from deployments import strategy
-from deployments.models import ChecklistItem, DeploymentPolicy, RollbackTrigger, TrafficStep
+from deployments.models import ChecklistItem, DeploymentPolicy, RollbackTrigger, SmokeCheck, TrafficStep
 from environments.public import Environment
 
 
@@ -22,6 +22,13 @@ def seed(report):
                     values={"weight": weight, "hold_seconds": hold},
                     report=report,
                 )
+        for path, status in strategy.SMOKE_CHECKS:
+            seed_row(
+                SmokeCheck,
+                lookup={"policy": policy, "path": path.format(health_path=policy.health_path)},
+                values={"expected_status": status},
+                report=report,
+            )
         for trigger in strategy.TRIGGERS:
             trigger = dict(trigger)
             seed_row(

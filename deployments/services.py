@@ -376,22 +376,16 @@ def roll_back_now(*, deployment_id, user, reason="Roll back now (manual)"):
             )
         if deployment.status == S.SUCCEEDED:
             raise DeploymentRefused("A succeeded deployment is rolled back by deploying the standby release.")
-        now = timezone.now()
-        change_status(
+        from deployments.engine.rollback import begin_rollback  # the engine imports services: import on use
+
+        begin_rollback(
             deployment,
-            S.ROLLING_BACK,
+            reason=reason,
+            detected_at=deployment.detected_at or timezone.now(),
+            automatic=False,
             actor=Actor.PERSON,
             user=user,
-            reason=reason,
-            fields={
-                "decided_at": now,
-                "detected_at": deployment.detected_at or now,
-                "rollback_automatic": False,
-                "rollback_reason": reason,
-            },
         )
-        new_run_token(deployment)
-        enqueue_tick(deployment)
     return deployment
 
 

@@ -33,6 +33,9 @@ POLICIES = {
 # 10% → 50% → 100%, each held for the triggers' 5-minute window.
 TRAFFIC_STEPS = [(10, 300), (50, 300), (100, 300)]
 
+# Smoke checks every seeded policy starts with, against the idle slot: the home page and the health path.
+SMOKE_CHECKS = [("/", 200), ("{health_path}", 200)]
+
 TRIGGERS = [
     {"kind": TriggerKind.ERROR_RATE, "threshold": 5.0, "window_seconds": 300, "action": TriggerAction.ROLLBACK},
     {"kind": TriggerKind.P95_LATENCY, "threshold": 3.0, "window_seconds": 300, "action": TriggerAction.PAUSE},

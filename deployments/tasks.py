@@ -2,6 +2,7 @@ from celery import shared_task
 
 from core.task_base import OpsTask
 from deployments import engine
+from deployments.engine.reconcile import reconcile
 
 
 @shared_task(base=OpsTask, name="deployments.advance_deployment")
@@ -12,5 +13,5 @@ def advance_deployment(deployment_id: int, run_token: str) -> str:
 
 @shared_task(base=OpsTask, name="deployments.reconcile_deployments")
 def reconcile_deployments() -> str:
-    outcomes = engine.reconcile()
+    outcomes = reconcile()
     return "; ".join(outcomes) or "nothing stale"

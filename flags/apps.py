@@ -7,8 +7,9 @@ class FlagsConfig(AppConfig):
 
     def ready(self):
         from core.dashboard import register_section
-        from flags import signals
+        from flags import checklist, signals
         from flags.dashboard import flag_lines
 
         signals.connect()
+        checklist.register()
         register_section("flags", order=10, lines=flag_lines)

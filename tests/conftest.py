@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -126,22 +127,35 @@ def seeded_tx(transactional_db):
 
 
 class CeleryWorkerProcess:
-    def __init__(self, env, log_path):
+    """A `celery worker` process; by default one consuming every queue (deployments, data, default)."""
+
+    def __init__(self, env, log_path, *, command=None, hostname=None):
+        from amarise_ops.celery import QUEUES
+
         self.env = env
         self.log_path = log_path
         self.process = None
+        self.hostname = hostname or f"test-{os.getpid()}@{socket.gethostname()}"
+        self.command = command or [
+            sys.executable, "-m", "celery", "-A", "amarise_ops", "worker", "--loglevel=INFO", "--concurrency=2",
+            f"--queues={','.join(QUEUES)}", "--without-gossip", "--without-mingle", f"--hostname={self.hostname}",
+        ]  # fmt: skip
 
     def start(self):
+        self.launch()
+        self.wait_ready()
+
+    def launch(self):
         from amarise_ops.celery import app
 
         if self.process is None:
             app.control.purge()
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "amarise_ops", "worker", "--loglevel=INFO",
-             "--concurrency=2", "--without-gossip", "--without-mingle", f"--hostname=test-{os.getpid()}@%h"],
-            cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            self.command, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def wait_ready(self):
         wait_until(self._answers_ping, timeout=60, what=f"the Celery worker (log: {self.log_path})")
 
     def _answers_ping(self):
@@ -149,7 +163,7 @@ class CeleryWorkerProcess:
 
         if self.process.poll() is not None:
             raise AssertionError(f"Celery worker exited with {self.process.returncode}; log: {self.log_path}")
-        return app.control.ping(timeout=0.5)
+        return app.control.ping(destination=[self.hostname], timeout=0.5)
 
     def kill_hard(self):
         """kill -9 the worker and its pool, as a crashed machine would."""

@@ -1,4 +1,5 @@
 import pytest
+from django.db import transaction
 
 from deployments.choices import Color, SlotRole, TriggerKind
 from deployments.models import DeploymentPolicy, Release, Slot
@@ -59,6 +60,8 @@ def configure_staging(haproxy, slots, **overrides):
     policy.triggers.filter(kind=TriggerKind.ERROR_RATE).update(window_seconds=2.0)
     # Slow responses mean few of them: the p95 window must hold enough requests for a verdict.
     policy.triggers.filter(kind=TriggerKind.P95_LATENCY).update(window_seconds=10.0)
+    # The stand-in counts "/" as shopper traffic (and fails some of it for a bad release): smoke-test "/smoke".
+    policy.smoke_checks.all().delete()
     policy.smoke_checks.create(path="/smoke", expected_status=200, body_contains="AMARISÉ")
     v1 = Release.objects.create(version="v1", ref="release/1.0", ref_kind="branch")
     Slot.objects.create(
@@ -73,12 +76,33 @@ def staging(seeded_tx, haproxy, slots):
     return configure_staging(haproxy, slots)
 
 
+@pytest.fixture(scope="module")
+def seeded_module(django_db_setup, django_db_blocker):
+    """Seeded once for a module of in-process tests, rolled back at its end; each test runs in a savepoint."""
+    from core.seeding import seed_all
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        seed_all()
+        yield
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
 def production(seeded):
     """Production with blue live on v1.9 and green idle; addresses nobody answers on (no engine here).
 
     Four-eyes off, as for a team of one: these tests are about what follows a start; test_four_eyes.py has it on.
     """
+    return production_slots()
+
+
+@pytest.fixture
+def production_once(seeded_module, db):
+    """`production`, on the module's seeding."""
+    return production_slots()
+
+
+def production_slots():
     env = Environment.objects.get(key="production")
     DeploymentPolicy.objects.filter(environment=env).update(four_eyes=False)
     v1 = Release.objects.create(version="v1.9", ref="v1.9", ref_kind="tag")

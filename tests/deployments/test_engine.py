@@ -235,3 +235,33 @@ def test_slow_release__p95_from_real_prometheus__pauses_with_an_alert(worker, st
         lambda: prometheus_value(prometheus.url, P95_QUERY.replace("{slot}", "blue")), timeout=30, what="blue's p95"
     )
     assert blue_p95 < 0.25
+
+
+def test_weights_changed_by_hand_mid_shift__paused_with_an_alert__not_overwritten(worker, staging):
+    from monitoring.models import Alert
+
+    # Given a deployment holding green at 10%
+    staging.deployment_policy.traffic_steps.update(hold_seconds=30)
+    deployment = services.start_deployment(release=_release("v2.9"), environment=staging)
+    wait_until(
+        lambda: (_stats(staging)["green"].weight, _stats(staging)["blue"].weight) == (10, 90),
+        what="green at 10% in HAProxy",
+    )
+
+    # When someone sets 30/70 by hand at HAProxy
+    policy = staging.deployment_policy
+    by_hand = HAProxyBalancer(policy.balancer_socket, policy.balancer_backend)
+    by_hand.set_weight("green", 30)
+    by_hand.set_weight("blue", 70)
+
+    # Then the engine pauses and says what it found, with an alert, and leaves the weights as they were set
+    _wait_status(deployment, S.PAUSED, S.SUCCEEDED, S.ROLLED_BACK, S.FAILED)
+    assert deployment.status == S.PAUSED, _timeline(deployment)
+    assert "green at 30 (the engine set 10)" in deployment.pause_reason
+    assert "blue at 70 (the engine set 90)" in deployment.pause_reason
+    alert = Alert.objects.get(name="DeploymentWeightDrift", environment=staging)
+    assert f"Deployment #{deployment.pk}" in alert.summary
+    stats = _stats(staging)
+    assert (stats["green"].weight, stats["blue"].weight) == (30, 70)
+    assert deployment.traffic_weight == 10
+    assert deployment.events.filter(kind="traffic").count() == 1  # only the engine's own 10%
