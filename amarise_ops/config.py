@@ -127,3 +127,11 @@ def filesystem_broker_options(var_dir: Path):
         "control_folder": str(control),
         "store_processed": False,
     }
+
+
+def redis_client_options(timeout: float) -> dict:
+    """redis-py options for Django's cache: bounded connect and read, no retry (a hung Redis costs one timeout)."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return {"socket_timeout": timeout, "socket_connect_timeout": timeout, "retry": Retry(NoBackoff(), 0)}
