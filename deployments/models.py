@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from core import config_values
 from deployments.choices import (
     ACTIVE,
     FINAL,
@@ -88,6 +89,13 @@ class DeploymentPolicy(models.Model):
 
     def source_rule(self):
         return f"{self.get_ref_kind_display().lower()} {self.ref_pattern}"
+
+    def clean(self):
+        # The backend goes into HAProxy runtime API commands: one argument, never a second command.
+        errors = config_values.problems(self, ["balancer_backend"], forbidden=config_values.HAPROXY_NAME)
+        errors.update(config_values.problems(self, ["balancer_socket", "health_path"]))
+        if errors:
+            raise ValidationError(errors)
 
     def refusal_for(self, release):
         """Why `release` may not go to this environment, or '' when it may."""
@@ -179,6 +187,12 @@ class Slot(models.Model):
     @property
     def base_url(self):
         return f"http://{self.address}"
+
+    def clean(self):
+        # The server name goes into HAProxy runtime API commands: one argument, never a second command.
+        errors = config_values.problems(self, ["server_name"], forbidden=config_values.HAPROXY_NAME)
+        if errors:
+            raise ValidationError(errors)
 
 
 class Release(models.Model):
