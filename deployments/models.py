@@ -10,6 +10,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from core import config_values
+from core.git_refs import ref_problem
 from deployments.choices import (
     ACTIVE,
     FINAL,
@@ -212,6 +213,16 @@ class Release(models.Model):
 
     def __str__(self):
         return self.version
+
+    def clean(self):
+        # Versions and refs travel into deploy commands, URLs and git: git's own ref rules apply to both.
+        errors = {}
+        for name in ("version", "ref"):
+            problem = ref_problem(getattr(self, name) or "")
+            if problem:
+                errors[name] = f"Not a valid git ref name: {problem}."
+        if errors:
+            raise ValidationError(errors)
 
 
 class ChecklistItem(models.Model):
