@@ -4,7 +4,6 @@ Reads are served from the cached document, so a warm request runs no database qu
 down they read the database; with both down they answer 503, never a partial document.
 """
 
-import json
 import logging
 
 from django.contrib.auth import get_user_model
@@ -13,6 +12,7 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from core.http import BodyRefused, request_json
 from flags import conf, services, tokens
 from flags.documents import etag, get_document
 from flags.exceptions import FlagError, NotAllowed
@@ -81,9 +81,9 @@ def _patch(request, environment, key):
     if not token["can_write"]:
         return _error(403, "this token is read-only")
     try:
-        payload = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        return _error(400, "the body is not valid JSON")
+        payload = request_json(request)
+    except BodyRefused as exc:
+        return _error(exc.status, exc.message)
     if not isinstance(payload, dict) or not isinstance(payload.get("enabled"), bool):
         return _error(400, 'send {"enabled": true|false, "reason": "..."}')
     reason = payload.get("reason") or f"API token {token['name']}"
@@ -132,11 +132,9 @@ def _ofrep_context(request, key=None):
     if token is None:
         return None, JsonResponse({"errorDetails": "a valid API token is required"}, status=401)
     try:
-        payload = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return None, JsonResponse(
-            {**base, "errorCode": "PARSE_ERROR", "errorDetails": "the body is not valid JSON"}, status=400
-        )
+        payload = request_json(request, empty={})
+    except BodyRefused as exc:
+        return None, JsonResponse({**base, "errorCode": "PARSE_ERROR", "errorDetails": exc.message}, status=exc.status)
     context = payload.get("context", {}) if isinstance(payload, dict) else None
     if not isinstance(context, dict):
         return None, JsonResponse(
