@@ -83,6 +83,8 @@ def database(env, var_dir: Path):
         config = env.db_url_config(raw)
         config.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
         config["CONN_HEALTH_CHECKS"] = True
+        # A database that accepts and never answers must not hold a worker for ever at connect.
+        config.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
         return config
     if scheme == "sqlite":
         path = raw.split("sqlite:///", 1)[-1] if raw.startswith("sqlite:///") else ""

@@ -92,6 +92,25 @@ def test_healthz__redis_and_broker_hung__503_within_2s_naming_them(client, hung)
 
 
 @pytest.mark.django_db
+def test_healthz__database_hung__503_within_2s_naming_it(client, hung):
+    from django.db import connections
+
+    # Given a database server that accepts connections and never answers (new connections go there)
+    database = connections.settings["default"]
+    saved = {key: database[key] for key in ("HOST", "PORT")}
+    database.update(HOST="127.0.0.1", PORT=hung.url.rsplit(":", 1)[1].split("/")[0])
+    try:
+        # When the load balancer probes
+        response, _ = within(2.0, lambda: client.get("/healthz"))
+    finally:
+        database.update(saved)
+    # Then it hears 503 in time, naming the database
+    checks = response.json()["checks"]
+    assert response.status_code == 503
+    assert checks["database"]["ok"] is False and "no answer" in checks["database"]["error"]
+
+
+@pytest.mark.django_db
 def test_flags_api__redis_hung__answers_from_the_database_within_1s(client, hung):
     # Given the flags and a Redis that hangs in place of the real one
     seed_flags()
