@@ -96,6 +96,12 @@ _REASONS = {
 }
 
 
+def _nul_in_url(request) -> bool:
+    return "\x00" in request.path or any(
+        "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
+    )
+
+
 class ApiErrorsMiddleware:
     """On API paths: bad bodies answered as JSON 4xx, and no error answer in HTML."""
 
@@ -103,6 +109,8 @@ class ApiErrorsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if is_api(request) and _nul_in_url(request):
+            return json_error(400, "the URL holds a NUL character (%00), which names nothing the console stores")
         response = self.get_response(request)
         if not is_api(request) or response.status_code < 400:
             return response

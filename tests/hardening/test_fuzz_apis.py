@@ -217,7 +217,12 @@ def test_migrations_tested_locally__bad_bodies__json_4xx_nothing_written(api, bo
 
 
 @FUZZ
-@given(params=st.dictionaries(st.sampled_from(["environment", "days"]), st.text(max_size=30) | st.just("x" * 5000)))
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["environment", "days"]),
+        st.text(max_size=30) | st.sampled_from(["x" * 5000, "production\x00", "30\x00"]),
+    )
+)
 def test_dora__odd_query__json_answer(api, params):
     assert_json_answer(lambda: api.get("/api/metrics/dora/", params))
 
@@ -242,3 +247,15 @@ def test_alertmanager_webhook__bad_bodies__json_4xx_nothing_written(api, body):
 def test_wrong_method_or_path__json_4xx_naming_it(api, method, path):
     response = assert_json_answer(lambda: getattr(api, method)(path))
     assert response.status_code in (404, 405)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/deployments/99999999999999999999999/", "/api/deployments/0/", "/api/migrations/releases/%C3%BC%00/",
+     "/api/migrations/releases/" + "x" * 3000 + "/", "/api/flags/production/%00/", "/ofrep/v1/evaluate/flags/%00"],
+)  # fmt: skip
+def test_odd_object_in_the_path__json_4xx(api, path):
+    method = api.post if path.startswith("/ofrep/") else api.get
+    response = assert_json_answer(lambda: method(path, b"{}", content_type="application/json")
+                                  if method is api.post else method(path))  # fmt: skip
+    assert 400 <= response.status_code < 500
