@@ -10,7 +10,9 @@ Unknown environments are cached too (negative cache), and any cache error falls 
 A change made while Redis is unreachable cannot rewrite the document, so after an outage the cached one may
 be the pre-outage document. Each process therefore checks a cached document's version against the database
 the first time it reads it after starting and after any cache failure it has seen (store.outages()), and
-rewrites it when it differs: one query per environment per outage, not per read.
+rewrites it when it differs: one query per environment per outage, not per read. The process whose rewrite
+failed also keeps the environment as pending and rewrites it on its next successful cache read, whichever
+environment that read is for.
 """
 
 import logging
@@ -27,6 +29,7 @@ SCHEMA = "v1"
 MISSING = "__missing__"  # the negative-cache sentinel: this environment does not exist
 
 _verified = {}  # document key -> store.outages() when this process last checked it against the database
+_pending = set()  # environments whose rewrite failed in this process (the cache was unreachable)
 
 
 def document_key(environment_key: str) -> str:
@@ -61,6 +64,12 @@ def get_document(environment_key: str):
         cache_ok = False
         cached = None
         logger.warning("flags cache unavailable, reading %s from the database: %s", environment_key, exc)
+    if cache_ok and _pending:
+        pending = sorted(_pending)
+        for pending_key in pending:
+            refresh(pending_key)
+        if environment_key in pending:
+            cached = None  # what was read came before the rewrite: answer from the database
     if cached is not None:
         if _verified.get(key) == outages():
             return None if cached == MISSING else cached
@@ -101,7 +110,9 @@ def refresh(environment_key: str):
         document = build_document(environment_key)
         store.set(key, MISSING if document is None else document, conf.cache_ttl())
         _verified[key] = seen
+        _pending.discard(environment_key)
     except Exception as exc:
+        _pending.add(environment_key)
         # The delete alone is enough for correctness; readers rebuild. Worst case the TTL bounds staleness.
         logger.warning("flags cache refresh failed for %s: %s", environment_key, exc)
         try:

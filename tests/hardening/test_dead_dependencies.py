@@ -141,3 +141,24 @@ def test_flag_changed_during_outage__new_value_on_first_read_after_redis_returns
         assert documents.get_store().get(documents.document_key("staging"))["flags"]["reviews"] is True
     finally:
         clear_flag_cache()
+
+
+@pytest.mark.django_db
+def test_flag_changed_during_outage__writer_rewrites_it_on_its_next_read_of_any_environment(make_user):
+    # Given the staging document cached in the real Redis, reviews off, and checked by this process
+    clear_flag_cache()
+    seed_flags()
+    carol = make_user("carol", "flags.change_flagstate", "flags.view_flag")
+    assert flags.is_enabled("reviews", environment="staging") is False
+    key = documents.document_key("staging")
+    # When reviews is turned on while Redis is unreachable for this (writing) process
+    with override_settings(REDIS_URL=REFUSED_REDIS):
+        services.set_state(state_id=state("reviews", "staging").pk, enabled=True, actor=carol, reason="UAT")
+        documents.refresh("staging")  # what on_commit runs
+    documents._verified[key] = documents.outages()  # as if this process had nothing left to check
+    # Then its next read of another environment rewrites staging's document in Redis
+    try:
+        flags.is_enabled("reviews", environment="production")
+        assert documents.get_store().get(key)["flags"]["reviews"] is True
+    finally:
+        clear_flag_cache()
