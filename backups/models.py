@@ -187,6 +187,10 @@ class ProtectedDatabase(models.Model):
         written = ["stanza", "data_directory", "socket_directory", "user", "os_user", "work_dir", "repo1_path",
                    "repo2_path", "pg_bin_dir", "host"]  # fmt: skip
         errors = config_values.problems(self, written, strip_sensitive=True)
+        # Paths also go into a scratch cluster's quoted server options (hba_file='...', socket directory).
+        paths = ["data_directory", "socket_directory", "work_dir", "repo1_path", "repo2_path", "pg_bin_dir"]
+        for name, message in config_values.problems(self, paths, forbidden="'\"").items():
+            errors.setdefault(name, message)
         if "os_user" not in errors and root_problem(self.os_user or ""):
             errors["os_user"] = root_problem(self.os_user) + "."
         for name in ["data_directory", "work_dir", "repo1_path", "repo2_path", "socket_directory", "pg_bin_dir"]:

@@ -77,7 +77,8 @@ def refuse_structure(cfg: StanzaConfig):
     values += [(f"repo{r.number} path", r.path) for r in cfg.repos]
     try:
         for label, value in values:
-            config_values.check(value, what=f"The {label} {value!r}", strip_sensitive=True)
+            # Quotes too: paths go into a scratch cluster's quoted server options (hba_file='...').
+            config_values.check(value, what=f"The {label} {value!r}", strip_sensitive=True, forbidden="'\"")
         config_values.check(cfg.stanza, what="The stanza", forbidden="[]=#; \t")
     except config_values.ConfigValueRefused as exc:
         raise DriverError(str(exc), permanent=True) from None

@@ -71,6 +71,17 @@ def test_pgbackrest_render__newline_in_repo_path__refused():
         render_config(dataclasses.replace(CFG, repos=[Repo(1, "/repo1\nrepo2-path=/x", 30)]))
 
 
+def test_pgbackrest_render__quote_in_a_path__refused():
+    # Paths are quoted in a scratch cluster's server options: a quote would end the value early
+    with pytest.raises(Exception, match='contains "\'"'):
+        render_config(dataclasses.replace(CFG, work_dir="/srv/it's"))
+    database = ProtectedDatabase(stanza="s1", data_directory="/pg/data", os_user="postgres", work_dir="/w'x",
+                                 repo1_path="/r1")  # fmt: skip
+    with pytest.raises(ValidationError) as caught:
+        database.clean()
+    assert "would change the file's structure" in caught.value.message_dict["work_dir"][0]
+
+
 def test_pgbackrest_write_config__refused__nothing_written(tmp_path):
     cfg = dataclasses.replace(CFG, work_dir=str(tmp_path / "work"), os_user="", user="postgres\npg1-port=1")
     with pytest.raises(Exception, match="refused"):
