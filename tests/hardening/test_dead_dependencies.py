@@ -10,6 +10,7 @@ from django.test import override_settings
 import flags
 from flags import documents, services
 from tests.flags.conftest import clear_flag_cache, seed_flags, state
+from tests.hardening.conftest import make_api_token
 
 # A Redis port nothing listens on: connecting is refused at once.
 REFUSED_REDIS = "redis://127.0.0.1:1/0"
@@ -111,16 +112,20 @@ def test_healthz__database_hung__503_within_2s_naming_it(client, hung):
 
 
 @pytest.mark.django_db
-def test_flags_api__redis_hung__answers_from_the_database_within_1s(client, hung):
-    # Given the flags and a Redis that hangs in place of the real one
+def test_flags_api__redis_hung__answers_from_the_database_within_1s(client, hung, make_user):
+    # Given the flags, a storefront token, and a Redis that hangs in place of the real one
     seed_flags()
+    token = make_api_token(user=make_user("storefront", superuser=True), environments=["production"])
     with override_settings(REDIS_URL=hung.url, CACHES=hung_caches(hung.url)):
-        # When the storefront reads the production document, and reads it again
+        # When the storefront reads the production document, one flag, and evaluates through OFREP
         first, _ = within(1.0, lambda: client.get("/api/flags/production/"))
         again, _ = within(1.0, lambda: client.get("/api/flags/production/reviews/"))
-    # Then both come from the database, in time
+        ofrep, _ = within(1.0, lambda: client.post("/ofrep/v1/evaluate/flags", b"{}", content_type="application/json",
+                                                   HTTP_AUTHORIZATION=f"Bearer {token}"))  # fmt: skip
+    # Then each comes from the database, in time
     assert first.status_code == 200 and first.json()["flags"]["checkoutEnabled"] is True
     assert again.status_code == 200 and again.json()["key"] == "reviews"
+    assert ofrep.status_code == 200 and len(ofrep.json()["flags"]) == len(first.json()["flags"])
 
 
 @pytest.mark.django_db

@@ -14,6 +14,8 @@ from django.test import Client, override_settings
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests.hardening.conftest import make_api_token
+
 pytestmark = pytest.mark.django_db
 
 HOOK_SECRET = "fuzz-hook-secret"  # noqa: S105 - a test value
@@ -56,20 +58,6 @@ def with_special_bodies(test):
     for body in SPECIAL_BODIES:
         test = example(body=body)(test)
     return test
-
-
-# --- the one place API tokens are made (they move from flags.ApiToken to core) ------------------------------
-
-
-def make_api_token(*, user, environments):
-    """A write token scoped to `environments`, acting as `user`; returns the raw token."""
-    from environments.models import Environment
-    from flags.models import ApiToken
-
-    raw, prefix, digest = ApiToken.generate()
-    token = ApiToken.objects.create(name="fuzz", prefix=prefix, digest=digest, can_write=True, acts_as=user)
-    token.environments.set(Environment.objects.filter(key__in=environments))
-    return raw
 
 
 @pytest.fixture(scope="module")
