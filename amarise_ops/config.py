@@ -83,6 +83,8 @@ def database(env, var_dir: Path):
         config = env.db_url_config(raw)
         config.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
         config["CONN_HEALTH_CHECKS"] = True
+        # A database that accepts and never answers must not hold a worker for ever at connect.
+        config.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
         return config
     if scheme == "sqlite":
         path = raw.split("sqlite:///", 1)[-1] if raw.startswith("sqlite:///") else ""
@@ -127,3 +129,11 @@ def filesystem_broker_options(var_dir: Path):
         "control_folder": str(control),
         "store_processed": False,
     }
+
+
+def redis_client_options(timeout: float) -> dict:
+    """redis-py options for Django's cache: bounded connect and read, no retry (a hung Redis costs one timeout)."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return {"socket_timeout": timeout, "socket_connect_timeout": timeout, "retry": Retry(NoBackoff(), 0)}

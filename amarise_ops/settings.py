@@ -64,6 +64,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside CSRF and the views: every answer on an API path is JSON, bad bodies a 4xx naming the problem.
+    "core.http.ApiErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -99,13 +101,25 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery broker ----------------------------------------------------
 REDIS_URL = config.redis_url(env)
+# Connect and read timeout of every Redis client: a Redis that accepts and never answers must not hang a worker.
+OPS_REDIS_TIMEOUT = env.float("OPS_REDIS_TIMEOUT", default=0.5)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": config.redis_client_options(OPS_REDIS_TIMEOUT),
+        }
+    }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # A task not acked within this window is redelivered; longer than any task we run.
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 60 * 60),
+        "socket_timeout": OPS_REDIS_TIMEOUT,
+        "socket_connect_timeout": OPS_REDIS_TIMEOUT,
     }
+    CELERY_REDIS_SOCKET_TIMEOUT = OPS_REDIS_TIMEOUT  # a Redis result backend, if one is ever configured
+    CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = OPS_REDIS_TIMEOUT
 else:
     # Shared by web, worker and beat on one machine, unlike a per-process LocMemCache.
     CACHES = {
@@ -188,7 +202,10 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto is trusted only behind a proxy that sets it; otherwise any client could claim https.
+OPS_BEHIND_PROXY = config.env_bool(env, "OPS_BEHIND_PROXY", default=False)
+if OPS_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 
 # --- Logging -------------------------------------------------------------------------
@@ -208,6 +225,8 @@ LOGGING = {
 
 # --- Console settings (OPS_ prefix) -----------------------------------------------------
 OPS_HEALTH_CHECK_TIMEOUT = env.float("OPS_HEALTH_CHECK_TIMEOUT", default=5.0)
+# /healthz answers within this many seconds whatever hangs, naming the checks that did not answer.
+OPS_HEALTHZ_DEADLINE = env.float("OPS_HEALTHZ_DEADLINE", default=1.5)
 OPS_HEALTH_CHECK_INTERVAL = env.int("OPS_HEALTH_CHECK_INTERVAL", default=60)
 OPS_HEALTH_CHECK_HISTORY = env.int("OPS_HEALTH_CHECK_HISTORY", default=500)
 OPS_FLAGS_CACHE_TTL = env.int("OPS_FLAGS_CACHE_TTL", default=300)

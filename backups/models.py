@@ -22,6 +22,7 @@ from backups.choices import (
     Verification,
 )
 from backups.exceptions import InvalidTransition
+from core import config_values
 
 _identifier = RegexValidator(r"^[A-Za-z0-9_.-]+$", "Letters, digits, dot, dash and underscore only.")
 
@@ -180,8 +181,21 @@ class ProtectedDatabase(models.Model):
         return [1, 2] if self.repo2_path and self.policy.cross_region_copy else [1]
 
     def clean(self):
-        errors = {}
+        from backups.drivers.pgbackrest import root_problem
+
+        # Written into pgbackrest.conf or its command lines: nothing that changes the file's structure.
+        written = ["stanza", "data_directory", "socket_directory", "user", "os_user", "work_dir", "repo1_path",
+                   "repo2_path", "pg_bin_dir", "host"]  # fmt: skip
+        errors = config_values.problems(self, written, strip_sensitive=True)
+        # Paths also go into a scratch cluster's quoted server options (hba_file='...', socket directory).
+        paths = ["data_directory", "socket_directory", "work_dir", "repo1_path", "repo2_path", "pg_bin_dir"]
+        for name, message in config_values.problems(self, paths, forbidden="'\"").items():
+            errors.setdefault(name, message)
+        if "os_user" not in errors and root_problem(self.os_user or ""):
+            errors["os_user"] = root_problem(self.os_user) + "."
         for name in ["data_directory", "work_dir", "repo1_path", "repo2_path", "socket_directory", "pg_bin_dir"]:
+            if name in errors:
+                continue
             value = getattr(self, name)
             if value and not value.startswith("/"):
                 errors[name] = "Use an absolute path."

@@ -7,6 +7,7 @@ anyone else, so a token can never do more than its owner could do with a click.
 import hashlib
 import logging
 import secrets
+import time
 from datetime import datetime
 
 from django.conf import settings
@@ -220,19 +221,31 @@ def resolve(raw: str) -> dict | None:
     if not raw or not raw.startswith(TOKEN_MARK):
         return None
     token_digest = digest(raw)
-    try:
-        cached = cache.get(_key(token_digest))
-    except Exception:
-        cached = None
+    cached = _cached(cache.get, _key(token_digest))
     if cached is not None:
         return cached or None
     token = ApiToken.objects.select_related("owner").filter(digest=token_digest).first()
     info = describe(token) if token is not None and secrets.compare_digest(token.digest, token_digest) else {}
-    try:
-        cache.set(_key(token_digest), info, cache_ttl())
-    except Exception:  # noqa: S110 - without a cache every request looks the token up
-        pass
+    _cached(cache.set, _key(token_digest), info, cache_ttl())  # without a cache every request looks it up
     return info or None
+
+
+# After a cache failure the lookup skips the cache for a second: a Redis that hangs costs one timeout per
+# second, not one per cache call (a token check makes three).
+CACHE_DOWN_FOR = 1.0
+_cache_down_until = 0.0
+
+
+def _cached(call, *args):
+    global _cache_down_until  # noqa: PLW0603 - one flag per process, like the flags store's
+    if time.monotonic() < _cache_down_until:
+        return None
+    try:
+        return call(*args)
+    except Exception as exc:
+        _cache_down_until = time.monotonic() + CACHE_DOWN_FOR
+        logger.warning("token cache unavailable for %ss: %s", CACHE_DOWN_FOR, exc)
+        return None
 
 
 def expired(info, now=None) -> bool:
@@ -241,14 +254,12 @@ def expired(info, now=None) -> bool:
 
 def touch(info) -> None:
     """Record the token's last use, at most once a minute: one cache round trip, rarely a write."""
+    if not _cached(cache.add, f"ops:auth:used:{info['id']}", 1, LAST_USED_EVERY):
+        return  # used within the minute, or no cache to throttle with: no write on every read
     try:
-        if not cache.add(f"ops:auth:used:{info['id']}", 1, LAST_USED_EVERY):
-            return
         ApiToken.objects.filter(pk=info["id"]).update(last_used_at=timezone.now())
     except DatabaseError as exc:
         logger.warning("could not record the last use of token %s: %s", info["prefix"], exc)
-    except Exception as exc:
-        logger.warning("could not throttle the last use of token %s: %s", info["prefix"], exc)
 
 
 def forget(token_digest: str) -> None:

@@ -2,10 +2,10 @@
 
 import hashlib
 import hmac
-import json
 
 from django.db import transaction
 
+from core.http import BodyRefused, parse_json
 from deployments import services
 from deployments.choices import Actor, DeploymentStatus, RefKind
 from deployments.commits import record_push_commits
@@ -21,7 +21,8 @@ def verify_signature(secret: str, body: bytes, header: str):
     if not secret:
         raise SignatureInvalid("The webhook secret is not configured (OPS_GIT_WEBHOOK_SECRET).")
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    if not header or not hmac.compare_digest(expected, header):
+    # As bytes: compare_digest refuses str with non-ASCII characters (a header may carry any).
+    if not header or not hmac.compare_digest(expected.encode(), header.encode("utf-8", "replace")):
         raise SignatureInvalid("X-Hub-Signature-256 does not match the payload.")
 
 
@@ -36,15 +37,21 @@ def parse_ref(full_ref: str):
 def handle_push(body: bytes) -> dict:
     """Create the release a push describes; deploy it where the policy deploys automatically."""
     try:
-        event = json.loads(body)
-        ref, kind = parse_ref(event["ref"])
-        commit = event.get("after", "")
-    except (ValueError, KeyError, TypeError) as exc:
-        raise DeploymentRefused(f"Not a push event: {exc}") from None
+        event = parse_json(body)
+    except BodyRefused as exc:
+        raise DeploymentRefused(f"Not a push event: {exc.message}.") from None
+    if not isinstance(event, dict) or not isinstance(event.get("ref"), str):
+        raise DeploymentRefused('Not a push event: send a JSON object with "ref": "refs/heads/<branch>".')
+    ref, kind = parse_ref(event["ref"])
+    commit = event.get("after") or ""
+    if not isinstance(commit, str):
+        raise DeploymentRefused('Not a push event: "after" must be the commit SHA, a string.')
     if event.get("deleted"):
         return {"ignored": f"{ref} was deleted"}
     version = ref if kind == RefKind.TAG else f"{ref}@{commit[:7]}"
-    message = ((event.get("head_commit") or {}).get("message") or "")[:2000]
+    head = event.get("head_commit") or {}
+    message = head.get("message") if isinstance(head, dict) else ""
+    message = (message if isinstance(message, str) else "")[:2000]
 
     with transaction.atomic():
         release = Release.objects.filter(version=version).first()

@@ -9,6 +9,8 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from core import config_values
+from core.git_refs import ref_problem
 from deployments.choices import (
     ACTIVE,
     FINAL,
@@ -99,6 +101,13 @@ class DeploymentPolicy(models.Model):
 
     def source_rule(self):
         return f"{self.get_ref_kind_display().lower()} {self.ref_pattern}"
+
+    def clean(self):
+        # The backend goes into HAProxy runtime API commands: one argument, never a second command.
+        errors = config_values.problems(self, ["balancer_backend"], forbidden=config_values.HAPROXY_NAME)
+        errors.update(config_values.problems(self, ["balancer_socket", "health_path"]))
+        if errors:
+            raise ValidationError(errors)
 
     def refusal_for(self, release):
         """Why `release` may not go to this environment, or '' when it may."""
@@ -191,6 +200,12 @@ class Slot(models.Model):
     def base_url(self):
         return f"http://{self.address}"
 
+    def clean(self):
+        # The server name goes into HAProxy runtime API commands: one argument, never a second command.
+        errors = config_values.problems(self, ["server_name"], forbidden=config_values.HAPROXY_NAME)
+        if errors:
+            raise ValidationError(errors)
+
 
 class Release(models.Model):
     version = models.CharField(max_length=100, unique=True)
@@ -209,6 +224,16 @@ class Release(models.Model):
 
     def __str__(self):
         return self.version
+
+    def clean(self):
+        # Versions and refs travel into deploy commands, URLs and git: git's own ref rules apply to both.
+        errors = {}
+        for name in ("version", "ref"):
+            problem = ref_problem(getattr(self, name) or "")
+            if problem:
+                errors[name] = f"Not a valid git ref name: {problem}."
+        if errors:
+            raise ValidationError(errors)
 
 
 class ChecklistItem(models.Model):

@@ -4,13 +4,13 @@ Reads are served from the cached document, so a warm request runs no database qu
 down they read the database; with both down they answer 503, never a partial document.
 """
 
-import json
 import logging
 
 from django.db import DatabaseError
 from django.http import HttpResponse, JsonResponse
 
 from core import auth
+from core.http import BodyRefused, request_json
 from core.models import Scope
 from flags import conf, services
 from flags.documents import etag, get_document
@@ -73,9 +73,9 @@ def _patch(request, environment, key):
         request, scope=Scope.FLAGS_WRITE, environment=environment, permissions=[services.CHANGE_PERMISSION]
     )
     try:
-        payload = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        return _error(400, "the body is not valid JSON")
+        payload = request_json(request)
+    except BodyRefused as exc:
+        return _error(exc.status, exc.message)
     if not isinstance(payload, dict) or not isinstance(payload.get("enabled"), bool):
         return _error(400, 'send {"enabled": true|false, "reason": "..."}')
     reason = payload.get("reason") or f"API token {caller.token}"
@@ -121,11 +121,9 @@ def _ofrep_context(request, key=None):
     except auth.AuthError as exc:
         return None, JsonResponse({**base, "errorCode": "GENERAL", "errorDetails": exc.message}, status=exc.status)
     try:
-        payload = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return None, JsonResponse(
-            {**base, "errorCode": "PARSE_ERROR", "errorDetails": "the body is not valid JSON"}, status=400
-        )
+        payload = request_json(request, empty={})
+    except BodyRefused as exc:
+        return None, JsonResponse({**base, "errorCode": "PARSE_ERROR", "errorDetails": exc.message}, status=exc.status)
     context = payload.get("context", {}) if isinstance(payload, dict) else None
     if not isinstance(context, dict):
         return None, JsonResponse(

@@ -7,6 +7,11 @@ Before answering from memory a read drains that connection without blocking, so 
 any other process (a web worker, a Celery worker) is seen on the very next read. If anything about the
 tracking breaks, the copy is dropped and reads go to Redis again; if Redis is down, callers fall back
 to the database. Without Redis (the embedded default) Django's cache is used as is.
+
+Every connection has OPS_REDIS_TIMEOUT as connect and read timeout, so a Redis that accepts and never
+answers costs one timeout; after such a failure the store calls Redis down for DOWN_FOR seconds and
+raises at once, so a hung Redis does not cost a timeout per read. Each failure counts as an outage
+(`outages()`), which documents.py uses to check cached documents against the database afterwards.
 """
 
 import json
@@ -21,6 +26,33 @@ logger = logging.getLogger("amarise_ops.flags")
 
 ALL = object()  # "every key": Redis flushed the database
 RETRY_TRACKING_AFTER = 5.0  # seconds before a broken tracking connection is tried again
+DOWN_FOR = 1.0  # seconds a store answers "unreachable" at once after a connection failure or timeout
+
+_outages = 0  # cache failures seen by this process, any store (a restored REDIS_URL builds a new store)
+
+
+class CacheUnreachable(Exception):
+    """Redis failed to answer a moment ago; not asked again for DOWN_FOR seconds."""
+
+
+def note_outage():
+    global _outages
+    _outages += 1
+
+
+def outages() -> int:
+    """How many cache failures this process has seen: a change means cached documents may be stale."""
+    return _outages
+
+
+def _unreachable(exc) -> bool:
+    """A timeout: Redis hangs, so asking again on a fresh connection would only wait once more.
+
+    A closed connection is not: a fresh one may well work (the direct path), and only if that fails too
+    is Redis counted as unreachable."""
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return isinstance(exc, (RedisTimeoutError, TimeoutError, CacheUnreachable))
 
 
 class DjangoCacheStore:
@@ -32,16 +64,24 @@ class DjangoCacheStore:
         self.cache = cache
 
     def get(self, key):
-        return self.cache.get(key)
+        return self._noted(self.cache.get, key)
 
     def add(self, key, value, ttl):
-        self.cache.add(key, value, ttl)
+        self._noted(self.cache.add, key, value, ttl)
 
     def set(self, key, value, ttl):
-        self.cache.set(key, value, ttl)
+        self._noted(self.cache.set, key, value, ttl)
 
     def delete(self, key):
-        self.cache.delete(key)
+        self._noted(self.cache.delete, key)
+
+    @staticmethod
+    def _noted(call, *args):
+        try:
+            return call(*args)
+        except Exception:
+            note_outage()
+            raise
 
 
 class TrackedRedisStore:
@@ -52,7 +92,8 @@ class TrackedRedisStore:
 
         # No silent reconnects: a reconnected connection would have lost its tracking, so any error breaks it.
         # RESP2: invalidations arrive as plain pub/sub messages on the listener, read by _drain().
-        self._options = {**parse_url(url), "protocol": 2, "socket_timeout": 1.0, "socket_connect_timeout": 1.0,
+        timeout = settings.OPS_REDIS_TIMEOUT
+        self._options = {**parse_url(url), "protocol": 2, "socket_timeout": timeout, "socket_connect_timeout": timeout,
                          "retry": Retry(NoBackoff(), 0)}  # fmt: skip
         self._options.pop("connection_class", None)
         self._connection_class = Connection
@@ -61,6 +102,7 @@ class TrackedRedisStore:
         self._listener = None
         self._local = {}  # key -> (value, expires at)
         self._broken_until = 0.0
+        self._down_until = 0.0
         self.listener_id = None
 
     # --- connections ---
@@ -82,6 +124,9 @@ class TrackedRedisStore:
 
     def _break(self, exc):
         logger.warning("flags cache tracking lost, reading Redis directly for a while: %s", exc)
+        if _unreachable(exc):
+            note_outage()
+            self._down_until = time.monotonic() + DOWN_FOR
         self._local.clear()
         for conn in (self._listener, self._data):
             try:
@@ -120,8 +165,13 @@ class TrackedRedisStore:
 
     # --- the cache API documents.py uses ---
 
+    def _check_up(self):
+        if time.monotonic() < self._down_until:
+            raise CacheUnreachable("Redis did not answer a moment ago")
+
     def get(self, key):
         with self._lock:
+            self._check_up()
             tracking = time.monotonic() >= self._broken_until
             try:
                 if tracking:
@@ -140,6 +190,8 @@ class TrackedRedisStore:
                     return value
             except Exception as exc:
                 self._break(exc)
+                if _unreachable(exc):
+                    raise  # no point asking again on a fresh connection
             return self._direct("GET", key, decode=True)
 
     def add(self, key, value, ttl):
@@ -154,12 +206,15 @@ class TrackedRedisStore:
     def _write(self, *args):
         with self._lock:
             self._local.pop(args[1], None)
+            self._check_up()
             if self._data is not None:
                 try:
                     self._command(*args)
                     return
                 except Exception as exc:
                     self._break(exc)
+                    if _unreachable(exc):
+                        raise
             self._direct(*args)
 
     def _direct(self, *args, decode=False):
@@ -169,6 +224,10 @@ class TrackedRedisStore:
             conn.connect()
             conn.send_command(*args)
             raw = conn.read_response()
+        except Exception:
+            note_outage()
+            self._down_until = time.monotonic() + DOWN_FOR
+            raise
         finally:
             conn.disconnect()
         return json.loads(raw) if decode and raw is not None else raw

@@ -24,6 +24,9 @@ def database_url(target: MigrationTarget) -> str:
             f"{target.database_url_variable} is not set in the worker's environment: it holds {target.environment}'s "
             "database URL."
         )
+    problem = target.variable_problem()  # last line of defence: a row edited past the form
+    if problem:
+        raise TargetUnavailable(f"{problem}.")
     return url
 
 

@@ -21,12 +21,29 @@ from migrations_log.choices import (
 from migrations_log.exceptions import InvalidTransition
 
 IDENTIFIER = RegexValidator(
-    r"^\d+_[A-Za-z0-9_]+$", "Name migration files <number>_<name>.sql, e.g. 0007_add_gift_note.sql."
+    r"\A\d+_[A-Za-z0-9_]+\Z", "Name migration files <number>_<name>.sql, e.g. 0007_add_gift_note.sql."
 )
 
 
 def checksum(sql: str) -> str:
     return hashlib.sha256(sql.encode()).hexdigest()
+
+
+def target_variable_problem(variable: str, environment_key: str, other_keys=()) -> str:
+    """Why `variable` cannot hold `environment_key`'s database URL, or '' when it can.
+
+    It must end in <ENVIRONMENT>_DATABASE_URL (a prefix such as ACME_ is fine) and name no other environment,
+    so a staging target can never be pointed at PRODUCTION_DATABASE_URL by a slip."""
+    own = environment_key.upper().replace("-", "_")
+    expected = f"{own}_DATABASE_URL"
+    words = (variable or "").split("_")
+    if not (variable == expected or variable.endswith("_" + expected)):
+        return f"{environment_key}'s database URL variable must be {expected} (or end with _{expected}), not {variable}"
+    for other in other_keys:
+        other_word = other.upper().replace("-", "_")
+        if other != environment_key and other_word not in own.split("_") and other_word in words:
+            return f"{variable} names the {other} environment; {environment_key}'s variable must be its own"
+    return ""
 
 
 class MigrationTarget(models.Model):
@@ -48,6 +65,18 @@ class MigrationTarget(models.Model):
 
     def __str__(self):
         return f"{self.environment} database (${self.database_url_variable})"
+
+    def variable_problem(self) -> str:
+        from environments.public import Environment
+
+        others = Environment.objects.exclude(pk=self.environment_id).values_list("key", flat=True)
+        return target_variable_problem(self.database_url_variable, self.environment.key, list(others))
+
+    def clean(self):
+        if self.environment_id and self.database_url_variable:
+            problem = self.variable_problem()
+            if problem:
+                raise ValidationError({"database_url_variable": f"{problem}."})
 
 
 class Migration(models.Model):

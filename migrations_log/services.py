@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.git_refs import ref_problem
 from deployments.public import Actor, Deployment, DeploymentStatus, RefKind, Release, create_release
 from environments.public import Environment, EnvironmentKey
 from migrations_log import lint, strategy
@@ -25,7 +26,8 @@ from migrations_log.models import (
 )
 from migrations_log.sql import SqlRefused, analyse
 
-_FILENAME = re.compile(r"^(\d+)_[A-Za-z0-9_]+\.sql$")
+# \Z, not $: `$` also matches before a trailing newline, so "0001_x.sql\n" would pass.
+_FILENAME = re.compile(r"\A(\d+)_[A-Za-z0-9_]+\.sql\Z")
 
 
 @dataclass
@@ -69,6 +71,10 @@ def register_release(*, version, files, ref="", ref_kind="", actor=Actor.PERSON,
     version = (version or "").strip()
     if not version:
         raise MigrationRefused("A release version is required, e.g. v2.0.")
+    for what, name in (("version", version), ("ref", ref)):
+        problem = ref_problem(name) if name else ""
+        if problem:
+            raise MigrationRefused(f"The release {what} {name!r} is not a valid git ref name: {problem}.")
     bad = sorted(name for name in files if not _FILENAME.match(name))
     if bad:
         raise MigrationRefused(f"{', '.join(bad)}: name migration files <number>_<name>.sql, e.g. 0007_add_note.sql.")

@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core.http import BodyRefused, parse_json
 from core.status import allowed
 from core.tasks import enqueue
 from environments.public import Environment
@@ -64,9 +65,9 @@ def _strings(value, what):
 def parse_webhook(body: bytes) -> list[dict]:
     """Alertmanager's webhook (version 4) as a list of alerts; PayloadInvalid says what is wrong."""
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise PayloadInvalid("The body is not JSON.") from None
+        payload = parse_json(body)
+    except BodyRefused as exc:
+        raise PayloadInvalid(exc.message[:1].upper() + exc.message[1:] + ".") from None
     if not isinstance(payload, dict):
         raise PayloadInvalid("The body must be a JSON object (Alertmanager's webhook payload).")
     if str(payload.get("version")) != "4":

@@ -65,6 +65,8 @@ def alerting_rules(thresholds=None) -> dict:
         for severity in ("warning", "critical"):
             value = getattr(threshold, severity)
             _clean(value, f"The {severity} threshold of {metric.key} on {env.key}")
+            for text, what in ((metric.name, "metric name"), (metric.unit, "unit"), (env.name, "environment name")):
+                _clean(text, f"The {what} {text!r}")
             groups.setdefault(env.key, []).append(
                 {
                     "alert": metric.alert_name,

@@ -7,21 +7,18 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from core import config_values
 from monitoring.choices import ALERT_TRANSITIONS, AlertSeverity, AlertStatus, Category, Slot, TargetKind
 from monitoring.exceptions import AlertInvalidTransition
 
-# Values that end up in generated YAML/PromQL: one line, printable, nothing that opens a new structure.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 DURATION = re.compile(r"^[1-9][0-9]*(ms|s|m|h|d)$")
 ADDRESS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]*:[0-9]{1,5}$")
 METRICS_PATH = re.compile(r"^/[A-Za-z0-9._~/\-]*$")
 
 
 def structural_problem(value: str) -> str:
-    """Why `value` cannot go into generated configuration, or '' when it can."""
-    if _CONTROL.search(str(value)):
-        return "it contains a newline or another control character, which would change the file's structure"
-    return ""
+    """Why `value` cannot go into generated configuration, or '' when it can (the console-wide rule)."""
+    return config_values.problem(value)
 
 
 class Metric(models.Model):

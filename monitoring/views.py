@@ -16,7 +16,8 @@ def _authorised(request) -> bool:
     token = conf.webhook_token()
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
-    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
+    # As bytes: compare_digest refuses str with non-ASCII characters (a header may carry any).
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 @csrf_exempt

@@ -4,6 +4,7 @@ import csv
 import io
 import socket
 
+from core import config_values
 from deployments.drivers.base import Balancer, ServerStats
 from deployments.exceptions import DriverError
 
@@ -23,6 +24,8 @@ class HAProxyBalancer(Balancer):
         return cls(policy.balancer_socket, policy.balancer_backend)
 
     def command(self, line: str) -> str:
+        if config_values.problem(line):  # one line, one command: a newline would send a second one
+            raise DriverError(f"HAProxy command refused: {config_values.problem(line)}.", permanent=True)
         try:
             with self._connect() as sock:
                 sock.sendall(line.encode() + b"\n")
@@ -50,13 +53,24 @@ class HAProxyBalancer(Balancer):
         if answer:
             raise DriverError(f"HAProxy refused `{line}`: {answer}", permanent="No such" in answer)
 
+    def _server(self, server):
+        """backend/server for a command, refusing names that would split it into other arguments or commands."""
+        try:
+            config_values.check(
+                self.backend, what=f"HAProxy backend {self.backend!r}", forbidden=config_values.HAPROXY_NAME
+            )
+            config_values.check(server, what=f"HAProxy server {server!r}", forbidden=config_values.HAPROXY_NAME)
+        except config_values.ConfigValueRefused as exc:
+            raise DriverError(str(exc), permanent=True) from None
+        return f"{self.backend}/{server}"
+
     def set_weight(self, server, weight):
-        self._expect_empty(f"set server {self.backend}/{server} weight {int(weight)}")
+        self._expect_empty(f"set server {self._server(server)} weight {int(weight)}")
 
     def set_state(self, server, state):
         if state not in _STATES:
             raise DriverError(f"Unknown server state {state!r}", permanent=True)
-        self._expect_empty(f"set server {self.backend}/{server} state {state}")
+        self._expect_empty(f"set server {self._server(server)} state {state}")
 
     def stats(self):
         text = self.command("show stat").lstrip("# ")

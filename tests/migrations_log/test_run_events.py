@@ -99,8 +99,8 @@ def test_migration_run__moved_to_its_current_status__no_op_without_event(targets
 
 
 def test_database_url_of_an_unknown_kind__clear_failure_nothing_recorded(targets, env, monkeypatch):
-    MigrationTarget.objects.filter(environment__key="dev").update(database_url_variable="ODD_DATABASE_URL")
-    monkeypatch.setenv("ODD_DATABASE_URL", "mysql://db.invalid/shop")
+    MigrationTarget.objects.filter(environment__key="dev").update(database_url_variable="ODD_DEV_DATABASE_URL")
+    monkeypatch.setenv("ODD_DEV_DATABASE_URL", "mysql://db.invalid/shop")
     register_release(version="2.0", files=BASE, ref="release/2.0", ref_kind="branch")
 
     result = apply_pending(release=release("2.0"), environment=env("dev"))
