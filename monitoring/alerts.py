@@ -21,7 +21,7 @@ from django.utils import timezone
 from core.status import allowed
 from core.tasks import enqueue
 from environments.public import Environment
-from incidents.public import SIGNATURE_HEADER, Incident, Severity, add_entry, open_incident, sign
+from incidents.public import SIGNATURE_HEADER, Incident, Severity, Source, add_entry, open_incident, sign
 from incidents.public import webhook_secret as incident_webhook_secret
 from incidents.public import webhook_url as incident_webhook_url
 from monitoring import strategy
@@ -250,14 +250,20 @@ def _open_or_join_incidents(rows, now):
                 severity=_critical_severity(),
                 started_at=started,
                 detected_at=now,
+                source=Source.ALERT,
+                opened_text=f"Opened by the critical alert {name} ({_origin(members)}): {summaries}",
             )
-            text = f"Opened by the critical alert {name} (Alertmanager): {summaries}"
         else:
             text = f"The critical alert {name} fired again and joins this incident: {summaries}"
-        add_entry(incident=incident, kind="alert", source="alert", text=text)
+            add_entry(incident=incident, kind="alert", source=Source.ALERT, text=text)
         Alert.objects.filter(pk__in=[m.pk for m in members]).update(incident=incident)
         for member in members:
             member.incident = incident
+
+
+def _origin(members):
+    sources = sorted({m.source for m in members})
+    return ", ".join("Alertmanager" if s == "alertmanager" else f"console check {s}" for s in sources)
 
 
 def _write_resolutions(rows):
