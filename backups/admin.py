@@ -14,7 +14,6 @@ from backups import drills, monitor, services
 from backups.exceptions import BackupError
 from backups.models import (
     AssetBucket,
-    BackupAlert,
     BackupPolicy,
     BackupRun,
     BackupRunEvent,
@@ -286,12 +285,6 @@ class RpoCheckAdmin(ReadOnlyAdmin):
     list_display = ["checked_at", "database", "ok", "worst_case_loss", "last_archived_wal", "detail"]
     list_filter = ["ok", "database"]
     show_full_result_count = False
-
-
-@admin.register(BackupAlert)
-class BackupAlertAdmin(ReadOnlyAdmin):
-    list_display = ["opened_at", "environment", "kind", "severity", "summary", "resolved_at"]
-    list_filter = ["kind", "severity", ("resolved_at", admin.EmptyFieldListFilter)]
 
 
 @admin.register(AssetBucket)
