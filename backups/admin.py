@@ -31,6 +31,7 @@ PAGE_ACTIONS = [
     ("verify", "Verify now"),
     ("drill", "Drill now"),
     ("check", "Run pgbackrest check"),
+    ("rpo", "Check RPO and backup age now"),
 ]
 
 
@@ -168,6 +169,9 @@ class ProtectedDatabaseAdmin(SimpleHistoryAdmin):
         if action == "check":
             services.request_stanza_check(database_id=database.pk)
             return "pgbackrest check queued."
+        if action == "rpo":
+            services.request_rpo_check(database_id=database.pk)
+            return "RPO and backup-age checks queued; a breach raises its alert."
         raise BackupError(f"Unknown action {action!r}.")
 
     def restore_view(self, request, pk):

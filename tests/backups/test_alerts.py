@@ -74,3 +74,33 @@ def test_migration_identity__same_fingerprint_as_the_live_check():
         live = {**labels, "alertname": name, "environment": "production", "severity": severity}
         assert migration.labels_of(row) == live
         assert migration.fingerprint(live) == console_fingerprint(live)
+
+
+def test_page_action__check_rpo_now__queued_on_commit(client, superuser, backups_seeded,
+                                                      django_capture_on_commit_callbacks):  # fmt: skip
+    database = ProtectedDatabase.objects.get()
+    client.force_login(superuser)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(reverse("admin:backups_protecteddatabase_act", args=[database.pk]), {"action": "rpo"},
+                               follow=True)  # fmt: skip
+
+    assert "RPO and backup-age checks queued" in response.content.decode()
+    assert len(callbacks) == 1
+
+
+def test_backup_status_check_now__cluster_unreachable__checks_run_alerts_raised_exit_1(backups_seeded, capsys):
+    from django.core.management import call_command
+
+    # Given production's database where nothing listens, and no backup yet
+    ProtectedDatabase.objects.update(port=1)
+
+    # When the periodic checks are run by hand
+    with pytest.raises(SystemExit) as exit_:
+        call_command("backup_status", "production", "--check-now")
+
+    # Then they ran here: the RPO breach and the stale backups are alerts, and the status is red
+    assert exit_.value.code == 1
+    assert backup_alert(AlertKind.RPO_BREACH).severity == "critical"
+    assert backup_alert(AlertKind.FULL_TOO_OLD) and backup_alert(AlertKind.INCR_TOO_OLD)
+    assert "RED" in capsys.readouterr().out
