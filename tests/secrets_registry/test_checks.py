@@ -311,3 +311,15 @@ def test_start_deployment__production_with_its_secrets__item_ticked_by_the_engin
     item = deployment.checklist.get(item__key="secrets_present")
     assert item.checked and item.source == "engine" and item.item.text == "Required variables and secrets present"
     assert deployment.checklist.get(item__key="changelog_updated").checked is False
+
+
+def test_alerts_migration__moved_row__same_fingerprint_as_the_live_check():
+    # The data migration carries a frozen fingerprint: a moved alert must be the row the next check resolves.
+    import importlib
+
+    from monitoring.alerts import console_fingerprint
+
+    migration = importlib.import_module("secrets_registry.migrations.0003_secret_alerts_to_monitoring")
+    labels = {"secret": "amarise/production/STRIPE_SECRET_KEY", "alertname": services.ALERT_OVERDUE,
+              "environment": "production", "severity": "warning"}  # fmt: skip
+    assert migration.fingerprint(labels) == console_fingerprint(labels)
