@@ -14,7 +14,6 @@ from backups import drills, monitor, services
 from backups.exceptions import BackupError
 from backups.models import (
     AssetBucket,
-    BackupAlert,
     BackupPolicy,
     BackupRun,
     BackupRunEvent,
@@ -32,6 +31,7 @@ PAGE_ACTIONS = [
     ("verify", "Verify now"),
     ("drill", "Drill now"),
     ("check", "Run pgbackrest check"),
+    ("rpo", "Check RPO and backup age now"),
 ]
 
 
@@ -169,6 +169,9 @@ class ProtectedDatabaseAdmin(SimpleHistoryAdmin):
         if action == "check":
             services.request_stanza_check(database_id=database.pk)
             return "pgbackrest check queued."
+        if action == "rpo":
+            services.request_rpo_check(database_id=database.pk)
+            return "RPO and backup-age checks queued; a breach raises its alert."
         raise BackupError(f"Unknown action {action!r}.")
 
     def restore_view(self, request, pk):
@@ -286,12 +289,6 @@ class RpoCheckAdmin(ReadOnlyAdmin):
     list_display = ["checked_at", "database", "ok", "worst_case_loss", "last_archived_wal", "detail"]
     list_filter = ["ok", "database"]
     show_full_result_count = False
-
-
-@admin.register(BackupAlert)
-class BackupAlertAdmin(ReadOnlyAdmin):
-    list_display = ["opened_at", "environment", "kind", "severity", "summary", "resolved_at"]
-    list_filter = ["kind", "severity", ("resolved_at", admin.EmptyFieldListFilter)]
 
 
 @admin.register(AssetBucket)

@@ -5,8 +5,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.utils import timezone
 
-from backups.choices import AlertKind, Severity
-from backups.models import AssetBucket, ProtectedDatabase
+from backups.choices import AlertKind
+from backups.models import AssetBucket
 from backups.services import raise_alert, resolve_alert
 
 
@@ -60,12 +60,8 @@ def check_bucket(*, bucket_id: int) -> AssetBucket:
         last_checked_at=timezone.now(), last_ok=not findings, last_findings=findings
     )
     bucket.refresh_from_db()
-    database = ProtectedDatabase.objects.filter(environment=bucket.environment).first()
-    if database is not None:
-        if findings:
-            raise_alert(database=database, kind=AlertKind.BUCKET_DRIFT, severity=Severity.MEDIUM,
-                        summary=f"{bucket.name}: {'; '.join(findings)}"[:300],
-                        figures={"bucket": bucket.name, "findings": findings})  # fmt: skip
-        else:
-            resolve_alert(database=database, kind=AlertKind.BUCKET_DRIFT)
+    if findings:
+        raise_alert(bucket=bucket, kind=AlertKind.BUCKET_DRIFT, summary=f"{bucket.name}: {'; '.join(findings)}")
+    else:
+        resolve_alert(bucket=bucket, kind=AlertKind.BUCKET_DRIFT)
     return bucket

@@ -52,6 +52,8 @@ DRILL_TRANSITIONS = {
 
 
 class AlertKind(models.TextChoices):
+    """The backup checks that raise alerts (backups.services.ALERT_NAMES names each on monitoring's path)."""
+
     RPO_BREACH = "rpo_breach", "RPO breached"
     ARCHIVING_FAILED = "archiving_failed", "WAL archiving failing"
     FULL_TOO_OLD = "full_too_old", "No good full backup in time"
@@ -61,8 +63,3 @@ class AlertKind(models.TextChoices):
     RTO_MISSED = "rto_missed", "Drill missed its RTO"
     DRILL_FAILED = "drill_failed", "Drill failed"
     BUCKET_DRIFT = "bucket_drift", "Asset bucket drifted"
-
-
-class Severity(models.TextChoices):
-    HIGH = "high", "High"
-    MEDIUM = "medium", "Medium"

@@ -13,12 +13,10 @@ from backups.choices import (
     DRILL_TRANSITIONS,
     IN_FLIGHT,
     RUN_TRANSITIONS,
-    AlertKind,
     BackupType,
     DrillKind,
     DrillStatus,
     RunStatus,
-    Severity,
     Verification,
 )
 from backups.exceptions import InvalidTransition
@@ -360,32 +358,6 @@ class RpoCheck(models.Model):
 
     def __str__(self):
         return f"RPO {'ok' if self.ok else 'RED'} at {self.checked_at:%Y-%m-%d %H:%M:%S}"
-
-
-class BackupAlert(models.Model):
-    """An alert of this app. One open alert per database and kind; a missed RTO or a breached RPO opens an incident."""
-
-    database = models.ForeignKey(ProtectedDatabase, on_delete=models.CASCADE, related_name="alerts", null=True)
-    environment = models.ForeignKey("environments.Environment", on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=20, choices=AlertKind.choices)
-    severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.HIGH)
-    summary = models.CharField(max_length=300)
-    figures = models.JSONField(default=dict, blank=True)
-    opened_at = models.DateTimeField(auto_now_add=True)
-    last_seen_at = models.DateTimeField(auto_now=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    incident_ref = models.CharField(max_length=100, blank=True)
-
-    class Meta:
-        ordering = ["-opened_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["environment", "kind"], condition=Q(resolved_at__isnull=True), name="backup_alert_one_open"
-            )
-        ]
-
-    def __str__(self):
-        return f"{self.get_kind_display()}: {self.summary}"
 
 
 class AssetBucket(models.Model):

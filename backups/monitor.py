@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from backups import conf
 from backups.choices import AlertKind, BackupType, DrillKind, DrillStatus, RunStatus, Verification
-from backups.models import BackupAlert, BackupRun, ProtectedDatabase, RestoreDrill, RpoCheck
-from backups.services import raise_alert, resolve_alert
+from backups.models import BackupRun, ProtectedDatabase, RestoreDrill, RpoCheck
+from backups.services import open_alerts, raise_alert, resolve_alert
 
 _SEGMENT = re.compile(r"^[0-9A-F]{8}([0-9A-F]{8})([0-9A-F]{8})$")
 
@@ -173,6 +173,6 @@ def status(database: ProtectedDatabase, *, now=None) -> list[Finding]:
     if drill:
         drill_text = f"#{drill.pk} {drill.status}, RTO {_short(drill.measured_rto) if drill.measured_rto else '—'}"
     findings.append(Finding("Last drill", bool(drill and drill.status == DrillStatus.PASSED), drill_text))
-    open_alerts = BackupAlert.objects.filter(database=database, resolved_at__isnull=True).count()
-    findings.append(Finding("Open alerts", open_alerts == 0, str(open_alerts)))
+    active = open_alerts(database=database).count()
+    findings.append(Finding("Open alerts", active == 0, str(active)))
     return findings

@@ -7,8 +7,8 @@ from django.utils import timezone
 from backups import monitor
 from backups.choices import IN_FLIGHT, BackupType, DrillKind, DrillStatus, RunStatus
 from backups.drivers.pgbackrest import archive_command, cipher_pass_variables, render_config
-from backups.models import BackupAlert, BackupRun, RestoreDrill, RpoCheck
-from backups.services import stanza_config
+from backups.models import BackupRun, RestoreDrill, RpoCheck
+from backups.services import open_alerts, stanza_config
 
 
 def age(instant, now):
@@ -92,7 +92,7 @@ def overview(database):
         "chart": chart(month),
         "runs": runs[:15],
         "drills": RestoreDrill.objects.filter(database=database)[:10],
-        "alerts": BackupAlert.objects.filter(database=database, resolved_at__isnull=True),
+        "alerts": open_alerts(database=database),
         "in_flight": in_flight,
         "config_text": render_config(cfg),
         "archive_command": archive_command(cfg),

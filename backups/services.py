@@ -1,4 +1,5 @@
-"""Backup rules: the policy's schedule, backup runs (claimed before pgBackRest starts), verify, reconcile, alerts.
+"""Backup rules: the policy's schedule, backup runs (claimed before pgBackRest starts), verify, reconcile, alerts
+(raised on monitoring's alerting path).
 
 Restores and drills are in drills.py, the RPO and age monitor in monitor.py, the asset buckets in buckets.py.
 """
@@ -16,15 +17,16 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 import core.tasks
 from backups import conf, strategy
-from backups.choices import IN_FLIGHT, AlertKind, BackupType, RunStatus, Severity, Verification
+from backups.choices import IN_FLIGHT, AlertKind, BackupType, RunStatus, Verification
 from backups.drivers import PGBACKREST, backup_drivers
 from backups.drivers.base import BackupDriver, DriverError
 from backups.drivers.pgbackrest import Repo, StanzaConfig
 from backups.exceptions import BackupRefused, InvalidTransition
-from backups.models import BackupAlert, BackupPolicy, BackupRun, ProtectedDatabase
+from backups.models import BackupPolicy, BackupRun, ProtectedDatabase
 from core.status import change_status, record_creation
-from incidents.public import Severity as IncidentSeverity
-from incidents.public import add_entry, open_incident
+from monitoring.public import AlertSeverity, active_alerts
+from monitoring.public import raise_alert as monitoring_raise_alert
+from monitoring.public import resolve_alert as monitoring_resolve_alert
 
 logger = logging.getLogger(__name__)
 
@@ -373,53 +375,60 @@ def verify_database(*, database_id: int) -> list[VerifyOutcome]:
 
 
 # --- alerts ----------------------------------------------------------------------------------------------------
+# Backup checks raise alerts on monitoring's one alerting path: one alert per check and database (or bucket),
+# deduplicated while it fires and resolved when the check passes again.
 
-
-def raise_alert(*, database: ProtectedDatabase, kind: str, summary: str, figures=None, severity=Severity.HIGH):
-    """Open an alert, or refresh the open one of that kind; some kinds open an incident too."""
-    figures = figures or {}
-    with transaction.atomic():
-        alert = (
-            BackupAlert.objects.select_for_update()
-            .filter(environment_id=database.environment_id, kind=kind, resolved_at__isnull=True)
-            .first()
-        )
-        if alert is not None:
-            alert.summary, alert.figures = summary[:300], figures
-            alert.save(update_fields=["summary", "figures", "last_seen_at"])
-            return alert
-        alert = BackupAlert.objects.create(database=database, environment_id=database.environment_id, kind=kind,
-                                           severity=severity, summary=summary[:300], figures=figures)  # fmt: skip
-    _open_incident(alert)
-    return alert
-
-
-def resolve_alert(*, database: ProtectedDatabase, kind: str):
-    return BackupAlert.objects.filter(
-        environment_id=database.environment_id, kind=kind, resolved_at__isnull=True
-    ).update(resolved_at=timezone.now())
-
-
-def _open_incident(alert: BackupAlert):
-    """A missed RTO, a breached RPO or failing archiving opens a High incident, with the figures.
-    Its failure never loses the alert."""
-    if alert.kind not in _INCIDENT_KINDS:
-        return
-    severity = IncidentSeverity.objects.filter(key="high").first()
-    if severity is None:
-        logger.warning("no 'high' incident severity seeded; backup alert %s opened no incident", alert.pk)
-        return
-    try:
-        with transaction.atomic():
-            incident = open_incident(title=f"Backups: {alert.summary}"[:200], environment=alert.environment,
-                                     severity=severity)  # fmt: skip
-            add_entry(incident=incident, kind="note", source="alert",
-                      text=f"{alert.get_kind_display()} (backup alert #{alert.pk}): "
-                           f"{json.dumps(alert.figures, default=str, sort_keys=True)[:2000]}")  # fmt: skip
-    except Exception:  # noqa: BLE001 - an incident failing to open must not lose the alert
-        logger.exception("could not open an incident for backup alert %s", alert.pk)
-        return
-    BackupAlert.objects.filter(pk=alert.pk).update(incident_ref=f"incident #{incident.pk}")
-
-
+ALERT_SOURCE = "backups"
+ALERT_NAMES = {
+    AlertKind.RPO_BREACH: "BackupRpoBreached",
+    AlertKind.ARCHIVING_FAILED: "WalArchivingFailing",
+    AlertKind.FULL_TOO_OLD: "BackupFullStale",
+    AlertKind.INCR_TOO_OLD: "BackupStale",
+    AlertKind.VERIFY_FAILED: "BackupVerifyFailed",
+    AlertKind.BACKUP_FAILED: "BackupFailed",
+    AlertKind.RTO_MISSED: "RestoreDrillRtoMissed",
+    AlertKind.DRILL_FAILED: "RestoreDrillFailed",
+    AlertKind.BUCKET_DRIFT: "AssetBucketDrift",
+}
+# A missed RTO, a breached RPO or failing archiving is critical: it opens a High incident, with the figures.
 _INCIDENT_KINDS = {AlertKind.RPO_BREACH, AlertKind.RTO_MISSED, AlertKind.ARCHIVING_FAILED}
+
+
+def alert_identity(kind: str, *, database=None, bucket=None) -> tuple:
+    """(environment, alert name, labels) of a check: stable, so a failing check deduplicates and resolves."""
+    labels = {"check": str(kind)}
+    if database is not None:
+        labels["stanza"], environment = database.stanza, database.environment
+    if bucket is not None:
+        labels["bucket"], environment = bucket.name, bucket.environment
+    if kind in _INCIDENT_KINDS:
+        labels["incident_severity"] = "high"
+    return environment, ALERT_NAMES[kind], labels
+
+
+def alert_summary(summary: str, figures=None) -> str:
+    text = str(summary)
+    if figures:
+        text += " " + json.dumps(figures, default=str, sort_keys=True)
+    return text[:500]
+
+
+def raise_alert(*, kind: str, summary: str, figures=None, database=None, bucket=None) -> dict:
+    """Raise the check's alert (nothing new while it already fires); a critical one opens a High incident."""
+    environment, name, labels = alert_identity(kind, database=database, bucket=bucket)
+    severity = AlertSeverity.CRITICAL if kind in _INCIDENT_KINDS else AlertSeverity.WARNING
+    return monitoring_raise_alert(environment=environment, name=name, severity=severity, labels=labels,
+                                  summary=alert_summary(summary, figures), source=ALERT_SOURCE)  # fmt: skip
+
+
+def resolve_alert(*, kind: str, database=None, bucket=None) -> dict:
+    environment, name, labels = alert_identity(kind, database=database, bucket=bucket)
+    labels.pop("incident_severity", None)
+    return monitoring_resolve_alert(environment=environment, name=name, labels=labels)
+
+
+def open_alerts(*, database=None, environment=None):
+    """The backup alerts still active, of one database (its stanza) or one environment."""
+    if database is not None:
+        return active_alerts(environment=database.environment, source=ALERT_SOURCE, labels={"stanza": database.stanza})
+    return active_alerts(environment=environment, source=ALERT_SOURCE)

@@ -50,6 +50,8 @@ CHECKLIST = [
     ("migrations_tested", ChecklistPhase.PRE, "Database migrations tested", False),
     ("flags_configured", ChecklistPhase.PRE, "Feature flags configured", False),
     ("rollback_plan_documented", ChecklistPhase.PRE, "Rollback plan documented", False),
+    # Evaluated by the secrets registry (§7): every required variable resolves to a secret in the manager.
+    ("secrets_present", ChecklistPhase.PRE, "Required variables and secrets present", False),
     ("deploy_inactive", ChecklistPhase.DEPLOY, "Deploy to inactive environment", False),
     ("run_smoke_tests", ChecklistPhase.DEPLOY, "Run smoke tests", False),
     ("verify_health_checks", ChecklistPhase.DEPLOY, "Verify health checks", False),

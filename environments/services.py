@@ -1,5 +1,6 @@
-"""Environment rules: the required variables check (§7) and the health probe."""
+"""Environment rules: the required variables check (§7) and the health probe (which raises an alert when down)."""
 
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -12,6 +13,11 @@ from core.tasks import enqueue
 from environments.choices import HealthStatus
 from environments.models import Environment, HealthCheck, RequiredVariable
 from environments.strategy import HEALTH_CHECK_TASK
+from monitoring.public import AlertSeverity, raise_alert, resolve_alert
+
+logger = logging.getLogger(__name__)
+PROBE_ALERT = "EnvironmentDown"
+PROBE_SOURCE = "environments.probe"
 
 
 @dataclass
@@ -116,7 +122,27 @@ def probe_environment(environment_id: int, *, timeout: float | None = None) -> H
             last_health_detail=check.detail,
         )
         _prune_history(environment.pk)
+    alert_on_probe(environment, check)
     return check
+
+
+def probe_alert_severity(environment: Environment) -> str:
+    """An environment with alerting on (production) pages: critical, which opens an incident. Others warn on-call."""
+    return AlertSeverity.CRITICAL if environment.alerting_enabled else AlertSeverity.WARNING
+
+
+def alert_on_probe(environment: Environment, check: HealthCheck) -> None:
+    """A down probe raises the environment's EnvironmentDown alert (once while it stays down); an up probe
+    resolves it. Alerting failing never loses the probe's record, which is already committed."""
+    try:
+        if check.status == HealthStatus.DOWN:
+            raise_alert(environment=environment, name=PROBE_ALERT, severity=probe_alert_severity(environment),
+                        summary=f"{environment.name} health probe failed: {check.detail} ({environment.health_url})",
+                        source=PROBE_SOURCE)  # fmt: skip
+        elif check.status == HealthStatus.UP:
+            resolve_alert(environment=environment, name=PROBE_ALERT)
+    except Exception:  # noqa: BLE001 - the probe's outcome stands; the failure is logged for ops
+        logger.exception("could not raise or resolve the probe alert of %s", environment.key)
 
 
 def _prune_history(environment_id):

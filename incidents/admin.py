@@ -124,6 +124,7 @@ class IncidentAdmin(SimpleHistoryAdmin):
         "severity",
         "status_badge",
         "environment",
+        "opened_by",
         "age",
         "detection_mark",
         "decision_mark",
@@ -131,7 +132,7 @@ class IncidentAdmin(SimpleHistoryAdmin):
         "total_mark",
     ]
     list_display_links = ["id", "title"]
-    list_filter = ["severity", "status", "environment", *[_phase_filter(p) for p in Phase]]
+    list_filter = ["severity", "status", "environment", "opened_by", *[_phase_filter(p) for p in Phase]]
     list_select_related = ["severity", "environment"]
     search_fields = ["title", "release__version"]
     date_hierarchy = "opened_at"

@@ -1,9 +1,11 @@
 """The incidents app's front door: what other apps may use. Nothing else is imported across apps.
 
-`open_incident` is the one way an incident is opened, whoever opens it (a person in the admin, the
-engine after a rollback, another app such as backups); it refuses with IncidentRefused.
+`open_incident` is the one way an incident is opened, whoever opens it: its `source` (a `Source`) says a
+person (the admin), the engine (after a rollback) or an alert (monitoring's one alerting path) opened it.
+It refuses with IncidentRefused.
 """
 
+from incidents.choices import Source
 from incidents.conf import webhook_secret, webhook_url
 from incidents.exceptions import IncidentRefused
 from incidents.models import Incident, Severity
@@ -15,6 +17,7 @@ __all__ = [
     "Incident",
     "IncidentRefused",
     "Severity",
+    "Source",
     "add_entry",
     "open_incident",
     "sign",

@@ -131,6 +131,8 @@ def opening_refusal(*, title, environment, deployment=None, started_at=None, det
     if deployment is not None and deployment.environment_id != environment.pk:
         return f"Deployment #{deployment.pk} ran on {deployment.environment}, not {environment}."
     # The engine's instants are facts (a heartbeat may precede the first traffic); a person's are checked.
+    if source not in Source.values:
+        return f"An incident is opened by one of {', '.join(Source.values)}, not {source!r}."
     if source == Source.PERSON and started_at and detected_at and detected_at < started_at:
         return "Detection cannot come before the impact began."
     return ""
@@ -149,11 +151,12 @@ def open_incident(
     release=None,
     source=Source.PERSON,
     timeline=(),
-    opened_text="Incident opened by hand",
+    opened_text=None,
     **details,
 ):
-    """The one way an incident is opened: by a person (admin, other apps) or by the engine after a rollback.
+    """The one way an incident is opened: by a person (admin), the engine after a rollback, or an alert.
 
+    `source` says which (incidents.public.Source: person, engine, alert); the incident page shows it.
     `user` is who opened it (the owner unless `owner` is given); `timeline` entries (dicts of add_entry's
     arguments) come before the "opened" entry; `details` are further Incident fields (status, cause,
     decided_at, report fields...). The stakeholders are added and notified on commit.
@@ -179,7 +182,8 @@ def open_incident(
             )
             for entry in timeline:
                 add_entry(incident=incident, **entry)
-            add_entry(incident=incident, kind="opened", text=opened_text, source=source, user=user)
+            text = opened_text or _OPENED_TEXT[source]
+            add_entry(incident=incident, kind="opened", text=text, source=source, user=user)
             _add_default_stakeholders(incident)
             notify_all(incident, "opened")
     except IntegrityError:
@@ -188,6 +192,13 @@ def open_incident(
         # Opened by another worker meanwhile: the deployment is unique on incidents.
         raise IncidentRefused(f"Deployment #{deployment.pk} already has an incident.") from None
     return incident
+
+
+_OPENED_TEXT = {
+    Source.PERSON: "Incident opened by hand",
+    Source.ENGINE: "Incident opened by the deployment engine",
+    Source.ALERT: "Incident opened by an alert",
+}
 
 
 def _add_default_stakeholders(incident):

@@ -22,7 +22,7 @@ from core.http import BodyRefused, parse_json
 from core.status import allowed
 from core.tasks import enqueue
 from environments.public import Environment
-from incidents.public import SIGNATURE_HEADER, Incident, Severity, add_entry, open_incident, sign
+from incidents.public import SIGNATURE_HEADER, Incident, Severity, Source, add_entry, open_incident, sign
 from incidents.public import webhook_secret as incident_webhook_secret
 from incidents.public import webhook_url as incident_webhook_url
 from monitoring import strategy
@@ -222,6 +222,13 @@ def _critical_severity():
     return severity
 
 
+def _incident_severity(members):
+    """A console check may ask for another incident severity than critical (label incident_severity)."""
+    wanted = {m.labels.get("incident_severity") for m in members} - {None, ""}
+    chosen = Severity.objects.filter(key__in=wanted).order_by("order").first() if wanted else None
+    return chosen or _critical_severity()
+
+
 def _open_incident_of(environment_id, name):
     ids = (
         Alert.objects.filter(environment_id=environment_id, name=name, incident__isnull=False)
@@ -248,17 +255,23 @@ def _open_or_join_incidents(rows, now):
             incident = open_incident(
                 title=f"Critical alert {name} on {environment}"[:200],
                 environment=environment,
-                severity=_critical_severity(),
+                severity=_incident_severity(members),
                 started_at=started,
                 detected_at=now,
+                source=Source.ALERT,
+                opened_text=f"Opened by the critical alert {name} ({_origin(members)}): {summaries}",
             )
-            text = f"Opened by the critical alert {name} (Alertmanager): {summaries}"
         else:
             text = f"The critical alert {name} fired again and joins this incident: {summaries}"
-        add_entry(incident=incident, kind="alert", source="alert", text=text)
+            add_entry(incident=incident, kind="alert", source=Source.ALERT, text=text)
         Alert.objects.filter(pk__in=[m.pk for m in members]).update(incident=incident)
         for member in members:
             member.incident = incident
+
+
+def _origin(members):
+    sources = sorted({m.source for m in members})
+    return ", ".join("Alertmanager" if s == "alertmanager" else f"console check {s}" for s in sources)
 
 
 def _write_resolutions(rows):
@@ -432,6 +445,19 @@ def raise_alert(*, environment, name, severity, summary, source, labels=None) ->
         "ends_at": None,
     }
     return ingest(alerts=[item], source=source)
+
+
+def active_alerts(*, environment=None, source=None, labels=None):
+    """Alerts still active (firing, silenced, acknowledged), newest first, optionally of one environment,
+    one source (a console check's name) and carrying these labels."""
+    rows = Alert.objects.filter(status__in=ACTIVE).select_related("environment")
+    if environment is not None:
+        rows = rows.filter(environment_id=environment.pk)
+    if source is not None:
+        rows = rows.filter(source=source)
+    if labels:
+        rows = rows.filter(labels__contains={str(k): str(v) for k, v in labels.items()})
+    return rows
 
 
 def resolve_alert(*, environment, name, labels=None) -> dict:

@@ -21,7 +21,6 @@ from secrets_registry.models import (
     AccessAudit,
     RotationRun,
     RotationRunEvent,
-    SecretAlert,
     SecretReference,
     ServiceAccount,
 )
@@ -277,19 +276,6 @@ class AccessAuditAdmin(admin.ModelAdmin):
             # A leading =, +, - or @ would run as a formula in a spreadsheet.
             writer.writerow([f"'{v}" if isinstance(v, str) and v[:1] in "=+-@" else v for v in row])
         return response
-
-
-@admin.register(SecretAlert)
-class SecretAlertAdmin(admin.ModelAdmin):
-    list_display = ["raised_at", "environment", "name", "severity", "summary", "resolved_at"]
-    list_filter = ["name", "environment", "severity"]
-    readonly_fields = ["environment", "name", "severity", "summary", "source", "labels", "raised_at", "resolved_at"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # resolved by the next green check or a mark rotated, never deleted
 
 
 def environment_secrets(obj):

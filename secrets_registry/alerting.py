@@ -1,39 +1,23 @@
-"""Every alert this app raises goes through these two functions.
+"""Every alert this app raises goes through monitoring's one alerting path (monitoring.public): deduplicated
+while it fires, resolved by the next green check or a mark rotated, shown on the secrets page and the alerts
+list, and a critical one (a missing secret) opens an incident."""
 
-They have the signatures of the monitoring app's `monitoring.public.raise_alert` / `resolve_alert`, which is
-being built in parallel: until it merges, an alert is a SecretAlert row here (shown red on the secrets page
-and the dashboard card). At merge, these two bodies become calls into monitoring.public.
-"""
+from monitoring.public import active_alerts
+from monitoring.public import raise_alert as _raise
+from monitoring.public import resolve_alert as _resolve
 
-from django.db import IntegrityError, transaction
-from django.utils import timezone
-
-from secrets_registry.models import SecretAlert
+SOURCE = "secrets_registry"
 
 
-def raise_alert(*, environment, name, severity, summary, source, labels=None):
-    """Open the alert, or refresh the summary of the one already open for these labels."""
-    labels = labels or {}
-    open_alert = SecretAlert.objects.filter(environment=environment, name=name, labels=labels,
-                                            resolved_at__isnull=True).first()  # fmt: skip
-    if open_alert is not None:
-        if (open_alert.summary, open_alert.severity) != (summary[:500], severity):
-            open_alert.summary, open_alert.severity = summary[:500], severity
-            open_alert.save(update_fields=["summary", "severity"])
-        return open_alert
-    try:
-        with transaction.atomic():
-            return SecretAlert.objects.create(environment=environment, name=name, severity=severity,
-                                              summary=summary[:500], source=source, labels=labels)  # fmt: skip
-    except IntegrityError:  # raised at the same moment by another check
-        return SecretAlert.objects.get(environment=environment, name=name, labels=labels, resolved_at__isnull=True)
+def raise_alert(*, environment, name, severity, summary, source=SOURCE, labels=None):
+    return _raise(environment=environment, name=name, severity=severity, summary=summary, source=source,
+                  labels=labels)  # fmt: skip
 
 
 def resolve_alert(*, environment, name, labels=None):
-    return SecretAlert.objects.filter(environment=environment, name=name, labels=labels or {},
-                                      resolved_at__isnull=True).update(resolved_at=timezone.now())  # fmt: skip
+    return _resolve(environment=environment, name=name, labels=labels)
 
 
 def open_alerts(environment=None):
-    alerts = SecretAlert.objects.filter(resolved_at__isnull=True).select_related("environment")
-    return alerts.filter(environment=environment) if environment is not None else alerts
+    """This app's alerts still active (firing, silenced or acknowledged), newest first."""
+    return active_alerts(environment=environment, source=SOURCE)

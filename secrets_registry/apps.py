@@ -10,6 +10,9 @@ class SecretsRegistryConfig(AppConfig):
         from secrets_registry.dashboard import secret_lines
 
         register_section("secrets", order=45, lines=secret_lines)
+        from secrets_registry import checklist
+
+        checklist.register()
         # core.tasks.enqueue looks tasks up by name in Celery's registry: register ours in every process
         # (web, beat, commands), not only in workers, which autodiscover them.
         import secrets_registry.tasks  # noqa: F401

@@ -255,28 +255,3 @@ class RotationRunEvent(models.Model):
 
     def __str__(self):
         return f"{self.old_status or 'new'} -> {self.new_status}"
-
-
-class SecretAlert(models.Model):
-    """An alert this app raised, kept here until the monitoring app's raise_alert takes over (alerting.py)."""
-
-    environment = models.ForeignKey("environments.Environment", on_delete=models.CASCADE, related_name="+")
-    name = models.CharField(max_length=100)
-    severity = models.CharField(max_length=20)
-    summary = models.CharField(max_length=500)
-    source = models.CharField(max_length=100)
-    labels = models.JSONField(default=dict, blank=True)
-    raised_at = models.DateTimeField(default=timezone.now)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-raised_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["environment", "name", "labels"], condition=Q(resolved_at__isnull=True),
-                name="secret_alert_one_open",
-            )
-        ]  # fmt: skip
-
-    def __str__(self):
-        return f"{self.name} {self.labels} ({'open' if self.resolved_at is None else 'resolved'})"

@@ -39,7 +39,10 @@ ALERT_MISSING = "SecretMissing"
 ALERT_NOT_REPLICATED = "SecretNotReplicated"
 ALERT_OVERDUE = "SecretRotationOverdue"
 ALERT_UNCHECKED = "SecretCheckFailed"
+ALERT_DUE_SOON = "SecretRotationDueSoon"
 ALERTS = (ALERT_MISSING, ALERT_NOT_REPLICATED, ALERT_OVERDUE, ALERT_UNCHECKED)
+# A manual-kind secret is someone's job at a provider's dashboard: they are reminded a week before it is due.
+REMINDER_BEFORE = timedelta(days=7)
 
 
 class _Managers:
@@ -106,6 +109,15 @@ def problems_of(reference, now=None):
     return found
 
 
+def rotation_reminder(reference, now=None):
+    """The reminder text for a manual-kind secret due within a week (and not yet overdue), or ''."""
+    now = now or timezone.now()
+    due = reference.next_due
+    if reference.rotation_kind != RotationKind.MANUAL or due is None or due <= now or due - now > REMINDER_BEFORE:
+        return ""
+    return f"manual rotation due {due:%Y-%m-%d}: rotate it at the provider, then mark it rotated"
+
+
 def _evaluate(reference, *, unreachable="", now=None):
     """Set the row's status from its recorded facts, and raise or resolve one alert per kind of problem."""
     found = problems_of(reference, now)
@@ -123,6 +135,13 @@ def _evaluate(reference, *, unreachable="", now=None):
                              summary=f"{reference.name}: {text}", labels=labels)  # fmt: skip
     for name in set(ALERTS) - failing:
         alerting.resolve_alert(environment=reference.environment, name=name, labels=labels)
+    # The reminder is an alert (on-call is told) but not a failing check: the secret is still in date.
+    reminder = rotation_reminder(reference, now)
+    if reminder:
+        alerting.raise_alert(environment=reference.environment, name=ALERT_DUE_SOON, severity="warning",
+                             source=SOURCE, summary=f"{reference.name}: {reminder}", labels=labels)  # fmt: skip
+    else:
+        alerting.resolve_alert(environment=reference.environment, name=ALERT_DUE_SOON, labels=labels)
     return [text for _, _, text in found]
 
 

@@ -53,3 +53,10 @@ def dedicated_worker(transactional_db, tmp_path):
     wait_until(worker.ready, timeout=60, what="the dedicated worker")
     yield worker
     worker.stop()
+
+
+def backup_alert(kind):
+    """The backup check's alert still active on monitoring's alerting path, or None."""
+    from monitoring.public import active_alerts
+
+    return active_alerts(source="backups", labels={"check": kind}).first()

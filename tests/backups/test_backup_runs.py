@@ -9,7 +9,8 @@ from django.test import override_settings
 from backups import services
 from backups.choices import AlertKind, RunStatus
 from backups.exceptions import BackupRefused
-from backups.models import BackupAlert, BackupRun
+from backups.models import BackupRun
+from tests.backups.conftest import backup_alert
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -65,7 +66,7 @@ def test_execute_backup__pgbackrest_missing__run_failed_with_clear_error(protect
 
     assert run.status == RunStatus.FAILED
     assert "pgBackRest is not installed: /nonexistent/pgbackrest not found" in run.error
-    assert BackupAlert.objects.filter(kind=AlertKind.BACKUP_FAILED, resolved_at__isnull=True).exists()
+    assert backup_alert(AlertKind.BACKUP_FAILED)
 
 
 def test_execute_backup__called_twice__second_call_does_not_run_it_again(protected):

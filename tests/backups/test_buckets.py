@@ -14,7 +14,8 @@ import requests
 from backups import buckets
 from backups.choices import AlertKind
 from backups.drivers.cluster import free_port
-from backups.models import AssetBucket, BackupAlert
+from backups.models import AssetBucket
+from tests.backups.conftest import backup_alert
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +79,7 @@ def test_check_bucket__as_the_strategy_says__ok_and_no_alert(backups_seeded, s3,
     bucket = buckets.check_bucket(bucket_id=bucket.pk)
 
     assert bucket.last_ok and bucket.last_findings == [] and bucket.last_checked_at
-    assert not BackupAlert.objects.filter(kind=AlertKind.BUCKET_DRIFT).exists()
+    assert not backup_alert(AlertKind.BUCKET_DRIFT)
 
 
 def test_check_bucket__drifted__each_difference_flagged_with_an_alert(backups_seeded, s3, s3_server):
@@ -90,8 +91,9 @@ def test_check_bucket__drifted__each_difference_flagged_with_an_alert(backups_se
     assert not bucket.last_ok
     assert bucket.last_findings == ["versioning is not enabled", "noncurrent versions kept 30 days, not 90",
                                     "replication is not configured"]  # fmt: skip
-    alert = BackupAlert.objects.get(kind=AlertKind.BUCKET_DRIFT, resolved_at__isnull=True)
-    assert "versioning is not enabled" in alert.summary
+    alert = backup_alert(AlertKind.BUCKET_DRIFT)
+    assert "versioning is not enabled" in alert.summary and alert.labels["bucket"] == "assets-drifted"
+    assert alert.severity == "warning" and alert.incident is None
 
 
 def test_check_bucket__missing_bucket__clear_finding(backups_seeded, s3, s3_server):

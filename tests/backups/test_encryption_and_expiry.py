@@ -15,8 +15,9 @@ from django.forms.models import model_to_dict
 from backups import drills, services
 from backups.choices import AlertKind, DrillStatus, RunStatus
 from backups.drivers import process
-from backups.models import BackupAlert, BackupRun
+from backups.models import BackupRun
 from tests.backups.cluster import OS_USER, point_production_at, remove_test_cluster, start_test_cluster
+from tests.backups.conftest import backup_alert
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -78,7 +79,7 @@ def test_encrypted__passphrase_missing__run_failed_saying_which_variable(encrypt
 
     assert run.status == RunStatus.FAILED
     assert f"repository encryption is on but {PASS_VAR} is not set in the worker's environment" in run.error
-    assert BackupAlert.objects.filter(kind=AlertKind.BACKUP_FAILED, resolved_at__isnull=True).exists()
+    assert backup_alert(AlertKind.BACKUP_FAILED)
 
 
 def test_encrypted__wrong_passphrase__run_failed_and_never_good(encrypted, monkeypatch):
@@ -144,5 +145,5 @@ def test_backup__repo2_disk_full__run_failed_with_disk_full_and_repo1_reached(en
     assert run.status == RunStatus.FAILED and not run.label
     assert run.error.startswith("repo2: disk full: "), run.error
     assert run.repos_reached == [1]
-    alert = BackupAlert.objects.get(kind=AlertKind.BACKUP_FAILED, resolved_at__isnull=True)
+    alert = backup_alert(AlertKind.BACKUP_FAILED)
     assert "disk full" in alert.summary

@@ -11,8 +11,9 @@ from backups import drills, services
 from backups.choices import AlertKind, DrillKind, DrillStatus, RunStatus, Verification
 from backups.drivers.cluster import Cluster, free_port
 from backups.exceptions import BackupRefused
-from backups.models import BackupAlert, BackupRun, RestoreDrill, ServiceTier
+from backups.models import BackupRun, RestoreDrill, ServiceTier
 from tests.backups.cluster import BIN, OS_USER
+from tests.backups.conftest import backup_alert
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -120,15 +121,14 @@ def test_drill__rto_target_missed__failed_with_high_alert_and_scratch_removed(
     assert drill.status == DrillStatus.FAILED
     missed = [r["service"] for r in drill.results if not r["rto_met"]]
     assert missed == ["Checkout"]
-    alert = BackupAlert.objects.get(kind=AlertKind.RTO_MISSED, resolved_at__isnull=True)
-    assert alert.severity == "high" and alert.figures["drill"] == drill.pk
+    alert = backup_alert(AlertKind.RTO_MISSED)
+    assert alert.severity == "critical" and f'"drill": {drill.pk}' in alert.summary
     # The incidents app is installed: a High incident opened, with the figures on its timeline.
     from incidents.models import Incident
 
     incident = Incident.objects.get()
     assert incident.severity.key == "high" and incident.environment_id == protected.environment_id
-    alert.refresh_from_db()
-    assert alert.incident_ref == f"incident #{incident.pk}"
+    assert alert.incident == incident and incident.opened_by == "alert"
     assert incident.timeline.filter(text__contains='"measured_rto_s"').exists()
     assert drill.scratch_removed and not Path(drill.target_directory).exists()
     # and on-call was told: the worker delivered the "opened" notification (done before the test's data goes)
@@ -153,7 +153,7 @@ def test_verify__file_corrupted_in_repo1__reported_and_repo2_still_restores(prot
         run.refresh_from_db()
         assert run.verification == Verification.FAILED
         assert "repo1: errors found" in run.verify_detail and "repo2: valid" in run.verify_detail
-        assert BackupAlert.objects.filter(kind=AlertKind.VERIFY_FAILED, resolved_at__isnull=True).exists()
+        assert backup_alert(AlertKind.VERIFY_FAILED)
 
         # And a drill from repo2 restores and serves
         drill = drills.request_drill(database_id=protected.pk, actor="test", repo=2, enqueue=False)

@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from backups import monitor
 from backups.choices import AlertKind
-from backups.models import BackupAlert, RpoCheck
+from backups.models import RpoCheck
+from tests.backups.conftest import backup_alert
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,7 +26,7 @@ def test_check_rpo__archiving_healthy__loss_within_rpo_and_no_alert(protected, p
     assert check.ok, check.detail
     assert check.worst_case_loss is not None and check.worst_case_loss <= timedelta(hours=1)
     assert check.archive_timeout == timedelta(seconds=60)
-    assert not BackupAlert.objects.filter(kind__in=[AlertKind.RPO_BREACH, AlertKind.ARCHIVING_FAILED]).exists()
+    assert not backup_alert(AlertKind.RPO_BREACH) and not backup_alert(AlertKind.ARCHIVING_FAILED)
 
 
 def test_check_rpo__archive_command_failing__alert_within_one_check_interval(worker, protected, pg_cluster):
@@ -43,14 +44,15 @@ def test_check_rpo__archive_command_failing__alert_within_one_check_interval(wor
         # When the worker runs one RPO check (beat runs it every interval)
         check_rpo.delay(protected.pk)
         breach = wait_until(
-            lambda: BackupAlert.objects.filter(kind=AlertKind.RPO_BREACH, resolved_at__isnull=True).first(),
+            lambda: backup_alert(AlertKind.RPO_BREACH),
             timeout=30, what="the RPO alert (the check's last write)",
         )  # fmt: skip
 
         # Then the archiving and RPO alerts are open, with the figures
-        alert = BackupAlert.objects.get(kind=AlertKind.ARCHIVING_FAILED, resolved_at__isnull=True)
-        assert alert.severity == "high" and "archiving failing" in alert.summary
-        assert breach.severity == "high" and breach.figures["rpo_s"] == 3600
+        alert = backup_alert(AlertKind.ARCHIVING_FAILED)
+        assert alert.severity == "critical" and "archiving failing" in alert.summary
+        assert breach.severity == "critical" and '"rpo_s": 3600' in breach.summary
+        assert breach.labels["stanza"] == protected.stanza and breach.name == "BackupRpoBreached"
         check = RpoCheck.objects.get()
         assert not check.ok and check.archiving_failing and check.unarchived_bytes > 0
     finally:
@@ -61,7 +63,9 @@ def test_check_rpo__archive_command_failing__alert_within_one_check_interval(wor
 
     # And once archiving works again, the next check resolves both alerts
     assert monitor.check_rpo(database_id=protected.pk).ok
-    assert not BackupAlert.objects.filter(resolved_at__isnull=True, kind__in=["rpo_breach", "archiving_failed"])
+    assert not backup_alert(AlertKind.RPO_BREACH) and not backup_alert(AlertKind.ARCHIVING_FAILED)
+    breach.refresh_from_db()
+    assert breach.status == "resolved" and breach.ends_at is not None
 
 
 def test_check_rpo__cluster_unreachable__red_with_clear_detail(protected):
@@ -71,7 +75,7 @@ def test_check_rpo__cluster_unreachable__red_with_clear_detail(protected):
     check = monitor.check_rpo(database_id=protected.pk)
 
     assert not check.ok and check.detail.startswith("cannot read the archiver's state")
-    assert BackupAlert.objects.filter(kind=AlertKind.RPO_BREACH, resolved_at__isnull=True).exists()
+    assert backup_alert(AlertKind.RPO_BREACH)
 
 
 def test_check_backup_age__no_full_in_26h__alert_then_resolved_by_a_recent_run(protected):
@@ -79,9 +83,9 @@ def test_check_backup_age__no_full_in_26h__alert_then_resolved_by_a_recent_run(p
 
     findings = monitor.check_backup_age(database_id=protected.pk)
     assert any("no good full backup in 26.0 h (none yet)" in f for f in findings)
-    assert BackupAlert.objects.filter(kind=AlertKind.FULL_TOO_OLD, resolved_at__isnull=True).exists()
+    assert backup_alert(AlertKind.FULL_TOO_OLD).name == "BackupFullStale"
 
     BackupRun.objects.create(database=protected, type="full", status="good", label="20260101-000000F",
                              started_at=timezone.now(), finished_at=timezone.now())  # fmt: skip
     assert monitor.check_backup_age(database_id=protected.pk) == []
-    assert not BackupAlert.objects.filter(kind=AlertKind.FULL_TOO_OLD, resolved_at__isnull=True).exists()
+    assert not backup_alert(AlertKind.FULL_TOO_OLD)

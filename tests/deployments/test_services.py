@@ -58,7 +58,7 @@ def test_checklist__ci_items_by_ci_the_rest_by_a_person__then_the_engine_starts(
     with pytest.raises(DeploymentRefused, match="ticked by the engine"):
         services.check_item(deployment_id=deployment.pk, item_key="run_smoke_tests", user=person)
 
-    keys = ["changelog_updated", "migrations_tested", "flags_configured"]
+    keys = ["changelog_updated", "migrations_tested", "flags_configured", "secrets_present"]
     for key in keys:
         services.check_item(deployment_id=deployment.pk, item_key=key, user=person)
     deployment.refresh_from_db()

@@ -82,3 +82,71 @@ def test_admin_action__run_health_check_now__worker_records_it(worker, seeded_tx
     )
     assert "Health check queued for 1 environment" in response.content.decode()
     wait_until(lambda: Environment.objects.get(pk=env.pk).last_health_status == "up", what="the queued health check")
+
+
+def _probe_alerts(env):
+    from monitoring.public import active_alerts
+
+    return list(active_alerts(environment=env, source="environments.probe"))
+
+
+@pytest.mark.django_db
+def test_probe__production_down_then_up__alert_opens_once_then_resolves(seeded, upstream):
+    from monitoring.models import Alert
+
+    # Given production (alerting on) behind a stand-in that answers 503
+    upstream.status = 503
+    env = _point("production", upstream.url)
+
+    # When it is probed twice while down
+    probe_environment(env.pk)
+    probe_environment(env.pk)
+
+    # Then one critical EnvironmentDown alert fires, with an incident opened by the alert
+    (alert,) = _probe_alerts(env)
+    assert (alert.name, alert.severity) == ("EnvironmentDown", "critical") and "HTTP 503" in alert.summary
+    assert alert.incident.opened_by == "alert"
+
+    # When the stand-in recovers and the next probe answers 200
+    upstream.status = 200
+    probe_environment(env.pk)
+
+    # Then the alert is resolved and the incident's timeline says so
+    assert not _probe_alerts(env)
+    assert Alert.objects.get(pk=alert.pk).status == "resolved"
+    assert alert.incident.timeline.filter(text__startswith="Alert resolved: EnvironmentDown").exists()
+
+
+@pytest.mark.django_db
+def test_probe__staging_unreachable__warning_without_incident(seeded, upstream):
+    url = upstream.url
+    upstream.close()
+    env = _point("staging", url)
+
+    probe_environment(env.pk, timeout=2)
+
+    (alert,) = _probe_alerts(env)
+    assert alert.severity == "warning" and alert.incident is None and "connection failed" in alert.summary
+
+
+@pytest.mark.django_db
+def test_probe_environments_command__down__exit_1_naming_it_and_alert_raised(seeded, upstream):
+    from django.core.management import CommandError, call_command
+
+    upstream.status = 500
+    env = _point("staging", upstream.url)
+
+    with pytest.raises(CommandError, match="Down: staging"):
+        call_command("probe_environments", "staging")
+
+    assert len(_probe_alerts(env)) == 1
+
+
+@pytest.mark.django_db
+def test_probe_environments_command__unknown_key__refused_nothing_probed(seeded, upstream):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="Unknown environment prod"):
+        call_command("probe_environments", "prod")
+
+    assert not HealthCheck.objects.exists() and upstream.hits == 0

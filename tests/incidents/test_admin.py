@@ -49,6 +49,22 @@ def test_change_page__timeline_report_fieldsets_and_actions(seeded, ops):
     assert "Schedule post-mortem" in page and "Mark resolved" in page and "Export Markdown" in page
 
 
+def test_incident_pages__opened_by_an_alert__says_so_and_filters_on_it(seeded, ops, env):
+    # Given one incident opened by an alert and one by the engine's rollback
+    by_alert = services.open_incident(title="Critical alert EnvironmentDown", environment=env("staging"),
+                                      severity=Severity.objects.first(), source="alert")  # fmt: skip
+    by_rollback = _incident()
+
+    # When the incident page and the list filtered on "opened by" are read
+    page = ops.get(reverse("admin:incidents_incident_change", args=[by_alert.pk])).content.decode()
+    url = reverse("admin:incidents_incident_changelist")
+    listed = ops.get(url, {"opened_by__exact": "alert"}).context["cl"].result_list
+
+    # Then the page names the alert as the opener, and the filter keeps only that incident
+    assert "Opened by" in page and '<div class="readonly">Alert</div>' in page
+    assert [i.pk for i in listed] == [by_alert.pk] and by_rollback.opened_by == "engine"
+
+
 def test_change_page__note_added__new_entry_old_ones_untouched(seeded, ops):
     incident = _incident()
     before = list(incident.timeline.values_list("pk", "text"))

@@ -10,7 +10,7 @@ from core.status import InvalidTransition as StatusRefused
 from deployments.models import Deployment
 from deployments.signals import deployment_rolled_back
 from incidents import services
-from incidents.choices import IncidentStatus, Phase
+from incidents.choices import IncidentStatus, Phase, Source
 from incidents.exceptions import IncidentRefused, InvalidTransition
 from incidents.models import Incident, NotificationAttempt, Severity, SeverityPolicy
 from tests.incidents.conftest import make_rolled_back
@@ -291,3 +291,24 @@ def test_correct_entry__adds_a_new_entry_pointing_at_the_old(seeded):
     assert correction.corrects == first and correction.kind == "correction"
     first.refresh_from_db()
     assert first.text == "Traffic: 10% on green"
+
+
+def test_open_incident__from_an_alert__opened_by_alert_with_its_entry(seeded, env):
+    # Given an alert-side caller (monitoring's alerting path)
+    # When it opens an incident with source "alert"
+    incident = services.open_incident(
+        title="Critical alert EnvironmentDown on Staging", environment=env("staging"),
+        severity=Severity.objects.first(), source=Source.ALERT,
+    )  # fmt: skip
+
+    # Then the incident says an alert opened it, and so does its first entry
+    assert incident.opened_by == "alert" and incident.get_opened_by_display() == "Alert"
+    entry = incident.timeline.get()
+    assert (entry.source, entry.text) == ("alert", "Incident opened by an alert")
+
+
+def test_open_incident__unknown_source__refused_nothing_created(seeded, env):
+    with pytest.raises(IncidentRefused, match="is opened by one of engine, alert, person, not .pager."):
+        services.open_incident(title="x", environment=env("dev"), severity=Severity.objects.first(), source="pager")
+
+    assert not Incident.objects.exists()

@@ -22,6 +22,11 @@ def test_raise_alert__critical_probe_down__opens_incident_and_notifies_once(seed
                                                                        "critical")  # fmt: skip
     assert Incident.objects.count() == 1 and row.incident is not None
     assert AlertNotification.objects.count() == 1
+    # And the incident says an alert opened it, naming the check
+    assert row.incident.opened_by == "alert"
+    assert row.incident.timeline.get(kind="opened").text.startswith(
+        "Opened by the critical alert EnvironmentDown (console check environments.probe)"
+    )
 
 
 def test_resolve_alert__probe_recovers__resolved_and_timeline_says_so(seeded, env):

@@ -59,10 +59,11 @@ def manager(moto_url):
 
 
 def _seed():
-    """Only the environments and this app: seed_all of every app takes seconds per test."""
+    """Only the environments, this app, and the incident severities a critical alert opens its incident with:
+    seed_all of every app takes seconds per test."""
     report = SeedReport()
     with transaction.atomic():
-        for app in ("environments", "secrets_registry"):
+        for app in ("environments", "incidents", "secrets_registry"):
             import_module(f"{app}.seeds").seed(report)
     return report
 
