@@ -106,6 +106,6 @@ def test_make_run__stopped_any_way__leaves_no_process_behind(run_env, how):
     make.wait(timeout=60)
     wait_until(lambda: not _alive(processes), timeout=60, what="every process of make run to stop")
     # The next `make run` starts clean: no pidfile of a live beat or worker is left to refuse it.
-    for name in ("beat.pid", "worker.pid"):
+    for name in ("beat.pid", "worker-deployments.pid", "worker-data.pid", "worker-default.pid"):
         pidfile = Path(run_env["VAR_DIR"]) / name
         assert not pidfile.exists() or not _alive({int(pidfile.read_text().strip() or 0)})
