@@ -94,15 +94,16 @@ class FlagAdmin(FlagValuesPermission, ImportPermissionMixin, ImportExportMixin, 
     def get_list_display(self, request):
         environments = list(Environment.objects.order_by("order"))
         token = get_token(request)
-        columns = [self._column(env, token) for env in environments]
+        columns = [self._column(env, token, services.may_change(request.user, env)) for env in environments]
         return ["key", "category", *columns, "kind", "owner"]
 
-    def _column(self, env, csrf):
+    def _column(self, env, csrf, may_flip):
         def cell(flag):
             state = next((s for s in flag.states.all() if s.environment_id == env.pk), None)
             if state is None:
                 return "—"
-            return _toggle_button(state, env, csrf, flag.key)
+            # Who may not change this environment sees its values, with nothing to click.
+            return _toggle_button(state, env, csrf, flag.key) if may_flip else _flag_value(state, env, flag.key)
 
         cell.short_description = env.name
         cell.__name__ = f"env_{env.key}"
@@ -144,7 +145,9 @@ class FlagAdmin(FlagValuesPermission, ImportPermissionMixin, ImportExportMixin, 
 
     def toggle_view(self, request, state_id):
         self._require_post(request)
-        state = get_object_or_404(FlagState, pk=state_id)
+        state = get_object_or_404(FlagState.objects.select_related("environment"), pk=state_id)
+        if not services.may_change(request.user, state.environment):
+            raise PermissionDenied
         reason = request.POST.get("reason") or "Flipped in the admin"
         try:
             outcome = services.set_state(
@@ -226,6 +229,13 @@ class FlagAdmin(FlagValuesPermission, ImportPermissionMixin, ImportExportMixin, 
     @admin.action(description="Disable in the chosen environment", permissions=["flag_values"])
     def disable_in_environment(self, request, queryset):
         self._bulk(request, queryset, False)
+
+
+def _flag_value(state, env, flag_key):
+    return format_html(
+        '<span class="ops-flag-value {}" data-flag="{}" data-environment="{}">{}</span>',
+        "ops-ok" if state.enabled else "ops-bad", flag_key, env.key, "on" if state.enabled else "off",
+    )  # fmt: skip
 
 
 def _toggle_button(state, env, csrf, flag_key, *, in_form=False):
