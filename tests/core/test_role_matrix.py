@@ -191,6 +191,34 @@ def test_admin_actions__role__offered_iff_the_table_grants_and_refusals_write_no
     assert written == []
 
 
+# The flags table's one-click flip, an admin page of its own (not an action), per environment.
+FLIPS = [("staging", ("flags.change_flagstate",)),
+         ("production", ("flags.change_flagstate", "flags.change_production_flags"))]  # fmt: skip
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_flag_flips__role__allowed_iff_the_table_grants_and_refusals_403_writing_nothing(world, client, caller):
+    from flags.models import FlagState
+
+    _login(client, world, caller)
+    wrong, written = [], []
+    for environment, needs in FLIPS:
+        want = expected(caller, needs)
+        cell = FlagState.objects.get(flag__key="reviews", environment__key=environment)
+        before = writes()
+        # When the role posts the flip of `reviews` there
+        response = client.post(reverse("admin:flags_flag_toggle", args=[cell.pk]))
+        # Then it is done (or filed as a change request in production) exactly when the table grants it; a login
+        # that is refused gets 403 and nothing written (nobody at all is sent to the login page)
+        refused = response.status_code == 403 or (caller == ANONYMOUS and response.status_code == 302)
+        if refused == want:
+            wrong.append(f"{environment}: {response.status_code}, table={want}")
+        if refused and writes() != before:
+            written.append(environment)
+    assert wrong == []
+    assert written == []
+
+
 @pytest.mark.parametrize("caller", CALLERS)
 def test_imports__role__import_page_iff_the_table_grants_and_refused_uploads_write_nothing(world, client, caller):
     _login(client, world, caller)
