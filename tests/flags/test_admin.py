@@ -227,3 +227,19 @@ def test_dashboard__pending_production_approval__warned_on_the_card(seeded, admi
     body = admin_client.get(reverse("admin:index")).content.decode()
     production = body.split('data-environment="production"')[1].split("</article>")[0]
     assert "1 waiting" in production and "4 of 19 on" in production
+
+
+def test_flag_page__production_without_permission__values_shown_without_a_flip(seeded, client, carol, viewer):
+    from flags.models import Flag
+
+    url = reverse("admin:flags_flag_change", args=[Flag.objects.get(key="reviews").pk])
+    # Given carol (flags outside production): her page has staging's button, production's value
+    client.force_login(carol)
+    page = client.get(url).content.decode()
+    assert 'data-flag="reviews" data-environment="staging">off</button>' in page
+    assert 'data-flag="reviews" data-environment="production">off</span>' in page
+    # And a viewer's page has values only
+    client.force_login(viewer)
+    page = client.get(url).content.decode()
+    assert 'data-flag="reviews" data-environment="staging">off</span>' in page
+    assert 'formaction="/admin/flags/flag/toggle/' not in page
