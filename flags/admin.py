@@ -77,7 +77,11 @@ class FlagAdmin(FlagValuesPermission, ImportPermissionMixin, ImportExportMixin, 
 
     def get_readonly_fields(self, request, obj=None):
         # The key is what the storefront reads; renaming it would silently turn the flag off there.
-        return [*self.readonly_fields, "key"] if obj else self.readonly_fields
+        fields = _with_values_for(request, self.readonly_fields)
+        return [*fields, "key"] if obj else fields
+
+    def get_fields(self, request, obj=None):
+        return _with_values_for(request, self.fields)
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -94,30 +98,33 @@ class FlagAdmin(FlagValuesPermission, ImportPermissionMixin, ImportExportMixin, 
     def get_list_display(self, request):
         environments = list(Environment.objects.order_by("order"))
         token = get_token(request)
-        columns = [self._column(env, token) for env in environments]
+        columns = [self._column(env, token, services.may_change(request.user, env)) for env in environments]
         return ["key", "category", *columns, "kind", "owner"]
 
-    def _column(self, env, csrf):
+    def _column(self, env, csrf, may_flip):
         def cell(flag):
             state = next((s for s in flag.states.all() if s.environment_id == env.pk), None)
             if state is None:
                 return "—"
-            return _toggle_button(state, env, csrf, flag.key)
+            # Who may not change this environment sees its values, with nothing to click.
+            return _toggle_button(state, env, csrf, flag.key) if may_flip else _flag_value(state, env, flag.key)
 
         cell.short_description = env.name
         cell.__name__ = f"env_{env.key}"
         return cell
 
+    # The change form's values: buttons where the viewer of the page may flip, plain values elsewhere.
     @admin.display(description="Values")
     def values(self, obj):
-        if not obj or not obj.pk:
-            return "Set after saving."
-        states = obj.states.select_related("environment").order_by("environment__order")
-        return format_html_join(
-            " ",
-            '<span class="ops-flag-cell">{}: {}</span>',
-            ((s.environment.name, _toggle_button(s, s.environment, None, obj.key, in_form=True)) for s in states),
-        )
+        return _values(obj, lambda env: True)
+
+    @admin.display(description="Values")
+    def values_outside_production(self, obj):
+        return _values(obj, lambda env: not env.is_production)
+
+    @admin.display(description="Values")
+    def values_read_only(self, obj):
+        return _values(obj, lambda env: False)
 
     @admin.display(description="Audit history")
     def audit(self, obj):
@@ -144,7 +151,9 @@ class FlagAdmin(FlagValuesPermission, ImportPermissionMixin, ImportExportMixin, 
 
     def toggle_view(self, request, state_id):
         self._require_post(request)
-        state = get_object_or_404(FlagState, pk=state_id)
+        state = get_object_or_404(FlagState.objects.select_related("environment"), pk=state_id)
+        if not services.may_change(request.user, state.environment):
+            raise PermissionDenied
         reason = request.POST.get("reason") or "Flipped in the admin"
         try:
             outcome = services.set_state(
@@ -226,6 +235,38 @@ class FlagAdmin(FlagValuesPermission, ImportPermissionMixin, ImportExportMixin, 
     @admin.action(description="Disable in the chosen environment", permissions=["flag_values"])
     def disable_in_environment(self, request, queryset):
         self._bulk(request, queryset, False)
+
+
+def _with_values_for(request, fields):
+    """`fields` with "values" swapped for the variant that offers only the flips the user may make."""
+    user = request.user
+    if not user.has_perm(services.CHANGE_PERMISSION):
+        variant = "values_read_only"
+    elif not user.has_perm(services.PRODUCTION_PERMISSION):
+        variant = "values_outside_production"
+    else:
+        variant = "values"
+    return [variant if f == "values" else f for f in fields]
+
+
+def _values(flag, may_flip):
+    if not flag or not flag.pk:
+        return "Set after saving."
+    states = flag.states.select_related("environment").order_by("environment__order")
+    cells = (
+        (s.environment.name,
+         _toggle_button(s, s.environment, None, flag.key, in_form=True) if may_flip(s.environment)
+         else _flag_value(s, s.environment, flag.key))
+        for s in states
+    )  # fmt: skip
+    return format_html_join(" ", '<span class="ops-flag-cell">{}: {}</span>', cells)
+
+
+def _flag_value(state, env, flag_key):
+    return format_html(
+        '<span class="ops-flag-value {}" data-flag="{}" data-environment="{}">{}</span>',
+        "ops-ok" if state.enabled else "ops-bad", flag_key, env.key, "on" if state.enabled else "off",
+    )  # fmt: skip
 
 
 def _toggle_button(state, env, csrf, flag_key, *, in_form=False):

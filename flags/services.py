@@ -47,6 +47,13 @@ def _check_permission(actor, state):
         raise NotAllowed(f"Changing production needs the 'Can change flag values in production' permission ({actor}).")
 
 
+def may_change(actor, environment) -> bool:
+    """Whether `actor` may change values in `environment` (in production a change request another approves)."""
+    if actor is None or not actor.has_perm(CHANGE_PERMISSION):
+        return False
+    return not environment.is_production or actor.has_perm(PRODUCTION_PERMISSION)
+
+
 def may_import(actor) -> bool:
     return actor is not None and actor.has_perms(IMPORT_PERMISSIONS)
 

@@ -71,3 +71,35 @@ def test_journey__engineer_requests_production__release_manager_approves(
     screenshot(page, "four-eyes-approved")
     page.context.close()
     assert Deployment.objects.get().approved_by.username == "rita"
+
+
+def test_journey__viewer_opens_production_flags__no_way_to_flip(seeded_tx, browser, live_server, django_user_model):
+    from flags.models import FlagState
+
+    # Given a person holding the seeded Viewer role, and production's `reviews` off
+    cell = FlagState.objects.get(flag__key="reviews", environment__key="production")
+    viewer = _person(django_user_model, "vera", "Viewer")
+
+    # When the viewer opens the flags table
+    page = _login(browser, live_server, *viewer)
+    page.goto(f"{live_server.url}/admin/flags/flag/")
+
+    # Then production's values are shown, with no flip button, no bulk action and no form posting a flip
+    value = page.locator('.ops-flag-value[data-flag="reviews"][data-environment="production"]')
+    expect(value).to_have_text("on" if cell.enabled else "off")
+    expect(page.locator("button.ops-flag")).to_have_count(0)
+    expect(page.locator("form.ops-flag-form")).to_have_count(0)
+    expect(page.locator("select[name=action]")).to_have_count(0)
+    screenshot(page, "flags-viewer")
+
+    # And posting the flip anyway, with the session's CSRF token, is refused and changes nothing
+    csrf = page.locator("input[name=csrfmiddlewaretoken]").first.get_attribute("value")  # the logout form's
+    response = page.request.post(
+        f"{live_server.url}/admin/flags/flag/toggle/{cell.pk}/",
+        form={"csrfmiddlewaretoken": csrf, "reason": "viewer was here"},
+        headers={"Referer": page.url},
+    )
+    page.context.close()
+    assert response.status == 403
+    assert FlagState.objects.get(pk=cell.pk).enabled == cell.enabled
+    assert not FlagState.history.filter(id=cell.pk, history_change_reason="viewer was here").exists()

@@ -75,11 +75,23 @@ def test_toggle__production__files_a_change_request(seeded, admin_client):
     assert ChangeRequest.objects.get().enabled is True and state("reviews", "production").enabled is False
 
 
-def test_toggle__production_without_permission__error_and_nothing_changes(seeded, client, carol):
+def test_toggle__production_without_permission__refused_and_nothing_changes(seeded, client, carol):
+    # Given carol, who may change flags outside production only
     client.force_login(carol)
-    response = client.post(reverse("admin:flags_flag_toggle", args=[state("reviews", "production").pk]), follow=True)
-    assert "Can change flag values in production" in response.content.decode()
-    assert not ChangeRequest.objects.exists()
+    # When she posts a production flip anyway (the table shows her no button for it)
+    response = client.post(reverse("admin:flags_flag_toggle", args=[state("reviews", "production").pk]))
+    # Then it is refused and nothing changes
+    assert response.status_code == 403
+    assert not ChangeRequest.objects.exists() and state("reviews", "production").enabled is False
+
+
+def test_flags_table__production_without_permission__values_shown_without_a_flip(seeded, client, carol):
+    client.force_login(carol)
+    page = client.get(CHANGELIST).content.decode()
+    # Then staging cells are buttons, production cells plain values
+    assert 'button type="submit" class="ops-flag ops-bad" data-flag="reviews" data-environment="staging"' in page
+    assert 'data-flag="reviews" data-environment="production">off</span>' in page
+    assert 'class="ops-flag ops-bad" data-flag="reviews" data-environment="production"' not in page
 
 
 def _action(client, action, flags, environment):
@@ -215,3 +227,19 @@ def test_dashboard__pending_production_approval__warned_on_the_card(seeded, admi
     body = admin_client.get(reverse("admin:index")).content.decode()
     production = body.split('data-environment="production"')[1].split("</article>")[0]
     assert "1 waiting" in production and "4 of 19 on" in production
+
+
+def test_flag_page__production_without_permission__values_shown_without_a_flip(seeded, client, carol, viewer):
+    from flags.models import Flag
+
+    url = reverse("admin:flags_flag_change", args=[Flag.objects.get(key="reviews").pk])
+    # Given carol (flags outside production): her page has staging's button, production's value
+    client.force_login(carol)
+    page = client.get(url).content.decode()
+    assert 'data-flag="reviews" data-environment="staging">off</button>' in page
+    assert 'data-flag="reviews" data-environment="production">off</span>' in page
+    # And a viewer's page has values only
+    client.force_login(viewer)
+    page = client.get(url).content.decode()
+    assert 'data-flag="reviews" data-environment="staging">off</span>' in page
+    assert 'formaction="/admin/flags/flag/toggle/' not in page
