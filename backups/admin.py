@@ -24,6 +24,7 @@ from backups.models import (
     ServiceTier,
 )
 from backups.overview import overview
+from core.paginators import EstimatedCountPaginator
 
 PAGE_ACTIONS = [
     ("full", "Back up now (full)"),
@@ -288,7 +289,9 @@ class RestoreDrillAdmin(ReadOnlyAdmin):
 class RpoCheckAdmin(ReadOnlyAdmin):
     list_display = ["checked_at", "database", "ok", "worst_case_loss", "last_archived_wal", "detail"]
     list_filter = ["ok", "database"]
+    list_select_related = ["database__environment"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
 
 @admin.register(AssetBucket)

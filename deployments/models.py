@@ -294,6 +294,8 @@ class Deployment(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # The admin list's order (its -pk breaks ties).
+        indexes = [models.Index(fields=["-created_at", "-id"], name="deployment_newest")]
         constraints = [
             # Only one deployment may be in flight per environment, whoever starts it.
             models.UniqueConstraint(

@@ -1,13 +1,16 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.paginators import EstimatedCountPaginator
 from deployments.public import Actor, RefKind, Release
 from migrations_log import services
 from migrations_log.choices import RunStatus, Severity
@@ -19,8 +22,46 @@ from migrations_log.models import (
     MigrationRun,
     MigrationRunEvent,
     MigrationTarget,
+    ReleaseMigration,
     ReverseMigration,
 )
+
+RECENT_RELEASES = 20
+
+
+def _releases_with_migrations():
+    # EXISTS, not a DISTINCT join: a year holds over a million release-migration rows.
+    return Release.objects.filter(Exists(ReleaseMigration.objects.filter(release=OuterRef("pk")))).order_by(
+        "-created_at", "-pk"
+    )
+
+
+def recent_release_filter(path):
+    """A sidebar filter on `path` listing the recent releases only (plus the chosen one), not all of them."""
+
+    class RecentReleaseFilter(admin.SimpleListFilter):
+        title = "release (recent)"
+        parameter_name = "release"
+
+        def lookups(self, request, model_admin):
+            releases = list(_releases_with_migrations()[:RECENT_RELEASES])
+            chosen = _release_id(self.value())
+            if chosen and chosen not in {r.pk for r in releases}:
+                releases += list(Release.objects.filter(pk=chosen))
+            return [(str(r.pk), str(r)) for r in releases]
+
+        def queryset(self, request, queryset):
+            chosen = _release_id(self.value())
+            if self.value() and chosen is None:
+                raise IncorrectLookupParameters(f"{self.value()!r} is not a release id.")
+            return queryset.filter(**{path: chosen}) if chosen else queryset
+
+    return RecentReleaseFilter
+
+
+def _release_id(value):
+    return int(value) if value and str(value).isdigit() else None
+
 
 _TONE = {
     "applied": "ops-ok",
@@ -68,8 +109,10 @@ class RunInline(admin.TabularInline):
 
 @admin.register(Migration)
 class MigrationAdmin(SimpleHistoryAdmin):
+    show_full_result_count = False  # no COUNT over a year of rows
+    paginator = EstimatedCountPaginator
     list_display = ["identifier", "release", "classification", "estimate_seconds", "lint", "tested_locally_at"]
-    list_filter = ["classification", "release"]
+    list_filter = ["classification", recent_release_filter("release_id")]
     search_fields = ["identifier"]
     list_select_related = ["release"]
     inlines = [FindingInline, RunInline]
@@ -126,7 +169,7 @@ class MigrationAdmin(SimpleHistoryAdmin):
         ] + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):
-        releases = Release.objects.filter(migration_set__isnull=False).distinct()[:20]
+        releases = _releases_with_migrations()[:RECENT_RELEASES]
         return super().changelist_view(request, {"releases": releases, **(extra_context or {})})
 
     def matrix_view(self, request, release_id):
@@ -203,6 +246,8 @@ class AcknowledgeForm(ActionForm):
 
 @admin.register(LintFinding)
 class LintFindingAdmin(SimpleHistoryAdmin):
+    show_full_result_count = False  # no COUNT over a year of rows
+    paginator = EstimatedCountPaginator
     list_display = [
         "location",
         "rule",
@@ -212,7 +257,7 @@ class LintFindingAdmin(SimpleHistoryAdmin):
         "acknowledged_by",
         "acknowledgement_reason",
     ]
-    list_filter = ["severity", "rule", "migration__release"]
+    list_filter = ["severity", "rule", recent_release_filter("migration__release_id")]
     list_select_related = ["migration", "acknowledged_by"]
     search_fields = ["migration__identifier", "rule"]
     action_form = AcknowledgeForm
@@ -256,6 +301,8 @@ class MigrationRunEventInline(admin.TabularInline):
 
 @admin.register(MigrationRun)
 class MigrationRunAdmin(SimpleHistoryAdmin):
+    show_full_result_count = False  # no COUNT over a year of rows
+    paginator = EstimatedCountPaginator
     list_display = [
         "migration",
         "environment",
@@ -266,7 +313,7 @@ class MigrationRunAdmin(SimpleHistoryAdmin):
         "verified_by",
         "verified_at",
     ]
-    list_filter = ["environment", "status", "migration__release"]
+    list_filter = ["environment", "status", recent_release_filter("migration__release_id")]
     list_select_related = ["migration", "environment", "user", "verified_by"]
     search_fields = ["migration__identifier"]
     actions = ["verify_runs"]

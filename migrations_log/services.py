@@ -409,7 +409,8 @@ def matrix(release):
     environments = list(Environment.objects.filter(migration_target__isnull=False).order_by("order"))
     migrations = list(release_migrations(release).prefetch_related("findings"))
     latest = {}
-    for run in MigrationRun.objects.filter(migration__in=migrations).order_by("started_at"):
+    runs = MigrationRun.objects.filter(migration__in=migrations).select_related("migration", "verified_by")
+    for run in runs.order_by("started_at"):
         latest[(run.migration_id, run.environment_id)] = run
     rows = [(m, [(e, latest.get((m.pk, e.pk))) for e in environments]) for m in migrations]
     return environments, rows
