@@ -150,8 +150,10 @@ def test_deployment_list__more_deployments__no_more_queries(admin_client, django
 
     def add(n):
         for _ in range(n):
-            deployment = Deployment.objects.create(release=_release(f"v{uuid.uuid4().hex[:8]}"),
-                                                   environment=environment, status="succeeded", strategy="direct")  # fmt: skip
+            release = _release(f"v{uuid.uuid4().hex[:8]}")
+            deployment = Deployment.objects.create(
+                release=release, environment=environment, status="succeeded", strategy="direct"
+            )
             DeploymentStep.objects.create(deployment=deployment, order=1, name="deploy", status="passed")
 
     assert_flat(admin_client, reverse("admin:deployments_deployment_changelist"), add, django_assert_max_num_queries)
