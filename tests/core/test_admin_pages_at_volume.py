@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
-from backups.models import ProtectedDatabase, RpoCheck
+from backups.models import BackupRun, ProtectedDatabase, RpoCheck
 from deployments.models import Deployment, DeploymentStep, Release, Slot
 from environments.models import Environment
 from flags.models import FlagState
@@ -275,3 +275,47 @@ def test_latest_runs__the_last_succeeded_run_per_environment(seeded):
     run("failed", 1)
     # When the latest succeeded runs are asked for, then staging's is the newer one and dev has none
     assert latest_runs([staging.pk, dev.pk], status="succeeded") == {staging.pk: newer}
+
+
+def _protect(environment, now):
+    """A protected database for `environment` with a good full backup, verified, and a recent RPO check."""
+    from backups.strategy import PRODUCTION_DATABASE
+
+    production = ProtectedDatabase.objects.get(environment__key="production")
+    database, _ = ProtectedDatabase.objects.get_or_create(
+        environment=environment,
+        defaults={**PRODUCTION_DATABASE, "stanza": f"amarise-{environment.key}", "policy_id": production.policy_id},
+    )
+    BackupRun.objects.create(database=database, type="full", status="good", label=f"{environment.key}F",
+                             finished_at=now, verified_at=now, verification="passed")  # fmt: skip
+    RpoCheck.objects.create(database=database, checked_at=now, ok=True, detail="fine")
+    return database
+
+
+def test_protected_database_list__more_databases__no_more_queries(admin_client, django_assert_max_num_queries):
+    now = timezone.now()
+    environments = list(Environment.objects.order_by("order"))
+    # Given two protected databases with backups and checks
+    for environment in environments[:2]:
+        _protect(environment, now)
+    url = reverse("admin:backups_protecteddatabase_changelist")
+    with_two = queries(admin_client, url)
+    # When every environment has one, then the list asks no more queries
+    for environment in environments[2:]:
+        _protect(environment, now)
+    assert len(environments) > 2
+    with django_assert_max_num_queries(with_two):
+        assert admin_client.get(url).status_code == 200
+
+
+def test_statuses__same_findings_as_status_one_by_one(seeded):
+    from backups import monitor
+
+    # Given databases with and without backups and checks
+    now = timezone.now()
+    databases = [_protect(e, now) for e in Environment.objects.order_by("order")[:2]]
+    databases += list(ProtectedDatabase.objects.exclude(pk__in=[d.pk for d in databases]))
+    # When their statuses are taken together, then each equals its own status()
+    together = monitor.statuses(databases, now=now)
+    assert together == {d.pk: monitor.status(d, now=now) for d in databases}
+    assert any(f.ok for f in together[databases[0].pk])
