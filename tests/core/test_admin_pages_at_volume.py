@@ -319,3 +319,32 @@ def test_statuses__same_findings_as_status_one_by_one(seeded):
     together = monitor.statuses(databases, now=now)
     assert together == {d.pk: monitor.status(d, now=now) for d in databases}
     assert any(f.ok for f in together[databases[0].pk])
+
+
+def test_paginator__deep_page_by_ids__same_rows_as_plain_slicing(monkeypatch):
+    from django.core.paginator import Paginator
+
+    from core import paginators
+
+    # Given 20 results, and every page counted as "deep"
+    TaskResult.objects.bulk_create(TaskResult(task_id=f"t{i}", task_name="x", status="SUCCESS") for i in range(20))
+    monkeypatch.setattr(paginators, "DEEP_OFFSET", 0)
+    results = TaskResult.objects.order_by("-date_done", "-pk")
+    # When page 3 of 5 is read both ways, then it holds the same rows in the same order, and the count is exact
+    deep = paginators.EstimatedCountPaginator(results, 5)
+    assert list(deep.page(3)) == list(Paginator(results, 5).page(3))
+    assert deep.count == 20
+
+
+def test_paginator__large_filtered_list__counted_by_the_plans_estimate(monkeypatch):
+    from core import paginators
+
+    # Given any filtered list over the threshold (here: every list)
+    monkeypatch.setattr(paginators, "EXACT_BELOW", 0)
+    TaskResult.objects.bulk_create(TaskResult(task_id=f"t{i}", task_name="x", status="SUCCESS") for i in range(3))
+    filtered = TaskResult.objects.filter(task_name="x").order_by("-pk")
+    # Then its count is the planner's estimate, a whole number, without counting the rows
+    with CaptureQueriesContext(connection) as captured:
+        count = paginators.EstimatedCountPaginator(filtered, 5).count
+    assert isinstance(count, int) and count >= 0
+    assert captured.captured_queries[0]["sql"].startswith("EXPLAIN")
