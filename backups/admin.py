@@ -24,6 +24,7 @@ from backups.models import (
     ServiceTier,
 )
 from backups.overview import overview
+from core.paginators import EstimatedCountPaginator
 
 PAGE_ACTIONS = [
     ("full", "Back up now (full)"),
@@ -115,16 +116,28 @@ class ProtectedDatabaseAdmin(SimpleHistoryAdmin):
             *super().get_urls(),
         ]
 
+    list_select_related = ["environment", "policy"]
+
+    def get_changelist_instance(self, request):
+        # Each row's status and last backup from a few queries for the page, not several per database.
+        changelist = super().get_changelist_instance(request)
+        changelist.result_list = list(changelist.result_list)
+        latest = monitor.latest_records([d.pk for d in changelist.result_list])
+        findings = monitor.statuses(changelist.result_list, latest=latest)
+        for database in changelist.result_list:
+            database.findings, database.last_good_run = findings[database.pk], latest[database.pk]["any_run"]
+        return changelist
+
     @admin.display(description="Status")
     def status_badge(self, obj):
-        findings = monitor.status(obj)
+        findings = getattr(obj, "findings", None) or monitor.status(obj)
         red = [f.name for f in findings if not f.ok]
         return format_html('<span class="{}">{}</span>', "ops-bad" if red else "ops-ok",
                            f"red: {', '.join(red)}" if red else "green")  # fmt: skip
 
     @admin.display(description="Last good backup")
     def last_backup(self, obj):
-        run = monitor.last_good(obj)
+        run = obj.last_good_run if hasattr(obj, "last_good_run") else monitor.last_good(obj)
         return f"{run.label} ({run.get_type_display().lower()})" if run else "none"
 
     @admin.display(description="Backups page")
@@ -288,7 +301,9 @@ class RestoreDrillAdmin(ReadOnlyAdmin):
 class RpoCheckAdmin(ReadOnlyAdmin):
     list_display = ["checked_at", "database", "ok", "worst_case_loss", "last_archived_wal", "detail"]
     list_filter = ["ok", "database"]
+    list_select_related = ["database__environment"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
 
 @admin.register(AssetBucket)

@@ -5,12 +5,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import psycopg
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from backups import conf
 from backups.choices import AlertKind, BackupType, DrillKind, DrillStatus, RunStatus, Verification
 from backups.models import BackupRun, ProtectedDatabase, RestoreDrill, RpoCheck
-from backups.services import open_alerts, raise_alert, resolve_alert
+from backups.services import ALERT_SOURCE, raise_alert, resolve_alert
+from monitoring.public import active_alerts
 
 _SEGMENT = re.compile(r"^[0-9A-F]{8}([0-9A-F]{8})([0-9A-F]{8})$")
 
@@ -147,32 +149,81 @@ class Finding:
 
 def status(database: ProtectedDatabase, *, now=None) -> list[Finding]:
     """Everything an operator asks at 3 a.m.: is the last backup good, recent and restorable in time?"""
+    return statuses([database], now=now)[database.pk]
+
+
+def statuses(databases, *, now=None, latest=None) -> dict[int, list[Finding]]:
+    """status() of each database, in a fixed number of queries whatever their count (the admin list).
+
+    `latest`: their latest_records(), when the caller has them already."""
+    databases = list(databases)
     now = now or timezone.now()
+    latest = latest or latest_records([d.pk for d in databases])
+    alerts = _open_alert_counts(databases)
+    return {d.pk: _findings(d, latest[d.pk], alerts.get((d.environment_id, d.stanza), 0), now) for d in databases}
+
+
+def latest_records(database_ids) -> dict[int, dict]:
+    """Per database: its last good full and any backup, RPO check, verify and drill (None when there is none).
+
+    One LIMIT 1 index walk per database and kind, then one fetch per model: never a scan of a year of rows.
+    """
+    ids = list(database_ids)
+    kinds = {
+        "full": BackupRun.objects.filter(status=RunStatus.GOOD, type=BackupType.FULL).order_by("-finished_at"),
+        "any_run": BackupRun.objects.filter(status=RunStatus.GOOD).order_by("-finished_at"),
+        "verified": BackupRun.objects.filter(verified_at__isnull=False).order_by("-verified_at"),
+        "rpo": RpoCheck.objects.order_by("-checked_at"),
+        "drill": RestoreDrill.objects.filter(kind=DrillKind.DRILL, status__in=[DrillStatus.PASSED, DrillStatus.FAILED])
+        .order_by("-created_at"),
+    }  # fmt: skip
+    chosen = ProtectedDatabase.objects.filter(pk__in=ids).order_by().values("pk")
+    chosen = chosen.annotate(
+        **{kind: Subquery(rows.filter(database_id=OuterRef("pk")).values("pk")[:1]) for kind, rows in kinds.items()}
+    )
+    picks = {row["pk"]: row for row in chosen}
+    wanted = {model: {p[k] for p in picks.values() for k in kinds if kinds[k].model is model and p[k]}
+              for model in (BackupRun, RpoCheck, RestoreDrill)}  # fmt: skip
+    loaded = {model: model.objects.in_bulk(pks) if pks else {} for model, pks in wanted.items()}
+    return {pk: {kind: loaded[kinds[kind].model].get(picks.get(pk, {}).get(kind)) for kind in kinds} for pk in ids}
+
+
+def _open_alert_counts(databases) -> dict:
+    """{(environment id, stanza): active backup alerts}, as open_alerts(database=…) counts them, in one query."""
+    if not databases:
+        return {}
+    counts = {}
+    rows = active_alerts(source=ALERT_SOURCE).filter(environment_id__in={d.environment_id for d in databases})
+    for environment_id, labels in rows.values_list("environment_id", "labels"):
+        key = (environment_id, (labels or {}).get("stanza"))
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def _findings(database, latest, active, now) -> list[Finding]:
     policy = database.policy
     findings = []
-    full, any_run = last_good(database, BackupType.FULL), last_good(database)
+    full, any_run = latest["full"], latest["any_run"]
     findings.append(Finding("Last full", bool(full and now - full.finished_at <= policy.full_max_age),
                             f"{full.label}, {_short(now - full.finished_at)} ago" if full else "none"))  # fmt: skip
     findings.append(Finding("Last backup", bool(any_run and now - any_run.finished_at <= policy.incr_max_age),
                             f"{any_run.get_type_display().lower()} {any_run.label}, "
                             f"{_short(now - any_run.finished_at)} ago" if any_run else "none"))  # fmt: skip
-    rpo = RpoCheck.objects.filter(database=database).first()
+    rpo = latest["rpo"]
     fresh = rpo and now - rpo.checked_at <= timedelta(seconds=3 * conf.rpo_check_interval())
     rpo_text = (rpo.detail + ("" if fresh else " (check is stale)")) if rpo else "not checked yet"
     findings.append(Finding("RPO now", bool(rpo and rpo.ok and fresh), rpo_text))
     # The latest verify is what counts: an old failure fixed since is not red, and no verify at all is not green.
-    verified = BackupRun.objects.filter(database=database, verified_at__isnull=False).order_by("-verified_at").first()
+    verified = latest["verified"]
     verify_text = "never verified"
     if verified:
         outcome = "errors found" if verified.verification == Verification.FAILED else "valid"
         verify_text = f"{outcome} ({verified.verify_detail}), {_short(now - verified.verified_at)} ago"
     findings.append(Finding("Verify", bool(verified and verified.verification == Verification.PASSED), verify_text))
-    drill = RestoreDrill.objects.filter(database=database, kind=DrillKind.DRILL,
-                                        status__in=[DrillStatus.PASSED, DrillStatus.FAILED]).first()  # fmt: skip
+    drill = latest["drill"]
     drill_text = "no drill yet"
     if drill:
         drill_text = f"#{drill.pk} {drill.status}, RTO {_short(drill.measured_rto) if drill.measured_rto else '—'}"
     findings.append(Finding("Last drill", bool(drill and drill.status == DrillStatus.PASSED), drill_text))
-    active = open_alerts(database=database).count()
     findings.append(Finding("Open alerts", active == 0, str(active)))
     return findings

@@ -201,3 +201,5 @@ from django_celery_beat.admin import PeriodicTaskAdmin  # noqa: E402
 
 for _name in ("enable_tasks", "disable_tasks", "toggle_tasks", "run_tasks"):
     getattr(PeriodicTaskAdmin, _name).allowed_permissions = ("change",)
+
+from core import task_results_admin  # noqa: E402,F401  (replaces django_celery_results' TaskResult admin)

@@ -1,7 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -16,6 +17,7 @@ from deployments.models import (
     ChecklistItem,
     Deployment,
     DeploymentPolicy,
+    DeploymentStep,
     Release,
     RollbackTrigger,
     Slot,
@@ -174,6 +176,17 @@ class SlotAdmin(SimpleHistoryAdmin):
     list_select_related = ["environment", "release"]
     readonly_fields = ["role", "release"]  # moved by the engine only
 
+    def set_history_delta_changes(self, request, historical_records, **kwargs):
+        # The history page names each record after its slot, i.e. its environment: one query for the page.
+        records = list(historical_records)
+        environments = Environment.objects.in_bulk({r.environment_id for r in records})
+        for record in records:
+            slot = record.history_object
+            if record.environment_id in environments:
+                slot.environment = environments[record.environment_id]
+            record.history_object = slot
+        super().set_history_delta_changes(request, records, **kwargs)
+
 
 @admin.register(ChecklistItem)
 class ChecklistItemAdmin(admin.ModelAdmin):
@@ -195,9 +208,29 @@ class ReleaseAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+RECENT_RELEASES = 50
+
+
 class StartDeploymentForm(forms.Form):
+    # Any release is accepted; the dropdown offers the recent ones (and the one asked for), not a year of them.
     release = forms.ModelChoiceField(queryset=Release.objects.all())
     environment = forms.ModelChoiceField(queryset=Environment.objects.filter(deployment_policy__isnull=False))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        releases = list(Release.objects.order_by("-created_at", "-pk")[:RECENT_RELEASES])
+        wanted = str(self["release"].value() or "")
+        if wanted.isdigit() and int(wanted) not in {r.pk for r in releases}:
+            releases += list(Release.objects.filter(pk=int(wanted)))
+        self.fields["release"].widget.choices = [("", "---------"), *((r.pk, str(r)) for r in releases)]
+
+
+def _step_count(*, done=False):
+    steps = DeploymentStep.objects.filter(deployment=OuterRef("pk"))
+    if done:
+        steps = steps.filter(status__in=[StepStatus.PASSED, StepStatus.SKIPPED])
+    counted = steps.order_by().values("deployment").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 @admin.register(Deployment)
@@ -229,11 +262,9 @@ class DeploymentAdmin(admin.ModelAdmin):
         return format_html('<span class="{}">{}</span>', _TONE.get(obj.status, ""), obj.get_status_display())
 
     def get_queryset(self, request):
-        # Progress in the list comes from annotations, not a query per row.
-        done = Q(steps__status__in=[StepStatus.PASSED, StepStatus.SKIPPED])
-        return (
-            super().get_queryset(request).annotate(steps_done=Count("steps", filter=done), steps_total=Count("steps"))
-        )
+        # Progress in the list comes from annotations, not a query per row; subqueries, not a GROUP BY over
+        # every deployment's steps, so only the page's rows are counted.
+        return super().get_queryset(request).annotate(steps_done=_step_count(done=True), steps_total=_step_count())
 
     @admin.display(description="Progress")
     def progress_text(self, obj):

@@ -221,6 +221,8 @@ class Release(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # Recent releases first (the start page's dropdown, the release filters), without sorting a year of them.
+        indexes = [models.Index(fields=["-created_at", "-id"], name="release_newest")]
 
     def __str__(self):
         return self.version
@@ -294,6 +296,8 @@ class Deployment(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # The admin list's order (its -pk breaks ties).
+        indexes = [models.Index(fields=["-created_at", "-id"], name="deployment_newest")]
         constraints = [
             # Only one deployment may be in flight per environment, whoever starts it.
             models.UniqueConstraint(

@@ -4,7 +4,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, F, Max, Q, Window
+from django.db.models.functions import Lag
 from django.utils import timezone
 
 from core.status import allowed, change_status, refusal
@@ -239,25 +240,29 @@ def revert(*, history_id: int, actor, reason: str = "") -> Outcome:
 def audit_rows(flag: Flag, *, limit: int = 50):
     """The flag's changes, newest first, with old and new values: what the flag page shows."""
     rows = []
+    # Each record's previous value comes from a window over the cell's history, not a query per row.
     records = (
         FlagState.history.filter(flag_id=flag.pk)
         .select_related("history_user", "environment")
+        .annotate(
+            previous_enabled=Window(
+                Lag("enabled"), partition_by=[F("id")], order_by=[F("history_date"), F("history_id")]
+            )
+        )
         .order_by("-history_date", "-history_id")[:limit]
     )
     for record in records:
-        previous = record.prev_record
+        previous = record.previous_enabled  # None: the cell's first record
         rows.append(
             {
                 "id": record.history_id,
                 "when": record.history_date,
                 "who": record.history_user or "seed",
                 "environment": record.environment,
-                "old": None if previous is None else previous.enabled,
+                "old": previous,
                 "new": record.enabled,
                 "reason": record.history_change_reason or ("seeded" if record.history_type == "+" else ""),
-                "revertible": previous is not None
-                and previous.enabled != record.enabled
-                and record.history_type == "~",
+                "revertible": previous is not None and previous != record.enabled and record.history_type == "~",
             }
         )
     return rows

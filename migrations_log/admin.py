@@ -1,16 +1,19 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.paginators import EstimatedCountPaginator
 from deployments.public import Actor, RefKind, Release
 from migrations_log import services
-from migrations_log.choices import RunStatus, Severity
+from migrations_log.choices import Classification, RunStatus, Severity
 from migrations_log.exceptions import MigrationRefused
 from migrations_log.models import (
     Deprecation,
@@ -19,8 +22,46 @@ from migrations_log.models import (
     MigrationRun,
     MigrationRunEvent,
     MigrationTarget,
+    ReleaseMigration,
     ReverseMigration,
 )
+
+RECENT_RELEASES = 20
+
+
+def _releases_with_migrations():
+    # EXISTS, not a DISTINCT join: a year holds over a million release-migration rows.
+    return Release.objects.filter(Exists(ReleaseMigration.objects.filter(release=OuterRef("pk")))).order_by(
+        "-created_at", "-pk"
+    )
+
+
+def recent_release_filter(path):
+    """A sidebar filter on `path` listing the recent releases only (plus the chosen one), not all of them."""
+
+    class RecentReleaseFilter(admin.SimpleListFilter):
+        title = "release (recent)"
+        parameter_name = "release"
+
+        def lookups(self, request, model_admin):
+            releases = list(_releases_with_migrations()[:RECENT_RELEASES])
+            chosen = _release_id(self.value())
+            if chosen and chosen not in {r.pk for r in releases}:
+                releases += list(Release.objects.filter(pk=chosen))
+            return [(str(r.pk), str(r)) for r in releases]
+
+        def queryset(self, request, queryset):
+            chosen = _release_id(self.value())
+            if self.value() and chosen is None:
+                raise IncorrectLookupParameters(f"{self.value()!r} is not a release id.")
+            return queryset.filter(**{path: chosen}) if chosen else queryset
+
+    return RecentReleaseFilter
+
+
+def _release_id(value):
+    return int(value) if value and str(value).isdigit() else None
+
 
 _TONE = {
     "applied": "ops-ok",
@@ -30,6 +71,55 @@ _TONE = {
     "warning": "ops-warn",
     "allowed": "ops-ok",
 }
+
+
+_URL_PK = 987654321987  # a placeholder id, replaced per row: one reverse() for the page
+_RUN_TONE = {"applied": "ops-ok", "failed": "ops-bad"}
+
+
+def _cell(environment, run):
+    """One matrix cell: the run's status, duration (slow when over twice its estimate) and verifier, or pending."""
+    if run is None:
+        return format_html('<td data-environment="{}">pending</td>', environment.key)
+    # One format_html per cell (its pieces are constants; every value is an argument, escaped).
+    parts, values = ['<td data-environment="{}"><span class="{}">{}</span>'], [environment.key]
+    values += [_RUN_TONE.get(run.status, "ops-warn"), _STATUS_LABELS.get(run.status, run.status)]
+    if run.duration_seconds is not None:
+        parts.append(" <small>{}s%s</small>" % (' <span class="ops-bad">slow</span>' if run.slow else ""))
+        values.append(f"{run.duration_seconds:.3f}")
+    if run.verified_at:
+        parts.append(" <br><small>verified by {}</small>")
+        values.append(run.verified_by)
+    parts.append("</td>")
+    return format_html("".join(parts), *values)
+
+
+_FINDING_TONE = {"error": "ops-bad", "warning": "ops-warn"}
+# Plain strings, not lazy translations: a matrix escapes thousands of them.
+_STATUS_LABELS = {value: str(label) for value, label in RunStatus.choices}
+_CLASS_LABELS = {value: str(label) for value, label in Classification.choices}
+
+
+def _matrix_row(migration, cells, change_url):
+    """One matrix row, rendered here: the template engine spent most of a 400-migration release's time."""
+    estimate = f"{migration.estimate_seconds}s" if migration.estimate_seconds else "missing"
+    findings = format_html_join(
+        "",
+        '<div class="{}">line {} {}{}</div>',
+        (
+            (_FINDING_TONE.get(f.severity, "ops-ok"), f.line, f.rule, " (acknowledged)" if f.acknowledged_at else "")
+            for f in migration.findings.all()
+        ),
+    )
+    return format_html(
+        '<tr><td><a href="{}">{}</a><br><small>estimate {}</small></td><td>{}</td><td>{}</td>{}</tr>',
+        change_url,
+        migration.identifier,
+        estimate,
+        _CLASS_LABELS.get(migration.classification, migration.classification),
+        findings or "—",
+        format_html_join("", "{}", ((_cell(e, run),) for e, run in cells)),
+    )
 
 
 def _badge(value, label):
@@ -68,8 +158,10 @@ class RunInline(admin.TabularInline):
 
 @admin.register(Migration)
 class MigrationAdmin(SimpleHistoryAdmin):
+    show_full_result_count = False  # no COUNT over a year of rows
+    paginator = EstimatedCountPaginator
     list_display = ["identifier", "release", "classification", "estimate_seconds", "lint", "tested_locally_at"]
-    list_filter = ["classification", "release"]
+    list_filter = ["classification", recent_release_filter("release_id")]
     search_fields = ["identifier"]
     list_select_related = ["release"]
     inlines = [FindingInline, RunInline]
@@ -126,7 +218,7 @@ class MigrationAdmin(SimpleHistoryAdmin):
         ] + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):
-        releases = Release.objects.filter(migration_set__isnull=False).distinct()[:20]
+        releases = _releases_with_migrations()[:RECENT_RELEASES]
         return super().changelist_view(request, {"releases": releases, **(extra_context or {})})
 
     def matrix_view(self, request, release_id):
@@ -134,6 +226,10 @@ class MigrationAdmin(SimpleHistoryAdmin):
             raise PermissionDenied
         release = get_object_or_404(Release, pk=release_id)
         environments, rows = services.matrix(release)
+        # Cells rendered here, not by the template engine: a release of 400 migrations × environments
+        # spent most of its time resolving template variables.
+        url = reverse("admin:migrations_log_migration_change", args=[_URL_PK]).replace(str(_URL_PK), "{}")
+        rows = [_matrix_row(migration, cells, url.format(migration.pk)) for migration, cells in rows]
         context = {
             **self.admin_site.each_context(request),
             "title": f"Migrations of {release}",
@@ -203,6 +299,8 @@ class AcknowledgeForm(ActionForm):
 
 @admin.register(LintFinding)
 class LintFindingAdmin(SimpleHistoryAdmin):
+    show_full_result_count = False  # no COUNT over a year of rows
+    paginator = EstimatedCountPaginator
     list_display = [
         "location",
         "rule",
@@ -212,7 +310,7 @@ class LintFindingAdmin(SimpleHistoryAdmin):
         "acknowledged_by",
         "acknowledgement_reason",
     ]
-    list_filter = ["severity", "rule", "migration__release"]
+    list_filter = ["severity", "rule", recent_release_filter("migration__release_id")]
     list_select_related = ["migration", "acknowledged_by"]
     search_fields = ["migration__identifier", "rule"]
     action_form = AcknowledgeForm
@@ -256,6 +354,8 @@ class MigrationRunEventInline(admin.TabularInline):
 
 @admin.register(MigrationRun)
 class MigrationRunAdmin(SimpleHistoryAdmin):
+    show_full_result_count = False  # no COUNT over a year of rows
+    paginator = EstimatedCountPaginator
     list_display = [
         "migration",
         "environment",
@@ -266,7 +366,7 @@ class MigrationRunAdmin(SimpleHistoryAdmin):
         "verified_by",
         "verified_at",
     ]
-    list_filter = ["environment", "status", "migration__release"]
+    list_filter = ["environment", "status", recent_release_filter("migration__release_id")]
     list_select_related = ["migration", "environment", "user", "verified_by"]
     search_fields = ["migration__identifier"]
     actions = ["verify_runs"]

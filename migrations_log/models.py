@@ -206,6 +206,8 @@ class MigrationRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        # The admin list's order (its -pk breaks ties).
+        indexes = [models.Index(fields=["-started_at", "-id"], name="migration_run_newest")]
         constraints = [
             models.UniqueConstraint(
                 fields=["migration", "environment"],

@@ -407,9 +407,13 @@ def create_reverse_draft(*, migration_id, user=None):
 def matrix(release):
     """Rows of (migration, {environment: latest run or None}) for the per-release view."""
     environments = list(Environment.objects.filter(migration_target__isnull=False).order_by("order"))
-    migrations = list(release_migrations(release).prefetch_related("findings"))
+    # The SQL text is not shown: a release of 400 migrations would load it for every row and run.
+    migrations = list(release_migrations(release).defer("sql").prefetch_related("findings"))
+    by_id = {m.pk: m for m in migrations}
     latest = {}
-    for run in MigrationRun.objects.filter(migration__in=migrations).order_by("started_at"):
+    runs = MigrationRun.objects.filter(migration_id__in=list(by_id)).select_related("verified_by")
+    for run in runs.order_by("started_at"):
+        run.migration = by_id[run.migration_id]  # a cell's "slow" reads its estimate: no query per run
         latest[(run.migration_id, run.environment_id)] = run
     rows = [(m, [(e, latest.get((m.pk, e.pk))) for e in environments]) for m in migrations]
     return environments, rows

@@ -433,6 +433,8 @@ def latest_runs(environment_ids, *, status=None) -> dict:
     runs = RefreshRun.objects.filter(finished_at__isnull=False)
     if status:
         runs = runs.filter(status=status)
-    latest = runs.filter(environment_id=OuterRef("environment_id")).order_by("-finished_at", "-pk").values("pk")[:1]
-    chosen = runs.filter(environment_id__in=list(environment_ids), pk=Subquery(latest))
+    # One LIMIT 1 lookup per environment (an index walk), not a correlated subquery per run of years of runs.
+    latest = runs.filter(environment_id=OuterRef("pk")).order_by("-finished_at", "-pk").values("pk")[:1]
+    chosen_ids = Environment.objects.filter(pk__in=list(environment_ids)).annotate(run_id=Subquery(latest))
+    chosen = RefreshRun.objects.filter(pk__in=chosen_ids.values("run_id"))
     return {r.environment_id: r for r in chosen}
