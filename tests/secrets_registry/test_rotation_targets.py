@@ -234,11 +234,12 @@ def test_rotate_service_token__test_step_fails__run_failed__awscurrent_works__re
     assert manager.get_value(reference.name, stage=CURRENT)[0] == old_raw and _authenticates(old_raw)
 
     # When a new rotation runs, it replaces the unusable pending version: one pending version at most
-    retry = services.request_rotation(reference_id=reference.pk, user=superuser)
-    retry = _advance_committing_cache_drops(retry, manager, django_capture_on_commit_callbacks)
+    retry = _advance(services.request_rotation(reference_id=reference.pk, user=superuser), manager, steps=1)
+    labels = manager.describe(reference.name).versions
+    assert [vid for vid, stages in labels.items() if PENDING in stages] == [retry.pending_version_id]
+    assert retry.pending_version_id != run.pending_version_id
+    retry = _advance_committing_cache_drops(retry, manager, django_capture_on_commit_callbacks, steps=3)
     assert retry.status == RunStatus.SUCCEEDED, retry.reason
-    labels = manager.describe(reference.name).versions.values()
-    assert sum(PENDING in stages for stages in labels) == 0
     assert _authenticates(manager.get_value(reference.name, stage=CURRENT)[0]) and not _authenticates(old_raw)
 
 
