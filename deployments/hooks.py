@@ -17,12 +17,16 @@ class SignatureInvalid(Exception):
     pass
 
 
-def verify_signature(secret: str, body: bytes, header: str):
-    if not secret:
+def verify_signature(secrets: str | list[str], body: bytes, header: str):
+    """`secrets`: the current value, and the pending one during a rotation's overlap; any of them may sign."""
+    secrets = [secrets] if isinstance(secrets, str) else list(secrets)
+    secrets = [s for s in secrets if s]
+    if not secrets:
         raise SignatureInvalid("The webhook secret is not configured (OPS_GIT_WEBHOOK_SECRET).")
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    given = (header or "").encode("utf-8", "replace")
     # As bytes: compare_digest refuses str with non-ASCII characters (a header may carry any).
-    if not header or not hmac.compare_digest(expected.encode(), header.encode("utf-8", "replace")):
+    expected = ["sha256=" + hmac.new(s.encode(), body, hashlib.sha256).hexdigest() for s in secrets]
+    if not header or not any(hmac.compare_digest(e.encode(), given) for e in expected):
         raise SignatureInvalid("X-Hub-Signature-256 does not match the payload.")
 
 

@@ -10,7 +10,7 @@ from deployments.exceptions import DeploymentRefused
 @require_POST
 def git_hook(request):
     try:
-        hooks.verify_signature(conf.git_webhook_secret(), request.body, request.headers.get("X-Hub-Signature-256", ""))
+        hooks.verify_signature(conf.git_webhook_secrets(), request.body, request.headers.get("X-Hub-Signature-256", ""))
     except hooks.SignatureInvalid as exc:
         return JsonResponse({"error": str(exc)}, status=401)
     event = request.headers.get("X-GitHub-Event", "push")

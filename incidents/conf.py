@@ -5,6 +5,8 @@ import os
 
 from django.conf import settings
 
+from core import webhook_secrets
+
 
 def _get(name, default, cast=str):
     raw = os.environ.get(name)
@@ -24,7 +26,9 @@ def webhook_url() -> str:
 
 
 def webhook_secret() -> str:
-    return os.environ.get("OPS_INCIDENT_WEBHOOK_SECRET", "")
+    """The value the console signs with: AWSCURRENT when the secrets registry manages it (core.webhook_secrets),
+    else the process environment. The receiver is someone else's: it accepts the old and new during a rotation."""
+    return webhook_secrets.current("OPS_INCIDENT_WEBHOOK_SECRET")
 
 
 def notify_retries() -> int:

@@ -4,6 +4,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from core import webhook_secrets
+
 
 def _get(name, default):
     return getattr(settings, name, default)
@@ -26,8 +28,16 @@ def alertmanager_target() -> tuple[str, str, str] | None:
     return parts.scheme or "http", parts.netloc, parts.path or "/"
 
 
+def webhook_tokens() -> list[str]:
+    """Alertmanager's bearer tokens: the current one, and the pending one while the secrets registry rotates it."""
+    return webhook_secrets.accepted("OPS_MONITORING_WEBHOOK_TOKEN")
+
+
 def webhook_token() -> str:
-    return _get("OPS_MONITORING_WEBHOOK_TOKEN", "") or ""
+    """The token Alertmanager is configured to send: the newest accepted one, so that during a rotation's
+    overlap Alertmanager moves to the pending token before the console stops accepting the current one."""
+    tokens = webhook_tokens()
+    return tokens[-1] if tokens else ""
 
 
 def webhook_url() -> str:

@@ -13,11 +13,13 @@ from monitoring.exceptions import MonitoringRefused
 
 
 def _authorised(request) -> bool:
-    token = conf.webhook_token()
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
-    # As bytes: compare_digest refuses str with non-ASCII characters (a header may carry any).
-    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+    if scheme.lower() != "bearer":
+        return False
+    # As bytes: compare_digest refuses str with non-ASCII characters (a header may carry any). Each accepted
+    # token is compared: the current one, and the pending one during a rotation's overlap.
+    return any(hmac.compare_digest(given.strip().encode(), t.encode()) for t in conf.webhook_tokens())
 
 
 @csrf_exempt

@@ -63,7 +63,8 @@ class SecretReferenceAdmin(SecretPagesMixin, SimpleHistoryAdmin):
         (None, {"fields": ["environment", "variable", "name", "arn", "region", "owner", "allowed_readers",
                            "page_link"]}),
         ("Rotation", {"fields": ["rotation_kind", "rotation_period_days", "last_rotated_at", "due",
-                                 "rotation_target", "target_environment", "target_role", "admin_url_variable"]}),
+                                 "rotation_target", "target_environment", "target_role", "admin_url_variable",
+                                 "target_service_account"]}),
         ("Last check", {"fields": ["check_status", "check_detail", "exists", "has_current", "replicated",
                                    "current_version_id", "last_checked_at"]}),
     ]  # fmt: skip

@@ -13,6 +13,11 @@ class SecretsRegistryConfig(AppConfig):
         from secrets_registry import checklist
 
         checklist.register()
+        from core import webhook_secrets
+        from secrets_registry import webhook_source
+
+        # The console's own webhook secrets are read from the manager when a reference rotates them.
+        webhook_secrets.set_source(webhook_source.values)
         # core.tasks.enqueue looks tasks up by name in Celery's registry: register ours in every process
         # (web, beat, commands), not only in workers, which autodiscover them.
         import secrets_registry.tasks  # noqa: F401

@@ -15,6 +15,16 @@ class RotationKind(models.TextChoices):
 class RotationTarget(models.TextChoices):
     NONE = "", "None"
     POSTGRES_ROLE = "postgres_role", "PostgreSQL role password"
+    CONSOLE_WEBHOOK = "console_webhook", "The console's own webhook secret"
+    SERVICE_TOKEN = "service_token", "Service account API token"
+
+
+# The console's own webhook secrets a reference of kind CONSOLE_WEBHOOK may feed (its variable).
+CONSOLE_WEBHOOK_VARIABLES = {
+    "OPS_GIT_WEBHOOK_SECRET": "the git hook's signature secret (X-Hub-Signature-256)",
+    "OPS_MONITORING_WEBHOOK_TOKEN": "Alertmanager's bearer token for /api/alerts/alertmanager/",
+    "OPS_INCIDENT_WEBHOOK_SECRET": "incident webhook signing secret (the console signs; its receiver is not ours)",
+}
 
 
 class CheckStatus(models.TextChoices):

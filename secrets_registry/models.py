@@ -13,6 +13,7 @@ from simple_history.models import HistoricalRecords
 from secrets_registry import conf
 from secrets_registry.choices import (
     ACTIVE_RUN_STATUSES,
+    CONSOLE_WEBHOOK_VARIABLES,
     RUN_TRANSITIONS,
     AccountKind,
     ActorKind,
@@ -90,6 +91,10 @@ class SecretReference(models.Model):
         max_length=100, blank=True, validators=[_UPPER_SNAKE],
         help_text="Name of the variable, in the worker's environment, holding the admin role's database URL.",
     )  # fmt: skip
+    target_service_account = models.ForeignKey(
+        "core.ServiceAccount", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="For a service account token: whose token the secret holds (only its digest is in the console).",
+    )  # fmt: skip
     rotation_period_days = models.PositiveIntegerField(default=conf.rotation_days, validators=[MinValueValidator(1)])
     last_rotated_at = models.DateTimeField(null=True, blank=True)
 
@@ -142,16 +147,31 @@ class SecretReference(models.Model):
     def clean(self):
         errors = {}
         if self.rotation_kind == RotationKind.AUTOMATIC:
-            if self.rotation_target != RotationTarget.POSTGRES_ROLE:
-                errors["rotation_target"] = "Automatic rotation needs a target (a PostgreSQL role for now)."
-            else:
-                for field in ("target_environment", "target_role", "admin_url_variable"):
-                    if not getattr(self, field if field != "target_environment" else "target_environment_id"):
-                        errors[field] = "Needed to rotate a PostgreSQL role's password."
+            errors.update(self._target_problems())
         elif self.rotation_target:
             errors["rotation_target"] = "Only automatic rotation has a target."
         if errors:
             raise ValidationError(errors)
+
+    def _target_problems(self):
+        target = self.rotation_target
+        if target == RotationTarget.POSTGRES_ROLE:
+            needed = {"target_environment": "target_environment_id", "target_role": "target_role",
+                      "admin_url_variable": "admin_url_variable"}  # fmt: skip
+            return {field: "Needed to rotate a PostgreSQL role's password."
+                    for field, attribute in needed.items() if not getattr(self, attribute)}  # fmt: skip
+        if target == RotationTarget.CONSOLE_WEBHOOK:
+            if self.variable not in CONSOLE_WEBHOOK_VARIABLES:
+                return {"variable": f"A console webhook secret is one of {', '.join(CONSOLE_WEBHOOK_VARIABLES)}."}
+            others = SecretReference.objects.filter(rotation_target=target, variable=self.variable)
+            if others.exclude(pk=self.pk).exists():
+                return {"variable": f"The console reads {self.variable} from one reference only; one exists."}
+            return {}
+        if target == RotationTarget.SERVICE_TOKEN:
+            if not self.target_service_account_id:
+                return {"target_service_account": "Needed to rotate a service account's API token."}
+            return {}
+        return {"rotation_target": "Automatic rotation needs a target."}
 
 
 class AccessAudit(models.Model):

@@ -1,5 +1,8 @@
-"""The four steps of a rotation (Secrets Manager's createSecret, setSecret, testSecret, finishSecret) for a
-PostgreSQL role password. The secret's value is the role's database URL; a step reads it, uses it and drops it.
+"""The four steps of a rotation (Secrets Manager's createSecret, setSecret, testSecret, finishSecret), the same
+for every target; what set, test and finish do is the target's (PostgresRole here, the console's webhook
+secrets and service account tokens in rotation_targets.py). A step reads a value, uses it and drops it.
+
+For a PostgreSQL role password, the secret's value is the role's database URL.
 
 Each step is idempotent: create reuses the pending version (its token, or one a crashed run left), set runs
 ALTER ROLE again with the same pending password, test only connects, finish sees AWSCURRENT already moved.
@@ -11,9 +14,10 @@ import secrets
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import psycopg
+from django.db import transaction
 from psycopg import sql
 
-from secrets_registry.choices import RotationStep
+from secrets_registry.choices import RotationStep, RotationTarget
 from secrets_registry.drivers.base import CURRENT, PENDING
 
 _CONNECT_TIMEOUT = 10
@@ -86,9 +90,67 @@ def _get(manager, reference, **kwargs):
     return manager.get_value(reference.name, **kwargs)
 
 
+# --- Targets: what "set", "test" and "finish" mean for each kind of secret ---------------------------------
+
+
+class PostgresRole:
+    """The value is the role's database URL; set = ALTER ROLE, test = connect as the role."""
+
+    @staticmethod
+    def new_value(run, manager, current):
+        return with_password(current, run.reference.target_role, new_password())
+
+    @staticmethod
+    def reusable(run, pending):
+        return True
+
+    @staticmethod
+    def set(run, manager, value):
+        set_role_password(run.reference, value)
+
+    @staticmethod
+    def test(run, manager, value):
+        reference = run.reference
+        try:
+            with psycopg.connect(value, connect_timeout=_CONNECT_TIMEOUT) as conn:
+                user = conn.execute("select current_user").fetchone()[0]
+        except psycopg.Error as exc:
+            raise StepFailed(f"connecting with the pending password failed: {_scrub(str(exc), value)}") from None
+        if user != reference.target_role:
+            raise StepFailed(f"connected as {user}, not {reference.target_role}")
+
+    @staticmethod
+    def finished(run, manager):
+        pass
+
+    @staticmethod
+    def revert(run, manager):
+        value, version_id = _get(manager, run.reference, stage=CURRENT)
+        set_role_password(run.reference, value)
+        return version_id
+
+
+def _targets():
+    from secrets_registry import rotation_targets
+
+    return {
+        RotationTarget.POSTGRES_ROLE: PostgresRole,
+        RotationTarget.CONSOLE_WEBHOOK: rotation_targets.ConsoleWebhook,
+        RotationTarget.SERVICE_TOKEN: rotation_targets.ServiceToken,
+    }
+
+
+def target_of(reference):
+    target = _targets().get(reference.rotation_target)
+    if target is None:
+        raise StepFailed(f"{reference.name} has no rotation target the console knows")
+    return target
+
+
 def perform(run, manager) -> None:
     """Do `run.step`; sets pending_version_id / previous_version_id on `run` (the caller saves)."""
     reference = run.reference
+    target = target_of(reference)
     step = run.step
     if step == RotationStep.CREATE:
         description = manager.describe(reference.name)
@@ -98,36 +160,32 @@ def perform(run, manager) -> None:
         if run.pending_version_id and run.pending_version_id in description.versions:
             return  # done before a crash
         pending = description.pending_version_id
+        if pending is not None and not target.reusable(run, _get(manager, reference, version_id=pending)[0]):
+            if run.token in description.versions:  # this run's own version, unusable: a new run makes another
+                raise StepFailed("the pending version this run made is unusable: request a new rotation")
+            pending = None  # a failed run's leftover: the new version takes its AWSPENDING label
         if pending is None:
             value, _ = _get(manager, reference, stage=CURRENT)
-            value = with_password(value, reference.target_role, new_password())
-            pending = manager.put_pending(reference.name, token=run.token, value=value)
+            with transaction.atomic():  # a token made for the value is undone if the manager refuses it
+                value = target.new_value(run, manager, value)
+                pending = manager.put_pending(reference.name, token=run.token, value=value)
         run.pending_version_id, run.previous_version_id = pending, current
     elif step == RotationStep.SET:
         value, _ = _get(manager, reference, version_id=run.pending_version_id, stage=PENDING)
-        set_role_password(reference, value)
+        target.set(run, manager, value)
     elif step == RotationStep.TEST:
         value, _ = _get(manager, reference, version_id=run.pending_version_id, stage=PENDING)
-        try:
-            with psycopg.connect(value, connect_timeout=_CONNECT_TIMEOUT) as conn:
-                user = conn.execute("select current_user").fetchone()[0]
-        except psycopg.Error as exc:
-            raise StepFailed(f"connecting with the pending password failed: {_scrub(str(exc), value)}") from None
-        if user != reference.target_role:
-            raise StepFailed(f"connected as {user}, not {reference.target_role}")
+        target.test(run, manager, value)
     elif step == RotationStep.FINISH:
         description = manager.describe(reference.name)
         current = description.current_version_id
-        if current == run.pending_version_id and description.pending_version_id is None:
-            return  # already moved before a crash
-        manager.promote(reference.name, version_id=run.pending_version_id, from_version_id=current)
+        if not (current == run.pending_version_id and description.pending_version_id is None):
+            manager.promote(reference.name, version_id=run.pending_version_id, from_version_id=current)
+        target.finished(run, manager)  # idempotent: also after a crash that followed the move
     else:
         raise StepFailed(f"nothing to do at step {step}")
 
 
 def revert_target(run, manager) -> str:
-    """Put the role back on the AWSCURRENT password, so a failed run leaves AWSCURRENT working. Returns its id."""
-    reference = run.reference
-    value, version_id = _get(manager, reference, stage=CURRENT)
-    set_role_password(reference, value)
-    return version_id
+    """Put the target back on the AWSCURRENT value, so a failed run leaves AWSCURRENT working. Returns its id."""
+    return target_of(run.reference).revert(run, manager)

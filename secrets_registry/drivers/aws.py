@@ -72,6 +72,20 @@ class AwsSecretsManager(SecretManager):
         self._call("update_secret_version_stage", name, SecretId=name, VersionStage=PENDING,
                    RemoveFromVersionId=version_id)  # fmt: skip
 
+    def label(self, name, *, stage, version_id):
+        holder = self.describe(name).version_with(stage)
+        if holder == version_id:
+            return
+        kwargs = {"RemoveFromVersionId": holder} if holder else {}
+        self._call("update_secret_version_stage", name, SecretId=name, VersionStage=stage, MoveToVersionId=version_id,
+                   **kwargs)  # fmt: skip
+
+    def unlabel(self, name, *, stage):
+        holder = self.describe(name).version_with(stage)
+        if holder:
+            self._call("update_secret_version_stage", name, SecretId=name, VersionStage=stage,
+                       RemoveFromVersionId=holder)  # fmt: skip
+
     def create(self, name, *, value, replica_regions=()):
         kwargs = {"Name": name, "SecretString": value}
         if replica_regions:

@@ -69,6 +69,14 @@ class SecretManager:
         """Move AWSCURRENT to `version_id` (the old current becomes AWSPREVIOUS) and drop AWSPENDING from it."""
         raise NotImplementedError
 
+    def label(self, name: str, *, stage: str, version_id: str) -> None:
+        """Attach a custom staging label to `version_id`, moving it from any other version."""
+        raise NotImplementedError
+
+    def unlabel(self, name: str, *, stage: str) -> None:
+        """Remove a custom staging label from whichever version has it (nothing if none has)."""
+        raise NotImplementedError
+
     # Provisioning, used by the tests and by whoever sets a secret up; the console's checks never call these.
     def create(self, name: str, *, value: str, replica_regions: tuple[str, ...] = ()) -> str:
         raise NotImplementedError

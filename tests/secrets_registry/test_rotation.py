@@ -153,6 +153,15 @@ def test_retry_after_failure__reuses_the_pending_version__never_two(staging_data
     assert role_cluster.connects(_value())
 
 
+def _database_dump() -> str:
+    settings_dict = connection.settings_dict
+    return subprocess.run(
+        ["/usr/lib/postgresql/15/bin/pg_dump", "-h", settings_dict["HOST"] or "127.0.0.1",
+         "-p", str(settings_dict["PORT"] or 5432), "-U", settings_dict["USER"] or "postgres", settings_dict["NAME"]],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+
 def test_value_scan__after_rotation__new_value_nowhere_in_database_dump_logs_or_celery_results(
     staging_database, role_cluster, secrets_worker, caplog
 ):
@@ -164,12 +173,7 @@ def test_value_scan__after_rotation__new_value_nowhere_in_database_dump_logs_or_
     password = psycopg.conninfo.conninfo_to_dict(value)["password"]
     assert len(password) >= 40 and role_cluster.connects(value)
 
-    settings_dict = connection.settings_dict
-    dump = subprocess.run(
-        ["/usr/lib/postgresql/15/bin/pg_dump", "-h", settings_dict["HOST"] or "127.0.0.1",
-         "-p", str(settings_dict["PORT"] or 5432), "-U", settings_dict["USER"] or "postgres", settings_dict["NAME"]],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    dump = _database_dump()
     assert NAME in dump and run.pending_version_id in dump  # the dump holds the references and the audit
     results = list(TaskResult.objects.filter(task_name="secrets_registry.rotation_step"))
     assert len(results) >= 4
@@ -215,3 +219,42 @@ def test_rotation__manual_kind_or_no_permission__refused(secrets_seeded, make_us
     with pytest.raises(PermissionDenied):
         services.request_rotation(reference_id=database.pk, user=make_user("nobody"))
     assert not RotationRun.objects.exists()
+
+
+def test_service_token_by_the_worker__rotated__raw_tokens_nowhere_in_database_dump_worker_log_or_celery_results(
+    secrets_seeded_tx, secrets_worker, manager, env, superuser
+):
+    """The one run of the service-token kind through the worker (the steps are tested in this process in
+    test_rotation_targets.py): what the worker records must hold no raw token."""
+    from django_celery_results.models import TaskResult
+
+    from core import tokens
+
+    # Given a service account's token whose raw value is only in the manager
+    account = tokens.create_service_account(created_by=superuser, username="storefront-api")
+    _, old_raw = tokens.create_token(created_by=superuser, owner=account.user, name="storefront staging",
+                                     scopes=["flags:read"], environments=[env("staging")])  # fmt: skip
+    name = "amarise/staging/STOREFRONT_API_TOKEN"
+    manager.create(name, value=old_raw)
+    reference = SecretReference.objects.create(
+        environment=env("staging"), variable="STOREFRONT_API_TOKEN", name=name, owner="platform team",
+        rotation_kind=RotationKind.AUTOMATIC, rotation_target=RotationTarget.SERVICE_TOKEN,
+        target_service_account=account,
+    )  # fmt: skip
+
+    # When the worker rotates it
+    run = _wait(services.request_rotation(reference_id=reference.pk, user=superuser), *FINAL)
+
+    # Then the new token is current and authenticates, the old one is revoked
+    assert run.status == RunStatus.SUCCEEDED, run.reason
+    new_raw = manager.get_value(name, stage="AWSCURRENT")[0]
+    assert new_raw != old_raw
+    assert tokens.resolve(new_raw)["revoked"] is False and tokens.resolve(old_raw)["revoked"] is True
+    # And neither raw token is in the database, the worker's log or the Celery results
+    results = list(TaskResult.objects.filter(task_name="secrets_registry.rotation_step"))
+    assert len(results) >= 4
+    celery_results = repr([(r.task_args, r.task_kwargs, r.result) for r in results])
+    dump, worker_log = _database_dump(), secrets_worker.log_path.read_text(errors="replace")
+    assert tokens.digest(new_raw) in dump
+    for place, text in [("database dump", dump), ("worker log", worker_log), ("Celery results", celery_results)]:
+        assert new_raw not in text and old_raw not in text, f"a raw token appears in the {place}"
