@@ -151,7 +151,8 @@ def test_page_and_api__bounded_queries_whatever_the_history(history, client, rea
                  resolved_ago=0 * D)  # fmt: skip
     after = (_queries(page), _queries(api))
     assert after == before
-    assert 8 <= before[0] <= 20 and 4 <= before[1] <= 8
+    # The API's share includes reading the token owner's permissions: a token does no more than its owner could.
+    assert 8 <= before[0] <= 20 and 4 <= before[1] <= 10
 
 
 def test_export__time_to_restore_rows_are_the_changes_incidents(history, client, reader):
