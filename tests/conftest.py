@@ -128,6 +128,21 @@ def seeded(db):
     return seed_all()
 
 
+@pytest.fixture(scope="module")
+def seeded_module(django_db_setup, django_db_blocker):
+    """Every app's seeds once for a module of in-process tests, rolled back at its end; each test runs in a savepoint.
+
+    Only for modules without transactional tests (they need commits). An app's conftest may seed less.
+    """
+    from django.db import transaction
+
+    from core.seeding import seed_all
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield seed_all()
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
 def seeded_tx(transactional_db):
     from core.seeding import seed_all

@@ -1,5 +1,4 @@
 import pytest
-from django.db import transaction
 
 from deployments.choices import Color, SlotRole, TriggerKind
 from deployments.models import DeploymentPolicy, Release, Slot
@@ -74,17 +73,6 @@ def configure_staging(haproxy, slots, **overrides):
 @pytest.fixture
 def staging(seeded_tx, haproxy, slots):
     return configure_staging(haproxy, slots)
-
-
-@pytest.fixture(scope="module")
-def seeded_module(django_db_setup, django_db_blocker):
-    """Seeded once for a module of in-process tests, rolled back at its end; each test runs in a savepoint."""
-    from core.seeding import seed_all
-
-    with django_db_blocker.unblock(), transaction.atomic():
-        seed_all()
-        yield
-        transaction.set_rollback(True)
 
 
 @pytest.fixture

@@ -10,23 +10,6 @@ from refreshes.models import MaskingRule
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def seeded_module(django_db_setup, django_db_blocker):
-    """Seeded once for this module, in a transaction rolled back at its end; each test runs in a savepoint."""
-    from django.db import transaction
-
-    from core.seeding import seed_all
-
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            yield seed_all()
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
-
-
 @pytest.fixture
 def seeded(seeded_module, db):
     return seeded_module
