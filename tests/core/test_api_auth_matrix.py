@@ -133,12 +133,18 @@ def _call(client, endpoint, auth_world, headers):
                                             **headers)  # fmt: skip
 
 
-@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
-@pytest.mark.parametrize(("case", "status", "headers", "applies"), CASES, ids=[c[0] for c in CASES])
-def test_api__bad_caller__json_refusal_and_nothing_written(auth_world, owners, client, endpoint, case, status, headers,
-                                                           applies):  # fmt: skip
-    if not applies(endpoint):
-        pytest.skip(f"{endpoint.name} has no {case} to get wrong")
+# Only the cells that exist: a read that takes any scope has no wrong scope, OFREP no permission to lack.
+CELLS = [
+    pytest.param(endpoint, case, status, headers, id=f"{case}-{endpoint.name}")
+    for case, status, headers, applies in CASES
+    for endpoint in ENDPOINTS
+    if applies(endpoint)
+]
+
+
+@pytest.mark.parametrize(("endpoint", "case", "status", "headers"), CELLS)
+def test_api__bad_caller__json_refusal_and_nothing_written(auth_world, owners, client, endpoint, case, status,
+                                                           headers):  # fmt: skip
     # Given a caller who is wrong in exactly one way
     before = endpoint.written()
     # When it calls the endpoint
