@@ -83,6 +83,11 @@ class DeploymentPolicy(models.Model):
         default=100, help_text="Below this many requests in a window, it is inconclusive: pause, do not pass."
     )
     prometheus_url = models.URLField(blank=True, help_text="Prometheus HTTP API for PromQL triggers (p95).")
+    bake_minutes = models.PositiveIntegerField(
+        "bake period (minutes)",
+        default=0,
+        help_text="After 100%, the live slot stays watched this long; the previous release waits on standby.",
+    )
     stale_after_seconds = models.FloatField(
         default=60, help_text="A running deployment with no engine heartbeat for this long is reconciled."
     )
@@ -290,6 +295,9 @@ class Deployment(models.Model):
     detected_at = models.DateTimeField(null=True, blank=True, help_text="First sample over the threshold.")
     decided_at = models.DateTimeField(null=True, blank=True, help_text="The engine's or a person's decision.")
     executed_at = models.DateTimeField(null=True, blank=True, help_text="Weights applied and verified.")
+    watching_until = models.DateTimeField(
+        null=True, blank=True, help_text="End of the bake period: until then the live slot is watched."
+    )
     rollback_trigger = models.ForeignKey(RollbackTrigger, null=True, blank=True, on_delete=models.SET_NULL)
     rollback_automatic = models.BooleanField(default=False)
     rollback_reason = models.CharField(max_length=300, blank=True)
@@ -319,6 +327,15 @@ class Deployment(models.Model):
     @property
     def is_active(self):
         return self.status in ACTIVE
+
+    @property
+    def is_watching(self):
+        """Succeeded and still in its bake period."""
+        return (
+            self.status == DeploymentStatus.SUCCEEDED
+            and self.watching_until is not None
+            and self.watching_until > timezone.now()
+        )
 
     def clean(self):
         if self.from_slot_id and self.from_slot_id == self.to_slot_id:

@@ -11,6 +11,7 @@ POLICIES = {
         "auto_deploy": True,
         "checklist_required": False,
         "four_eyes": False,
+        "bake_minutes": 0,
     },
     EnvironmentKey.STAGING: {
         "strategy": Strategy.BLUE_GREEN,
@@ -19,6 +20,7 @@ POLICIES = {
         "auto_deploy": False,
         "checklist_required": False,
         "four_eyes": False,
+        "bake_minutes": 15,
     },
     EnvironmentKey.PRODUCTION: {
         "strategy": Strategy.BLUE_GREEN,
@@ -27,6 +29,7 @@ POLICIES = {
         "auto_deploy": False,
         "checklist_required": True,
         "four_eyes": True,
+        "bake_minutes": 60,
     },
 }
 
