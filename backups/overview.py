@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from backups import monitor
+from backups import conf, monitor
 from backups.choices import IN_FLIGHT, BackupType, DrillKind, DrillStatus, RunStatus
 from backups.drivers.pgbackrest import archive_command, cipher_pass_variables, render_config
 from backups.models import BackupRun, RestoreDrill, RpoCheck
@@ -95,7 +95,7 @@ def overview(database):
         "alerts": open_alerts(database=database),
         "in_flight": in_flight,
         "config_text": render_config(cfg),
-        "archive_command": archive_command(cfg),
+        "archive_command": archive_command(cfg, binary=conf.pgbackrest_bin()),
         "cipher_pass_variables": cipher_pass_variables(cfg),
         "now": now,
     }

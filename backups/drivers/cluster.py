@@ -13,8 +13,9 @@ import psycopg
 from backups.drivers import process
 from backups.drivers.base import DriverError
 
+# Logged at the end of recovery: the last transaction that WAS replayed. ("recovery stopping before commit of
+# transaction N, time T" names the first one that was not: never a recovery point.)
 _LAST_TX = re.compile(r"last completed transaction was at log time ([0-9-]+ [0-9:.]+\+\d\d)")
-_STOPPED_AT = re.compile(r"recovery stopping before (?:commit|abort) of transaction \d+, time ([0-9-]+ [0-9:.]+\+\d\d)")
 
 
 def free_port(low=20000, high=40000):
@@ -87,15 +88,24 @@ class Cluster:
             time.sleep(0.1)
 
     def recovery_point(self):
-        """The time of the last transaction recovery replayed, from the server's own log."""
+        """The commit time of the last transaction recovery replayed: what the restored copy holds, at most.
+
+        `pg_last_xact_replay_timestamp()` stays at that transaction after the promotion, whatever the copy does
+        since; the server log's "last completed transaction" line when the copy does not answer. None when
+        recovery replayed no transaction (the caller falls back to the end of the backup)."""
+        try:
+            with self.connect() as conn:
+                replayed = conn.execute("select pg_last_xact_replay_timestamp()").fetchone()[0]
+            if replayed is not None:
+                return replayed
+        except psycopg.Error:
+            pass
         try:
             log = Path(self.log_file).read_text(errors="replace")
         except OSError:
             return None
-        found = _STOPPED_AT.findall(log) or _LAST_TX.findall(log)
-        if not found:
-            return None
-        return datetime.fromisoformat(found[-1] + ":00")
+        found = _LAST_TX.findall(log)
+        return datetime.fromisoformat(found[-1] + ":00") if found else None
 
 
 def init_cluster(*, bin_dir, data_directory, os_user, settings=()):

@@ -32,6 +32,16 @@ def test_page__fresh_production__renders_red_with_checks_and_generated_config(op
     assert "<code>PGBACKREST_REPO1_CIPHER_PASS</code> and <code>PGBACKREST_REPO2_CIPHER_PASS</code>" in body
 
 
+def test_page__pgbackrest_elsewhere__archive_command_names_that_binary(ops, settings):
+    settings.OPS_BACKUPS_PGBACKREST = "/opt/pgbackrest/bin/pgbackrest"
+    database = ProtectedDatabase.objects.get()
+
+    body = ops.get(_page(database)).content.decode()
+
+    assert f"<code>/opt/pgbackrest/bin/pgbackrest --config={database.config_path} --stanza={database.stanza} " in body
+    assert "/usr/bin/pgbackrest" not in body
+
+
 def test_back_up_now__posted__run_queued_and_task_enqueued_on_commit(ops, django_capture_on_commit_callbacks):
     database = ProtectedDatabase.objects.get()
 

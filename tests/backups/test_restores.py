@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from backups import drills, services
@@ -68,6 +69,32 @@ def test_restore_point_in_time__marker_written_then_table_dropped__both_there_af
         cluster.stop("immediate")
         shutil.rmtree(directory, ignore_errors=True)
     assert pg_cluster.sql("select to_regclass('doomed')", dbname="journal")[0][0] is None
+
+
+def test_restore_drill_command__target_time__recovery_point_is_the_last_transaction_replayed(
+    protected, pg_cluster, base_backup, capsys
+):
+    # Given a backup, then a marker row committed before T and another committed after T
+    count = "select count(*) from entries"
+    before = pg_cluster.sql(count, dbname="journal")[0][0]
+    started = pg_cluster.sql("insert into entries (body) values ('before T') returning clock_timestamp()",
+                             dbname="journal")[0][0]  # fmt: skip
+    target = pg_cluster.sql("select clock_timestamp()")[0][0]
+    wait_until(lambda: pg_cluster.sql("select clock_timestamp() > %s", params=[target])[0][0], what="T to pass")
+    pg_cluster.sql("insert into entries (body) values ('after T')", dbname="journal")
+    after = pg_cluster.sql("select clock_timestamp()")[0][0]
+    pg_cluster.switch_and_wait_archived()
+
+    # When the drill restores T
+    call_command("restore_drill", "production", "--target-time", target.isoformat())
+
+    # Then the copy held the marker before T only, and the recovery point is a commit replayed, at or before T
+    drill = RestoreDrill.objects.get()
+    out = capsys.readouterr().out
+    journal = next(r for r in drill.results if r["service"] == "Journal")
+    assert journal["counts"] == {"entries": before + 1}
+    assert started <= drill.recovery_point <= target < after, (started, drill.recovery_point, target, after)
+    assert f"recovery point {drill.recovery_point} (the last transaction replayed)" in out
 
 
 def test_request_restore__wrong_confirmation__refused_and_nothing_created(protected):

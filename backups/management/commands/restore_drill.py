@@ -40,4 +40,5 @@ class Command(BaseCommand):
         if drill.status != DrillStatus.PASSED:
             raise CommandError(f"drill #{drill.pk} failed: {drill.error or 'see the results above'}")
         self.stdout.write(f"drill #{drill.pk} passed: measured RTO {drill.measured_rto}, backup {drill.backup_label}, "
-                          f"recovery point {drill.recovery_point}; scratch cluster removed")  # fmt: skip
+                          f"recovery point {drill.recovery_point} (the last transaction replayed); "
+                          "scratch cluster removed")  # fmt: skip
