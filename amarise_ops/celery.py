@@ -2,7 +2,9 @@
 
 import os
 
+import django
 from celery import Celery
+from django.apps import apps
 from kombu import Queue
 
 from amarise_ops.startup import load_settings_or_exit
@@ -24,7 +26,18 @@ TASK_ROUTES = {
     "refreshes.*": {"queue": DATA_QUEUE},  # staging refreshes and dev resets (restores)
 }
 
-app = Celery("amarise_ops")
+
+class OpsCelery(Celery):
+    def _get_backend(self):
+        # The django-db result backend imports Django models. A worker or beat has set Django up by now (Celery's
+        # Django fixup); `celery call`, `celery result` and `celery purge` have not, and crashed with
+        # AppRegistryNotReady. Set it up here, once, before the backend's models load.
+        if not apps.ready and not apps.loading:
+            django.setup()
+        return super()._get_backend()
+
+
+app = OpsCelery("amarise_ops")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_default_queue = DEFAULT_QUEUE
 app.conf.task_queues = tuple(Queue(name) for name in QUEUES)  # a worker without -Q consumes all three

@@ -108,3 +108,18 @@ def test_policy_admin__saved__beat_schedule_follows(ops):
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
     full = PeriodicTask.objects.get(name="Backups (Strategy §9): full")
     assert (full.crontab.minute, full.crontab.hour) == ("30", "2")
+
+
+def test_check_rpo_now__changelist_action__check_queued_for_a_worker_not_run_here(
+    ops, django_capture_on_commit_callbacks
+):
+    from backups.models import RpoCheck
+
+    database = ProtectedDatabase.objects.get()
+    changelist = reverse("admin:backups_protecteddatabase_changelist")
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = ops.post(changelist, {"action": "check_rpo_now", "_selected_action": [database.pk]}, follow=True)
+
+    assert f"RPO and backup-age check queued for {database.stanza}." in response.content.decode()
+    assert len(callbacks) == 1 and not RpoCheck.objects.exists()

@@ -89,7 +89,7 @@ def test_page_action__check_rpo_now__queued_on_commit(client, superuser, backups
     assert len(callbacks) == 1
 
 
-def test_backup_status_check_now__cluster_unreachable__checks_run_alerts_raised_exit_1(backups_seeded, capsys):
+def test_backup_status_refresh__cluster_unreachable__checks_run_alerts_raised_exit_1(backups_seeded, capsys):
     from django.core.management import call_command
 
     # Given production's database where nothing listens, and no backup yet
@@ -97,7 +97,7 @@ def test_backup_status_check_now__cluster_unreachable__checks_run_alerts_raised_
 
     # When the periodic checks are run by hand
     with pytest.raises(SystemExit) as exit_:
-        call_command("backup_status", "production", "--check-now")
+        call_command("backup_status", "production", "--refresh")
 
     # Then they ran here: the RPO breach and the stale backups are alerts, and the status is red
     assert exit_.value.code == 1

@@ -1,6 +1,9 @@
 """manage.py backup_now / restore_drill / backup_status, on the real cluster."""
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -9,6 +12,7 @@ from backups.choices import RunStatus
 from backups.dashboard import backup_lines
 from backups.models import BackupRun, RestoreDrill
 from environments.models import Environment
+from tests.conftest import ROOT, database_url_for, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,3 +69,22 @@ def test_restore_drill__bad_target_time__clear_error_and_nothing_created(protect
     with pytest.raises(CommandError, match="is not ISO 8601"):
         call_command("restore_drill", "production", "--target-time", "yesterday")
     assert not RestoreDrill.objects.exists()
+
+
+def test_celery_call__check_rpo_all__sent_from_the_command_line_and_run_by_the_worker(worker, backups_seeded_tx):
+    from django.conf import settings
+    from django.db import connection
+    from django_celery_results.models import TaskResult
+
+    env = {**os.environ, "DATABASE_URL": database_url_for(connection.settings_dict), "REDIS_URL": settings.REDIS_URL}
+
+    # When an operator sends beat's RPO job by hand with Celery's own command
+    done = subprocess.run([sys.executable, "-m", "celery", "-A", "amarise_ops", "call", "backups.check_rpo_all"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+
+    # Then the command printed the task's id (no AppRegistryNotReady), and the worker ran it
+    assert done.returncode == 0, done.stderr[-2000:]
+    task_id = done.stdout.strip().splitlines()[-1]
+    result = wait_until(lambda: TaskResult.objects.filter(task_id=task_id, status="SUCCESS").first(),
+                        timeout=60, what="the worker to run backups.check_rpo_all")  # fmt: skip
+    assert result.task_name == "backups.check_rpo_all" and "enqueued 1 RPO checks" in result.result

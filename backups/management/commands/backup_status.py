@@ -9,17 +9,19 @@ from backups.models import AssetBucket
 
 class Command(BaseCommand):
     help = (
-        "Print the backup checks of an environment; exit status 1 when any is red. With --check-now, first run "
-        "the periodic RPO, backup-age and asset-bucket checks here, as beat does (raising or resolving alerts)."
+        "Print the backup checks of an environment; exit status 1 when any is red. With --refresh, first run "
+        "the periodic RPO, backup-age, repository-region and asset-bucket checks here, as beat does (raising or "
+        "resolving alerts)."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("environment")
-        parser.add_argument("--check-now", action="store_true", help="Run the RPO, age and bucket checks first.")
+        parser.add_argument("--refresh", "--check-now", dest="refresh", action="store_true",
+                            help="Run the RPO, age, region and bucket checks first (alias --check-now).")  # fmt: skip
 
-    def handle(self, *args, environment, check_now=False, **options):
+    def handle(self, *args, environment, refresh=False, **options):
         database = protected_database(environment)
-        if check_now:
+        if refresh:
             monitor.check_rpo(database_id=database.pk)
             monitor.check_backup_age(database_id=database.pk)
             for bucket in AssetBucket.objects.filter(environment=database.environment):
