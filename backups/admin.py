@@ -98,7 +98,37 @@ class ProtectedDatabaseAdmin(SimpleHistoryAdmin):
                 ]
             },
         ),  # fmt: skip
-        ("Repositories", {"fields": ["work_dir", "repo1_path", "repo2_path", "cipher", "cipher_pass_env"]}),
+        (
+            "Repositories",
+            {
+                "fields": [
+                    "work_dir",
+                    "repo1_path",
+                    "repo1_region",
+                    "repo2_type",
+                    "repo2_path",
+                    "repo2_region",
+                    "cipher",
+                    "cipher_pass_env",
+                ]
+            },
+        ),
+        (
+            "repo2 in an S3 bucket",
+            {
+                "fields": [
+                    "repo2_s3_bucket",
+                    "repo2_s3_endpoint",
+                    "repo2_s3_port",
+                    "repo2_s3_uri_style",
+                    "repo2_s3_ca_file",
+                    "repo2_s3_verify_tls",
+                    "repo2_s3_key_env",
+                    "repo2_s3_secret_env",
+                ],
+                "classes": ["collapse"],
+            },
+        ),
         ("Last pgbackrest check", {"fields": ["last_check_at", "last_check_ok", "last_check_detail"]}),
     ]
 

@@ -8,6 +8,11 @@ class BackupType(models.TextChoices):
     INCR = "incr", "Incremental"
 
 
+class RepoType(models.TextChoices):
+    POSIX = "posix", "Filesystem (a mount of storage in another region)"
+    S3 = "s3", "S3 bucket"
+
+
 class RunStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
@@ -63,3 +68,4 @@ class AlertKind(models.TextChoices):
     RTO_MISSED = "rto_missed", "Drill missed its RTO"
     DRILL_FAILED = "drill_failed", "Drill failed"
     BUCKET_DRIFT = "bucket_drift", "Asset bucket drifted"
+    SAME_REGION = "same_region", "Cross-region copy in the same region"

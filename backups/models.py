@@ -16,6 +16,7 @@ from backups.choices import (
     BackupType,
     DrillKind,
     DrillStatus,
+    RepoType,
     RunStatus,
     Verification,
 )
@@ -143,7 +144,40 @@ class ProtectedDatabase(models.Model):
         max_length=400, help_text="Where the console writes pgbackrest.conf, locks, logs, spool and scratch clusters."
     )
     repo1_path = models.CharField("repo1 (primary)", max_length=400)
-    repo2_path = models.CharField("repo2 (cross-region copy)", max_length=400, blank=True)
+    repo2_path = models.CharField(
+        "repo2 (cross-region copy)", max_length=400, blank=True,
+        help_text="A directory; for an S3 bucket, the path inside the bucket (e.g. /pgbackrest).",
+    )  # fmt: skip
+    repo1_region = models.CharField(
+        "repo1 region", max_length=30, blank=True, validators=[_identifier], help_text="Where repo1 is, e.g. eu-west-1."
+    )
+    repo2_type = models.CharField("repo2 storage", max_length=8, choices=RepoType.choices, default=RepoType.POSIX)
+    repo2_region = models.CharField(
+        "repo2 region", max_length=30, blank=True, validators=[_identifier],
+        help_text="Where the copy is; for S3, the bucket's region. The same region as repo1 raises an alert.",
+    )  # fmt: skip
+    repo2_s3_bucket = models.CharField("repo2 S3 bucket", max_length=63, blank=True, validators=[_identifier])
+    repo2_s3_endpoint = models.CharField(
+        "repo2 S3 endpoint", max_length=200, blank=True, help_text="e.g. s3.eu-central-1.amazonaws.com"
+    )
+    repo2_s3_port = models.PositiveIntegerField("repo2 S3 port", default=443)
+    repo2_s3_uri_style = models.CharField(
+        "repo2 S3 URI style", max_length=4, choices=[("host", "host"), ("path", "path")], default="host"
+    )
+    repo2_s3_ca_file = models.CharField(
+        "repo2 CA file", max_length=400, blank=True, help_text="CA bundle to verify the endpoint with; empty: system's."
+    )
+    repo2_s3_verify_tls = models.BooleanField("verify repo2's TLS certificate", default=True)
+    repo2_s3_key_env = models.CharField(
+        "repo2 S3 key variable", max_length=100, default="OPS_BACKUPS_REPO2_S3_KEY",
+        validators=[RegexValidator(r"^[A-Z][A-Z0-9_]*$", "Use UPPER_SNAKE_CASE.")],
+        help_text="Name of the process variable holding the access key id. The value is never stored or shown.",
+    )  # fmt: skip
+    repo2_s3_secret_env = models.CharField(
+        "repo2 S3 secret variable", max_length=100, default="OPS_BACKUPS_REPO2_S3_KEY_SECRET",
+        validators=[RegexValidator(r"^[A-Z][A-Z0-9_]*$", "Use UPPER_SNAKE_CASE.")],
+        help_text="Name of the process variable holding the secret access key. Never stored or shown.",
+    )  # fmt: skip
     cipher = models.BooleanField(
         "encrypt repositories", default=False, help_text="aes-256-cbc; the passphrase comes from the process env."
     )
@@ -183,7 +217,8 @@ class ProtectedDatabase(models.Model):
 
         # Written into pgbackrest.conf or its command lines: nothing that changes the file's structure.
         written = ["stanza", "data_directory", "socket_directory", "user", "os_user", "work_dir", "repo1_path",
-                   "repo2_path", "pg_bin_dir", "host"]  # fmt: skip
+                   "repo2_path", "pg_bin_dir", "host", "repo2_region", "repo2_s3_bucket", "repo2_s3_endpoint",
+                   "repo2_s3_ca_file"]  # fmt: skip
         errors = config_values.problems(self, written, strip_sensitive=True)
         # Paths also go into a scratch cluster's quoted server options (hba_file='...', socket directory).
         paths = ["data_directory", "socket_directory", "work_dir", "repo1_path", "repo2_path", "pg_bin_dir"]
@@ -191,13 +226,18 @@ class ProtectedDatabase(models.Model):
             errors.setdefault(name, message)
         if "os_user" not in errors and root_problem(self.os_user or ""):
             errors["os_user"] = root_problem(self.os_user) + "."
-        for name in ["data_directory", "work_dir", "repo1_path", "repo2_path", "socket_directory", "pg_bin_dir"]:
+        if self.repo2_type == RepoType.S3:
+            for name in ["repo2_path", "repo2_s3_bucket", "repo2_s3_endpoint", "repo2_region"]:
+                if not getattr(self, name):
+                    errors.setdefault(name, "Required for an S3 bucket.")
+        for name in ["data_directory", "work_dir", "repo1_path", "repo2_path", "socket_directory", "pg_bin_dir",
+                     "repo2_s3_ca_file"]:  # fmt: skip
             if name in errors:
                 continue
             value = getattr(self, name)
             if value and not value.startswith("/"):
                 errors[name] = "Use an absolute path."
-        if self.repo2_path and self.repo2_path == self.repo1_path:
+        if self.repo2_type == RepoType.POSIX and self.repo2_path and self.repo2_path == self.repo1_path:
             errors["repo2_path"] = "The cross-region copy must be a different repository from repo1."
         if self.environment_id and self.environment.is_production and not self.cipher:
             errors["cipher"] = "Production repositories are encrypted at rest (§2)."

@@ -140,6 +140,29 @@ def check_backup_age(*, database_id: int, now=None) -> list[str]:
     return findings
 
 
+def region_problem(database: ProtectedDatabase) -> str:
+    """Why the cross-region copy is not elsewhere, or '' (no copy configured, a region not stated, or two regions)."""
+    if not database.repo2_path or not database.policy.cross_region_copy:
+        return ""
+    first, second = database.repo1_region.strip().lower(), database.repo2_region.strip().lower()
+    if first and first == second:
+        return (f"repo1 and repo2 are both in {first}: the cross-region copy (§9) is in the same region as the "
+                "primary, so one regional outage takes both")  # fmt: skip
+    return ""
+
+
+def check_regions(*, database_id: int) -> str:
+    """Alert while both repositories are in the same region; resolved once repo2 is elsewhere."""
+    database = ProtectedDatabase.objects.select_related("policy", "environment").get(pk=database_id)
+    problem = region_problem(database)
+    if problem:
+        raise_alert(database=database, kind=AlertKind.SAME_REGION, summary=f"{database.environment}: {problem}",
+                    figures={"repo1_region": database.repo1_region, "repo2_region": database.repo2_region})  # fmt: skip
+    else:
+        resolve_alert(database=database, kind=AlertKind.SAME_REGION)
+    return problem
+
+
 @dataclass
 class Finding:
     name: str

@@ -73,6 +73,11 @@ def overview(database):
         or RestoreDrill.objects.filter(database=database, status__in=[DrillStatus.QUEUED, DrillStatus.RUNNING]).exists()
     )
     cfg = stanza_config(database)
+    repositories = [
+        {"name": f"repo{r.number}", "where": f"S3 bucket {r.s3.bucket} ({r.s3.endpoint})" if r.s3 else r.path,
+         "region": r.region or "region not set"}
+        for r in cfg.repos
+    ]  # fmt: skip
     return {
         "database": database,
         "policy": policy,
@@ -88,6 +93,8 @@ def overview(database):
         "wal_age": age(rpo.last_archived_at if rpo else None, now),
         "drill": drill,
         "drill_rto": monitor._short(drill.measured_rto) if drill and drill.measured_rto else "—",
+        "repositories": repositories,
+        "region_problem": monitor.region_problem(database),
         "repo_sizes": [(f"repo{k}", human_bytes(v)) for k, v in sorted(latest_sizes.items())],
         "chart": chart(month),
         "runs": runs[:15],

@@ -17,10 +17,10 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 import core.tasks
 from backups import conf, strategy
-from backups.choices import IN_FLIGHT, AlertKind, BackupType, RunStatus, Verification
+from backups.choices import IN_FLIGHT, AlertKind, BackupType, RepoType, RunStatus, Verification
 from backups.drivers import PGBACKREST, backup_drivers
 from backups.drivers.base import BackupDriver, DriverError
-from backups.drivers.pgbackrest import Repo, StanzaConfig
+from backups.drivers.pgbackrest import Repo, S3Storage, StanzaConfig
 from backups.exceptions import BackupRefused, InvalidTransition
 from backups.models import BackupPolicy, BackupRun, ProtectedDatabase
 from core.status import change_status, record_creation
@@ -88,9 +88,16 @@ def save_policy(*, policy: BackupPolicy, actor: str):
 
 def stanza_config(database: ProtectedDatabase) -> StanzaConfig:
     retention = database.policy.retention_days
-    repos = [Repo(1, database.repo1_path, retention)]
+    repos = [Repo(1, database.repo1_path, retention, region=database.repo1_region)]
     if database.repo2_path:
-        repos.append(Repo(2, database.repo2_path, retention))
+        s3 = None
+        if database.repo2_type == RepoType.S3:
+            s3 = S3Storage(bucket=database.repo2_s3_bucket, endpoint=database.repo2_s3_endpoint,
+                           region=database.repo2_region, uri_style=database.repo2_s3_uri_style,
+                           port=database.repo2_s3_port, ca_file=database.repo2_s3_ca_file,
+                           verify_tls=database.repo2_s3_verify_tls, key_env=database.repo2_s3_key_env,
+                           secret_env=database.repo2_s3_secret_env)  # fmt: skip
+        repos.append(Repo(2, database.repo2_path, retention, region=database.repo2_region, s3=s3))
     return StanzaConfig(
         stanza=database.stanza,
         data_directory=database.data_directory,
@@ -389,6 +396,7 @@ ALERT_NAMES = {
     AlertKind.RTO_MISSED: "RestoreDrillRtoMissed",
     AlertKind.DRILL_FAILED: "RestoreDrillFailed",
     AlertKind.BUCKET_DRIFT: "AssetBucketDrift",
+    AlertKind.SAME_REGION: "BackupCopySameRegion",
 }
 # A missed RTO, a breached RPO or failing archiving is critical: it opens a High incident, with the figures.
 _INCIDENT_KINDS = {AlertKind.RPO_BREACH, AlertKind.RTO_MISSED, AlertKind.ARCHIVING_FAILED}

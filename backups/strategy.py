@@ -35,7 +35,9 @@ PRODUCTION_DATABASE = {
     "os_user": "postgres",
     "work_dir": "/var/lib/amarise-ops/backups/amarise-production",
     "repo1_path": "/var/lib/pgbackrest",
+    "repo1_region": "eu-west-1",
     "repo2_path": "/mnt/cross-region/pgbackrest",
+    "repo2_region": "eu-central-1",
     "cipher": True,
     "cipher_pass_env": "OPS_BACKUPS_CIPHER_PASS",
 }

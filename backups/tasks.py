@@ -56,6 +56,8 @@ def drill_all(policy_id: int | None = None) -> str:
 def check_rpo(database_id: int) -> str:
     check = monitor.check_rpo(database_id=database_id)
     aged = monitor.check_backup_age(database_id=database_id)
+    regions = monitor.check_regions(database_id=database_id)
+    aged += [regions] if regions else []
     return f"{'ok' if check.ok else 'RED'}: {check.detail}" + (f"; {'; '.join(aged)}" if aged else "")
 
 

@@ -83,17 +83,19 @@ class TestCluster:
         return segment
 
 
-def stanza_config(root, *, stanza=STANZA, port=0, cipher_pass_env=""):
+def stanza_config(root, *, stanza=STANZA, port=0, cipher_pass_env="", repo2=None):
     return StanzaConfig(
         stanza=stanza, data_directory=str(root / "data"), port=port, socket_directory=str(root / "sock"),
         user="postgres", os_user=OS_USER, work_dir=str(root / "work"),
-        repos=[Repo(1, str(root / "repo1"), 30), Repo(2, str(root / "repo2"), 30)],
+        repos=[Repo(1, str(root / "repo1"), 30), repo2 or Repo(2, str(root / "repo2"), 30)],
         cipher=bool(cipher_pass_env), cipher_pass_env=cipher_pass_env,
     )  # fmt: skip
 
 
-def start_test_cluster(*, stanza=STANZA, cipher_pass_env="", databases=SERVICE_TABLES) -> TestCluster:
+def start_test_cluster(*, stanza=STANZA, cipher_pass_env="", databases=SERVICE_TABLES, repo2=None) -> TestCluster:
     """initdb, archive into a new stanza on two repositories, start; with a passphrase, encrypted repositories.
+
+    `repo2`: another repository 2 than a directory beside repo1 (an S3 bucket: tests/backups/test_cross_region.py).
 
     The server runs archive-push itself, so it gets the passphrase the way production's must: in its environment.
     """
@@ -101,7 +103,7 @@ def start_test_cluster(*, stanza=STANZA, cipher_pass_env="", databases=SERVICE_T
     os.chmod(root, 0o755)  # noqa: S103 - the postgres user must reach its directories inside
     port = free_port()
     process.make_dir(root / "sock", OS_USER, mode=0o755)
-    cfg = stanza_config(root, stanza=stanza, port=port, cipher_pass_env=cipher_pass_env)
+    cfg = stanza_config(root, stanza=stanza, port=port, cipher_pass_env=cipher_pass_env, repo2=repo2)
     init_cluster(
         bin_dir=BIN, data_directory=root / "data", os_user=OS_USER,
         settings=[f"port = {port}", "listen_addresses = '127.0.0.1'", f"unix_socket_directories = '{root / 'sock'}'",

@@ -24,6 +24,7 @@ class Command(BaseCommand):
         if refresh:
             monitor.check_rpo(database_id=database.pk)
             monitor.check_backup_age(database_id=database.pk)
+            monitor.check_regions(database_id=database.pk)
             for bucket in AssetBucket.objects.filter(environment=database.environment):
                 buckets.check_bucket(bucket_id=bucket.pk)
         findings = monitor.status(database)
