@@ -13,6 +13,7 @@ from migrations_log.choices import RunActor, RunStatus
 from migrations_log.drivers import TargetError, TargetUnavailable, driver_for
 from migrations_log.models import MigrationRun, MigrationTarget
 from migrations_log.services import pending
+from refreshes.public import last_refreshed
 
 EXECUTOR = "executor"
 
@@ -59,6 +60,8 @@ def apply_pending(*, release, environment, deployment=None, user=None) -> Execut
     except (TargetUnavailable, TargetError) as exc:
         return ExecutionResult(False, f"Cannot reach {environment}'s database: {str(exc).strip()[:500]}")
     summary = []
+    # §6 "tested on staging with production-like data": how old the target's data is, kept on each run.
+    refreshed_at = last_refreshed(environment)
     with driver:
         driver.lock()
         in_ledger = driver.ledger()
@@ -70,6 +73,7 @@ def apply_pending(*, release, environment, deployment=None, user=None) -> Execut
                 "actor": RunActor.DEPLOYMENT if deployment else RunActor.PERSON,
                 "deployment": deployment,
                 "user": user,
+                "data_refreshed_at": refreshed_at,
             }
             if migration.identifier in in_ledger:
                 _create(

@@ -201,6 +201,11 @@ class MigrationRun(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     verified_at = models.DateTimeField(null=True, blank=True)
+    data_refreshed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The last data refresh of the environment when this ran (how old its data was).",
+    )
 
     history = HistoricalRecords()
 

@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Q
@@ -25,6 +26,7 @@ from migrations_log.models import (
     checksum,
 )
 from migrations_log.sql import SqlRefused, analyse
+from refreshes.public import STAGING_REFRESH_PERIOD
 
 # \Z, not $: `$` also matches before a trailing newline, so "0001_x.sql\n" would pass.
 _FILENAME = re.compile(r"\A(\d+)_[A-Za-z0-9_]+\.sql\Z")
@@ -338,6 +340,23 @@ def acknowledge(*, finding_id, user, reason):
     return finding
 
 
+def stale_data_problem(run) -> str:
+    """Why a staging run did not test on production-like data (§6), or '': its data older than the weekly
+    refresh plus a day when it ran, or never refreshed from production at all."""
+    limit = STAGING_REFRESH_PERIOD + timedelta(days=1)
+    again = "Refresh staging (its migrations ledger comes back from production, so the migration runs there again) "
+    again += "and verify that run."
+    if run.data_refreshed_at is None:
+        return (f"{run.environment}'s data had never been refreshed from production when {run.migration} ran: "
+                f"not a test on production-like data (§6). {again}")  # fmt: skip
+    age = run.started_at - run.data_refreshed_at
+    if age <= limit:
+        return ""
+    return (f"{run.environment}'s data was {age.total_seconds() / 86400:.1f} days old when {run.migration} ran "
+            f"(last refresh {run.data_refreshed_at:%Y-%m-%d %H:%M} UTC), more than the {limit.days} days allowed "
+            f"(the weekly refresh plus a day): not a test on production-like data (§6). {again}")  # fmt: skip
+
+
 def verify_run(*, run_id, user):
     _require(user, "verify_migration_run", "verify staging migration runs")
     with transaction.atomic():
@@ -350,6 +369,9 @@ def verify_run(*, run_id, user):
             )
         if run.verified_at:
             return run
+        problem = stale_data_problem(run)
+        if problem:
+            raise MigrationRefused(problem)
         run.verified_by, run.verified_at = user, timezone.now()
         run.save(update_fields=["verified_by", "verified_at"])
     return run

@@ -53,8 +53,25 @@ def standin_databases():
     return {key: standin_url(key) for key in KEYS}
 
 
+def staging_refreshed(ago):
+    """Staging's data refreshed from production `ago` before now (§6: a staging run tests production-like data)."""
+    from django.utils import timezone
+
+    from environments.models import Environment
+    from refreshes.models import RefreshRun
+
+    RefreshRun.objects.filter(environment__key="staging").delete()
+    if ago is not None:
+        RefreshRun.objects.create(kind="staging_refresh", environment=Environment.objects.get(key="staging"),
+                                  status="succeeded", finished_at=timezone.now() - ago)  # fmt: skip
+
+
 def _reset_targets():
+    from datetime import timedelta
+
     from migrations_log.models import MigrationTarget
+
+    staging_refreshed(timedelta(hours=1))
 
     for key in KEYS:
         # A production-like schema the migrations work on; everything else from earlier tests goes.
