@@ -51,8 +51,8 @@ def test_stale_data_problem__limit_is_the_weekly_refresh_plus_a_day():
     from django.utils import timezone
 
     now = timezone.now()
-    run = MigrationRun(started_at=now, data_refreshed_at=now - timedelta(days=8), environment=Environment(name="staging"),
-                       migration=Migration(identifier="0002_x"))  # fmt: skip
+    run = MigrationRun(started_at=now, data_refreshed_at=now - timedelta(days=8),
+                       environment=Environment(name="staging"), migration=Migration(identifier="0002_x"))  # fmt: skip
 
     assert stale_data_problem(run) == ""
     run.data_refreshed_at -= timedelta(minutes=1)
