@@ -7,6 +7,7 @@ written in the same transaction as the work, a comment on the swapped database) 
 import logging
 import os
 import time
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
@@ -151,11 +152,42 @@ def enqueue(run_id: int):
         chain(*(signature(STEP_TASK, run_id, name) for name in names)).apply_async()
 
 
+def last_activity(run: RefreshRun):
+    """When the run last showed a sign of life: its creation, or a step starting or finishing."""
+    moments = [run.created_at, run.started_at]
+    for started, finished in run.steps.values_list("started_at", "finished_at"):
+        moments += [started, finished]
+    return max(m for m in moments if m is not None)
+
+
+def resume_refusal(run: RefreshRun, *, now=None) -> str:
+    """Why `run` may not be resumed ('' when it may): only a failed run, or one whose worker is gone (stale)."""
+    if run.status == RunStatus.FAILED:
+        return ""
+    if run.is_finished:
+        return f"{run} is {run.status}; start a new one"
+    idle = (now or timezone.now()) - last_activity(run)
+    stale_after = timedelta(minutes=conf.STALE_AFTER_MINUTES)
+    if idle < stale_after:
+        minutes = int(idle.total_seconds() // 60)
+        return (
+            f"{run} is still {run.status} (last step activity {minutes} min ago): a second copy of its steps would "
+            f"drop the scratch database in use. Resume it when it has failed, or once it has shown no activity for "
+            f"{conf.STALE_AFTER_MINUTES} min (its worker is gone); or cancel it"
+        )
+    return ""
+
+
 def resume_run(*, run_id: int) -> RefreshRun:
-    run = RefreshRun.objects.get(pk=run_id)
-    if run.is_finished and run.steps.filter(name="cleanup", status=StepStatus.DONE).exists():
-        raise RefreshError(f"{run} is finished; start a new one")
-    transaction.on_commit(lambda: enqueue(run.pk))
+    """Enqueue the unfinished steps of a failed or stale run again; refused for a run still going."""
+    with transaction.atomic():
+        run = RefreshRun.objects.select_for_update().get(pk=run_id)
+        if run.status == RunStatus.FAILED and run.steps.filter(name="cleanup", status=StepStatus.DONE).exists():
+            raise RefreshError(f"{run} is finished and cleaned up; start a new one")
+        refusal = resume_refusal(run)
+        if refusal:
+            raise RefreshError(refusal)
+        transaction.on_commit(lambda: enqueue(run.pk))
     return run
 
 
