@@ -13,8 +13,7 @@ from psycopg import sql
 from bench.harness import ratio_line
 from refreshes import conf, masking, pg
 from refreshes.choices import Strategy
-from refreshes.models import MaskingRule
-from refreshes.rules import RULES
+from refreshes.rules import as_rules
 from refreshes.sample import generate
 from refreshes.schema import read_columns
 
@@ -66,7 +65,7 @@ def _baseline_statements(rules, columns):
 
 
 def run():
-    rules = [MaskingRule(table=t, column=c, strategy=s, params=p) for t, c, s, p, _ in RULES]
+    rules = as_rules()
     started = time.perf_counter()
     _ensure_source()
     lines = [f"source: {CUSTOMERS} customers, {2 * CUSTOMERS} orders (ready in {time.perf_counter() - started:.1f}s)"]

@@ -18,7 +18,7 @@ from refreshes import services
 from refreshes.choices import RunKind, RunStatus, SourceKind, Strategy
 from refreshes.exceptions import RefreshError
 from refreshes.models import DataTarget, MaskingRule, RefreshRun, RefreshStep, RunEvent
-from refreshes.resources import MaskingRuleResource
+from refreshes.resources import MaskingRuleResource, two_part_rows
 
 _STATUS_TONE = {RunStatus.SUCCEEDED: "ops-ok", RunStatus.FAILED: "ops-bad", RunStatus.CANCELLED: "ops-warn"}
 
@@ -59,11 +59,23 @@ class MaskingRuleAdmin(ImportPermissionMixin, ImportExportModelAdmin, SimpleHist
     resource_classes = [MaskingRuleResource]
     import_permissions = (services.CHANGE_RULE_PERMISSION,)  # adding a rule is checked row by row
     formats = [YAML, CSV]
-    list_display = ["table", "column_label", "strategy", "params", "flag", "note"]
+    list_display = ["schema", "table", "column_label", "strategy", "params", "flag", "note"]
     list_display_links = ["table", "column_label"]
-    list_filter = ["strategy", "table"]
-    search_fields = ["table", "column", "note"]
+    list_filter = ["strategy", "schema", "table"]
+    search_fields = ["schema", "table", "column", "note"]
     change_list_template = "admin/refreshes/maskingrule/change_list.html"
+
+    def process_dataset(self, dataset, form, request, **kwargs):
+        old_form = two_part_rows(dataset)
+        if old_form:
+            self.message_user(
+                request,
+                f"{old_form} row(s) name their table without a schema (the old table,column form): they were read "
+                "as schema public (public.<table>.<column>). Add a `schema` column, or write crm.contacts in `table`, "
+                "to rule another schema.",
+                messages.WARNING,
+            )
+        return super().process_dataset(dataset, form, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         # The form has validated; the service checks the permission and records who, as an import does.

@@ -22,7 +22,7 @@ from refreshes.drivers import get_source
 from refreshes.exceptions import FailClosed, NotAllowed, RefreshError
 from refreshes.models import DataTarget, MaskingRule, RefreshRun, RefreshStep
 from refreshes.sample import generate
-from refreshes.schema import SchemaCheck, check_rules, read_columns
+from refreshes.schema import WORK_SCHEMA, SchemaCheck, check_rules, count_rows, has_work_schema, read_columns
 
 logger = logging.getLogger("amarise_ops.refreshes")
 
@@ -286,6 +286,11 @@ def _preflight_staging(run):
         )
     with pg.connect(production, read_only=True) as conn:
         columns = read_columns(conn)
+        if has_work_schema(conn):
+            raise FailClosed(
+                f"refused, fail closed: production has a schema {WORK_SCHEMA}, the name of the console's working "
+                "schema in the copy, which the masking would overwrite and staging would lose"
+            )
     check = check_rules(columns, list(MaskingRule.objects.all()))
     if not check.passed:
         raise FailClosed(f"refused, fail closed: {check.summary()}")
@@ -303,7 +308,7 @@ def _copy(run):
     detail = source.copy_into(staging.with_db(_scratch(run)))
     with pg.connect(staging.with_db(_scratch(run))) as conn:
         columns = read_columns(conn)
-        counts = generate.count_rows(conn, sorted({c.table for c in columns}))
+        counts = count_rows(conn, sorted({c.table_key for c in columns}))
         joins = {fk["name"]: fk["joined"] for fk in verify.foreign_keys(conn)}
     RefreshRun.objects.filter(pk=run.pk).update(
         checks={"source": source.facts, "source_counts": counts, "source_joins": joins}
