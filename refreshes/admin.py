@@ -18,7 +18,7 @@ from refreshes import services
 from refreshes.choices import RunKind, RunStatus, SourceKind, Strategy
 from refreshes.exceptions import RefreshError
 from refreshes.models import DataTarget, MaskingRule, RefreshRun, RefreshStep, RunEvent
-from refreshes.resources import MaskingRuleResource, two_part_rows
+from refreshes.resources import MaskingRuleResource
 
 _STATUS_TONE = {RunStatus.SUCCEEDED: "ops-ok", RunStatus.FAILED: "ops-bad", RunStatus.CANCELLED: "ops-warn"}
 
@@ -65,17 +65,12 @@ class MaskingRuleAdmin(ImportPermissionMixin, ImportExportModelAdmin, SimpleHist
     search_fields = ["schema", "table", "column", "note"]
     change_list_template = "admin/refreshes/maskingrule/change_list.html"
 
-    def process_dataset(self, dataset, form, request, **kwargs):
-        old_form = two_part_rows(dataset)
-        if old_form:
-            self.message_user(
-                request,
-                f"{old_form} row(s) name their table without a schema (the old table,column form): they were read "
-                "as schema public (public.<table>.<column>). Add a `schema` column, or write crm.contacts in `table`, "
-                "to rule another schema.",
-                messages.WARNING,
-            )
-        return super().process_dataset(dataset, form, request, **kwargs)
+    def get_import_resource_kwargs(self, request, **kwargs):
+        # The resource tells the person importing when it read old 2-part rows as public (preview and confirm).
+        def note(text):
+            self.message_user(request, text, messages.WARNING)
+
+        return {**super().get_import_resource_kwargs(request, **kwargs), "note": note}
 
     def save_model(self, request, obj, form, change):
         # The form has validated; the service checks the permission and records who, as an import does.

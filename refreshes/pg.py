@@ -3,7 +3,7 @@
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import psycopg
 from psycopg import sql
@@ -83,6 +83,18 @@ class Dsn:
         the password goes in the environment, never on a command line."""
         env = {"PGPASSWORD": self.password} if self.password else {}
         return f"--dbname={self.conninfo(read_only=read_only, password=False)}", env
+
+    def url(self) -> str:
+        """As a postgresql:// URL, every option kept (for the migrations executor, which takes URLs)."""
+        options = self.options
+        user = quote(options.pop("user", ""), safe="")
+        password = options.pop("password", "")
+        host = quote(options.pop("host", ""), safe="")
+        port = options.pop("port", "")
+        dbname = quote(options.pop("dbname", ""), safe="")
+        auth = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
+        query = f"?{urlencode(options, quote_via=quote)}" if options else ""
+        return f"postgresql://{auth}{host}{f':{port}' if port else ''}/{dbname}{query}"
 
     def __str__(self):
         # Safe to show: no password.

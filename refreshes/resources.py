@@ -85,7 +85,18 @@ class MaskingRuleResource(resources.ModelResource):
         clean_model_instances = True  # full_clean(): a bad rule is reported and nothing is imported
         use_transactions = True  # the preview is a rolled-back run of save_masking_rule
 
+    def __init__(self, note=None, **kwargs):
+        super().__init__(**kwargs)
+        self.note = note or (lambda text: None)
+
     def before_import(self, dataset, **kwargs):
+        old_form = two_part_rows(dataset)
+        if old_form:
+            self.note(
+                f"{old_form} row(s) name their table without a schema (the old table,column form): they were read "
+                "as schema public (public.<table>.<column>). Add a `schema` column, or write crm.contacts in `table`, "
+                "to rule another schema."
+            )
         qualify(dataset)
         return super().before_import(dataset, **kwargs)
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from core.status import change_status
 from core.tasks import signature
 from environments.public import EmailMode, Environment, EnvironmentKey
+from migrations_log.public import replay_live_migrations
 from refreshes import conf, devseed, masking, pg, verify
 from refreshes.choices import STEPS, RunKind, RunStatus, StepStatus
 from refreshes.drivers import get_source
@@ -427,6 +428,8 @@ def _preflight_dev(run):
 
 
 def _build_dev(run):
+    """dev from its real schema: an empty database, the migrations live on dev applied in order through the
+    migrations executor (each in the new database's ledger), then Faker rows driven by the masking rules."""
     live = _live_dsn(run)
     seed = target_for(EnvironmentKey.DEV).dev_seed
     with pg.maintenance(live) as admin:
@@ -434,10 +437,21 @@ def _build_dev(run):
             return "already built and swapped in", {}
         pg.drop_database(admin, _next(run))
         pg.create_database(admin, _next(run), private=False)
+    applied = replay_live_migrations(environment=run.environment, url=live.with_db(_next(run)).url())
+    if not applied.ok:
+        raise RefreshError(f"dev's schema could not be built from its migrations: {applied.output[-1500:]}")
     with pg.connect(live.with_db(_next(run))) as conn:
-        counts = devseed.build(conn, seed=seed)
-    RefreshRun.objects.filter(pk=run.pk).update(row_counts=counts, test_logins=devseed.test_logins(seed))
-    return f"seeded from Faker seed {seed}", counts
+        counts, left_empty, logins = devseed.build(conn, rules=list(MaskingRule.objects.all()), seed=seed)
+    RefreshRun.objects.filter(pk=run.pk).update(
+        row_counts=counts,
+        test_logins=logins,
+        checks={"migrations": applied.output[-4000:], "left_empty": left_empty},
+    )
+    empty = "; ".join(f"{table} ({why})" for table, why in sorted(left_empty.items()))
+    first_line = applied.output.splitlines()[0].rstrip(":")
+    return f"schema from {first_line}; seeded from Faker seed {seed}" + (
+        f"; left empty: {empty}" if empty else ""
+    ), counts
 
 
 def _load_dev(run):
