@@ -48,6 +48,11 @@ def test_dsn__libpq_options__all_kept_password_never_on_the_command_line():
     assert str(dsn) == "shop@db.internal:6543/shop"
 
 
+def test_dsn_url__every_option_round_trips_for_the_migrations_executor():
+    dsn = pg.Dsn.parse("postgres://u:p%40ss@db/shop?sslmode=verify-full&sslrootcert=/etc/my%20ca.pem")
+    assert pg.Dsn.parse(dsn.url()) == dsn and dsn.url().startswith("postgresql://u:p%40ss@db:5432/shop?")
+
+
 def test_connect__verify_full_with_the_test_ca__over_tls(tls):
     with pg.connect(pg.Dsn.parse(tls.url()), read_only=True) as conn:
         ssl, name = conn.execute(

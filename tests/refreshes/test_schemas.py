@@ -162,3 +162,10 @@ def test_staging_refresh__production_migrated_through_the_console__crm_refused_t
     real = query(mutable_production, "SELECT email, first_name FROM customers")
     assert [v for row in real for v in row if v in everything] == []
     assert query(staging_name, "SELECT identifier, sha256 FROM amarise_ops.amarise_migrations_log") == ledger
+
+
+def test_console_schema__the_one_the_migrations_ledger_uses():
+    from migrations_log.public import LEDGER, LEDGER_SCHEMA
+    from refreshes.schema import CONSOLE_SCHEMA, CONSOLE_TABLES
+
+    assert (CONSOLE_SCHEMA, LEDGER in CONSOLE_TABLES) == (LEDGER_SCHEMA, True)
