@@ -107,6 +107,8 @@ class MaskingRuleAdmin(ImportPermissionMixin, ImportExportModelAdmin, SimpleHist
         staging = Environment.objects.filter(key=EnvironmentKey.STAGING).first()
         run = services.latest_runs([staging.pk], status=RunStatus.SUCCEEDED).get(staging.pk) if staging else None
         table = request.GET.get("table", "")
+        if table and "." not in table:
+            table = f"public.{table}"  # a bare table name is in public, as in the rules
         tables = run.preview if run else {}
         if table:
             tables = {k: v for k, v in tables.items() if k == table}
