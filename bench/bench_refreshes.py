@@ -13,8 +13,7 @@ from psycopg import sql
 from bench.harness import ratio_line
 from refreshes import conf, masking, pg
 from refreshes.choices import Strategy
-from refreshes.models import MaskingRule
-from refreshes.rules import RULES
+from refreshes.rules import as_rules
 from refreshes.sample import generate
 from refreshes.schema import read_columns
 
@@ -25,7 +24,7 @@ KEY = "bench-masking-key-0123456789abcdef"
 
 _CONSTANT = {"date": "date '2000-01-01'", "inet": "NULL"}
 # A constant would break the unique index on customers.email: the cheapest unique value instead.
-_UNIQUE = {("customers", "email"): "'c' || id"}
+_UNIQUE = {("public", "customers", "email"): "'c' || id"}
 
 
 def _admin():
@@ -49,24 +48,25 @@ def _copy(name):
 
 
 def _baseline_statements(rules, columns):
-    by_key = {(r.table, r.column): r for r in rules}
-    emptied = sorted({r.table for r in rules if r.strategy == Strategy.TRUNCATE})
-    statements = [sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(map(sql.Identifier, emptied)))]
+    # Schema-qualified as the masking's own statements are (issue 20): the same names, bare constants.
+    by_key = {r.key: r for r in rules}
+    emptied = sorted({r.table_key for r in rules if r.strategy == Strategy.TRUNCATE})
+    statements = [sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(sql.Identifier(*key) for key in emptied))]
     sets = {}
     for c in columns:
-        rule = by_key.get((c.table, c.column))
-        if c.table in emptied or rule is None or rule.strategy == Strategy.KEEP:
+        rule = by_key.get((c.schema, c.table, c.column))
+        if c.table_key in emptied or rule is None or rule.strategy == Strategy.KEEP:
             continue
-        value = _UNIQUE.get((c.table, c.column)) or ("NULL" if rule.strategy == Strategy.NULL else None)
+        value = _UNIQUE.get((c.schema, c.table, c.column)) or ("NULL" if rule.strategy == Strategy.NULL else None)
         value = value or _CONSTANT.get(c.data_type, "'x'")
-        sets.setdefault(c.table, []).append(sql.SQL("{} = " + value).format(sql.Identifier(c.column)))
-    for table, assignments in sets.items():
-        statements.append(sql.SQL("UPDATE {} SET {}").format(sql.Identifier(table), sql.SQL(", ").join(assignments)))
+        sets.setdefault(c.table_key, []).append(sql.SQL("{} = " + value).format(sql.Identifier(c.column)))
+    for key, assignments in sets.items():
+        statements.append(sql.SQL("UPDATE {} SET {}").format(sql.Identifier(*key), sql.SQL(", ").join(assignments)))
     return statements
 
 
 def run():
-    rules = [MaskingRule(table=t, column=c, strategy=s, params=p) for t, c, s, p, _ in RULES]
+    rules = as_rules()
     started = time.perf_counter()
     _ensure_source()
     lines = [f"source: {CUSTOMERS} customers, {2 * CUSTOMERS} orders (ready in {time.perf_counter() - started:.1f}s)"]

@@ -8,11 +8,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.status import change_status, record_creation
-from deployments.public import ExecutionResult
+from deployments.public import Deployment, DeploymentStatus, ExecutionResult
 from migrations_log.choices import RunActor, RunStatus
 from migrations_log.drivers import TargetError, TargetUnavailable, driver_for
-from migrations_log.models import MigrationRun, MigrationTarget
-from migrations_log.services import pending
+from migrations_log.models import Migration, MigrationRun, MigrationTarget
+from migrations_log.services import pending, release_migrations
 from refreshes.public import last_refreshed
 
 EXECUTOR = "executor"
@@ -103,6 +103,64 @@ def apply_pending(*, release, environment, deployment=None, user=None) -> Execut
             summary.append(f"{migration}: {run.status} in {seconds:.3f}s" + ("" if ok else f"\n{output[-2000:]}"))
             if not ok:
                 summary.append("Stopped: the migrations after it were not run.")
+                return ExecutionResult(False, "\n".join(summary))
+        driver.unlock()
+    return ExecutionResult(True, "\n".join(summary))
+
+
+# --- Rebuilding an environment's schema from the log (the dev reset) -----------------------------------------------
+
+
+def live_migrations(environment):
+    """(what they are, migrations in order): those of the release live on `environment` (its last succeeded
+    deployment); with no deployment recorded, those the log records as applied there."""
+    deployment = (
+        Deployment.objects.filter(environment=environment, status=DeploymentStatus.SUCCEEDED)
+        .order_by("-finished_at", "-pk")
+        .select_related("release")
+        .first()
+    )
+    if deployment is not None:
+        return f"release {deployment.release} (live on {environment})", list(release_migrations(deployment.release))
+    applied = MigrationRun.objects.filter(environment=environment, status=RunStatus.APPLIED).values("migration")
+    migrations = list(Migration.objects.filter(pk__in=applied).order_by("sequence", "identifier"))
+    return f"the migrations applied on {environment}", migrations
+
+
+def replay_live_migrations(*, environment, url) -> ExecutionResult:
+    """Apply, in order, every migration live on `environment` to the (new, empty) database at `url`, through the
+    driver, each recorded in that database's ledger as on any target. The console's run records are left as they
+    are: they already say these migrations are applied on `environment`, which the rebuilt database then matches."""
+    what, migrations = live_migrations(environment)
+    if not migrations:
+        return ExecutionResult(
+            False,
+            f"No release is live on {environment} and the migrations log records no migration applied there: "
+            "there is no schema to build.",
+        )
+    target = MigrationTarget.objects.filter(environment=environment).first()
+    field = MigrationTarget._meta.get_field
+    try:
+        driver = driver_for(
+            url,
+            lock_timeout_ms=target.lock_timeout_ms if target else field("lock_timeout_ms").default,
+            statement_timeout_ms=target.statement_timeout_ms if target else field("statement_timeout_ms").default,
+        )
+        driver.connect()
+    except (TargetUnavailable, TargetError) as exc:
+        return ExecutionResult(False, f"Cannot reach the database to rebuild: {str(exc).strip()[:500]}")
+    summary = [f"{len(migrations)} migration(s) of {what}:"]
+    with driver:
+        driver.lock()
+        in_ledger = driver.ledger()
+        for migration in migrations:
+            if migration.identifier in in_ledger:
+                summary.append(f"{migration}: already in the ledger")
+                continue
+            ok, output, seconds = driver.apply(migration)
+            summary.append(f"{migration}: {'applied' if ok else 'failed'} in {seconds:.3f}s")
+            if not ok:
+                summary.append(output[-2000:])
                 return ExecutionResult(False, "\n".join(summary))
         driver.unlock()
     return ExecutionResult(True, "\n".join(summary))

@@ -59,11 +59,18 @@ class MaskingRuleAdmin(ImportPermissionMixin, ImportExportModelAdmin, SimpleHist
     resource_classes = [MaskingRuleResource]
     import_permissions = (services.CHANGE_RULE_PERMISSION,)  # adding a rule is checked row by row
     formats = [YAML, CSV]
-    list_display = ["table", "column_label", "strategy", "params", "flag", "note"]
+    list_display = ["schema", "table", "column_label", "strategy", "params", "flag", "note"]
     list_display_links = ["table", "column_label"]
-    list_filter = ["strategy", "table"]
-    search_fields = ["table", "column", "note"]
+    list_filter = ["strategy", "schema", "table"]
+    search_fields = ["schema", "table", "column", "note"]
     change_list_template = "admin/refreshes/maskingrule/change_list.html"
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        # The resource tells the person importing when it read old 2-part rows as public (preview and confirm).
+        def note(text):
+            self.message_user(request, text, messages.WARNING)
+
+        return {**super().get_import_resource_kwargs(request, **kwargs), "note": note}
 
     def save_model(self, request, obj, form, change):
         # The form has validated; the service checks the permission and records who, as an import does.
@@ -100,6 +107,8 @@ class MaskingRuleAdmin(ImportPermissionMixin, ImportExportModelAdmin, SimpleHist
         staging = Environment.objects.filter(key=EnvironmentKey.STAGING).first()
         run = services.latest_runs([staging.pk], status=RunStatus.SUCCEEDED).get(staging.pk) if staging else None
         table = request.GET.get("table", "")
+        if table and "." not in table:
+            table = f"public.{table}"  # a bare table name is in public, as in the rules
         tables = run.preview if run else {}
         if table:
             tables = {k: v for k, v in tables.items() if k == table}

@@ -14,3 +14,6 @@ PREVIEW_ROWS = getattr(settings, "OPS_REFRESHES_PREVIEW_ROWS", 5)
 CONNECT_TIMEOUT = getattr(settings, "OPS_REFRESHES_CONNECT_TIMEOUT", 10)
 # Tables masked at once, each on its own connection to the scratch database (the server's cores, at most).
 MASK_PARALLEL = getattr(settings, "OPS_REFRESHES_MASK_PARALLEL", 2)
+# A pending or running run with no step started or finished for this long is stale: its worker is gone, and it may
+# be resumed. Before that, a resume is refused (a second copy step would drop the scratch database in use).
+STALE_AFTER_MINUTES = getattr(settings, "OPS_REFRESHES_STALE_AFTER_MINUTES", 60)

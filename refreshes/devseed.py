@@ -1,20 +1,33 @@
-"""The dev reset's data: Faker from a fixed seed, so the same seed always gives the same rows.
+"""The dev reset's data: Faker rows for the tables dev's real schema has, driven by the masking rules' column kinds,
+from a fixed seed, so the same seed and schema always give the same rows.
 
-Nothing here depends on the clock or on the database's sequences: dates are offsets from a fixed day.
+dev's schema is built first from the migrations live on dev (services._build_dev). Then each table is filled only
+when the rules say what every one of its columns is: an email column gets test emails, a `fake` column a pick from
+its dictionary, a phone column a 555 number, a kept integer key a sequence, a foreign key a row of its parent...
+A table the rules do not fully cover, one emptied by its rule (as staging has it), or one whose columns the
+generator has no value for is left empty and reported, never filled with guesses.
+
+Nothing here depends on the clock: dates are offsets from a fixed day.
 """
 
 import hashlib
+import random
+import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from psycopg import sql
 
-from refreshes.sample.generate import CONSTRAINTS_SQL, MOODS, RITUALS, SCHEMA_SQL, TABLES, count_rows
+from refreshes import dictionaries
+from refreshes.choices import Strategy
+from refreshes.schema import count_rows, read_columns
 
 TEST_CUSTOMERS = 12
-PRODUCTS = 48
-ORDERS = 60
+ROWS = 24  # rows per table; the first TEST_CUSTOMERS rows of the login table are the test logins
 _EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
-_KINDS = ["Candle", "Oil", "Balm", "Tea", "Robe", "Mist", "Stone", "Journal"]
+_INTEGERS = {"smallint", "integer", "bigint"}
+_TEXT = {"text", "character varying", "citext"}
+_PASSWORD = ("password", "passwd")
 
 
 def _password_hash(password: str, salt: str) -> str:
@@ -32,89 +45,219 @@ def test_logins(seed: int) -> list[dict]:
     ]
 
 
-def rows(seed: int) -> dict[str, list[tuple]]:
+def _facts(conn):
+    """Single-column keys: {(schema, table): pk column}, {(schema, table, column): (parent table key, parent
+    column)}, unique (schema, table, column)s, and character lengths."""
+    pks, uniques = {}, set()
+    for schema, table, column, primary in conn.execute(
+        """
+        SELECT n.nspname, c.relname, a.attname, i.indisprimary
+        FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
+        WHERE i.indnatts = 1 AND (i.indisunique OR i.indisprimary)
+        """
+    ).fetchall():
+        uniques.add((schema, table, column))
+        if primary:
+            pks[(schema, table)] = column
+    fks = {}
+    for schema, table, column, pschema, ptable, pcolumn in conn.execute(
+        """
+        SELECT cn.nspname, c.relname, ca.attname, pn.nspname, p.relname, pa.attname
+        FROM pg_constraint con
+        JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace
+        JOIN pg_class p ON p.oid = con.confrelid JOIN pg_namespace pn ON pn.oid = p.relnamespace
+        JOIN pg_attribute ca ON ca.attrelid = c.oid AND ca.attnum = con.conkey[1]
+        JOIN pg_attribute pa ON pa.attrelid = p.oid AND pa.attnum = con.confkey[1]
+        WHERE con.contype = 'f' AND array_length(con.conkey, 1) = 1
+        """
+    ).fetchall():
+        fks[(schema, table, column)] = ((pschema, ptable), pcolumn)
+    lengths = {
+        (s, t, c): n
+        for s, t, c, n in conn.execute(
+            "SELECT table_schema, table_name, column_name, character_maximum_length FROM information_schema.columns "
+            "WHERE character_maximum_length IS NOT NULL"
+        ).fetchall()
+    }
+    return pks, fks, uniques, lengths
+
+
+class _Table:
+    def __init__(self, key, columns):
+        self.key, self.columns = key, columns
+        self.label = ".".join(key)
+
+
+def _order(tables, fks):
+    """Parents before children (a foreign key to itself or a cycle is left to the NULLs it allows)."""
+    done, ordered = set(), []
+    pending = list(tables)
+    while pending:
+        progress = False
+        for table in list(pending):
+            parents = {fks[(*table.key, c.column)][0] for c in table.columns if (*table.key, c.column) in fks}
+            if all(p in done or p == table.key or p not in {t.key for t in pending} for p in parents):
+                ordered.append(table)
+                done.add(table.key)
+                pending.remove(table)
+                progress = True
+        if not progress:
+            ordered.extend(pending)
+            break
+    return ordered
+
+
+def build(conn, *, rules, seed: int) -> tuple[dict, dict, list]:
+    """Fill dev's (migrated, empty) database.
+
+    Returns ({"schema.table": rows}, {"schema.table": why it is left empty}, the test logins made).
+    """
     from faker import Faker  # heavy (~0.2 s): only the dev reset needs it
 
     fake = Faker("en_US")
     fake.seed_instance(seed)
-    data: dict[str, list[tuple]] = {t: [] for t in TABLES}
-    data["rituals"] = [(i, slug, name) for i, (slug, name) in enumerate(RITUALS, 1)]
-    data["moods"] = [(i, slug, name) for i, (slug, name) in enumerate(MOODS, 1)]
-    for i in range(1, PRODUCTS + 1):
-        ritual, mood = RITUALS[i % len(RITUALS)], MOODS[(i // 3) % len(MOODS)]
-        data["products"].append(
-            (
-                i,
-                f"DEV-{i:04d}",
-                f"{ritual[1]} {_KINDS[i % len(_KINDS)]}",
-                f"A {mood[1].lower()} companion for the {ritual[1].lower()} ritual. {fake.sentence()}",
-                fake.random_int(1500, 21500),
-                1 + i % len(RITUALS),
-                1 + (i // 3) % len(MOODS),
-                _EPOCH + timedelta(days=i),
-            )
-        )
-    for i, login in enumerate(test_logins(seed), 1):
-        first, last = fake.first_name(), fake.last_name()
-        data["customers"].append(
-            (
-                i,
-                login["email"],
-                first,
-                last,
-                f"+1 555 01{i:02d}",
-                fake.date_of_birth(minimum_age=18, maximum_age=80),
-                _password_hash(login["password"], f"devsalt{i}"),
-                i % 2 == 0,
-                None,
-                _EPOCH + timedelta(hours=i),
-            )
-        )
-        data["addresses"].append(
-            (i, i, fake.street_address(), None, fake.city(), fake.postcode(), "US", f"+1 555 01{i:02d}")
-        )
-        data["newsletter_subscriptions"].append((i, login["email"], i, "footer", _EPOCH + timedelta(hours=i)))
-    item = 0
-    for o in range(1, ORDERS + 1):
-        customer = 1 + fake.random_int(0, TEST_CUSTOMERS - 1)
-        lines = []
-        for _ in range(fake.random_int(1, 3)):
-            item += 1
-            product = data["products"][fake.random_int(0, PRODUCTS - 1)]
-            quantity = fake.random_int(1, 3)
-            lines.append((item, o, product[0], quantity, product[4]))
-        data["order_items"].extend(lines)
-        total = sum(q * p for _, _, _, q, p in lines)
-        email = data["customers"][customer - 1][1]
-        status = ["paid", "shipped", "delivered"][o % 3]
-        placed = _EPOCH + timedelta(days=30, hours=o)
-        data["orders"].append((o, customer, customer, status, email, total, None, None, placed))
-    for r in range(1, 31):
-        data["reviews"].append(
-            (
-                r,
-                1 + r % TEST_CUSTOMERS,
-                1 + (r * 7) % PRODUCTS,
-                1 + r % 5,
-                fake.paragraph(nb_sentences=2),
-                _EPOCH + timedelta(days=40, hours=r),
-            )
-        )
-    for w in range(1, 25):
-        data["wishlists"].append((w, 1 + w % TEST_CUSTOMERS, 1 + (w * 5) % PRODUCTS, _EPOCH + timedelta(days=50 + w)))
-    return data
+    rng = random.Random(seed)  # noqa: S311 - test data, not secrets
+    by_key = {r.key: r for r in rules}
+    emptied = {r.table_key for r in rules if r.strategy == Strategy.TRUNCATE}
+    pks, fks, uniques, lengths = _facts(conn)
+    grouped: dict[tuple, list] = {}
+    for column in read_columns(conn):
+        if not column.console_owned:
+            grouped.setdefault(column.table_key, []).append(column)
+    tables = [_Table(key, cols) for key, cols in sorted(grouped.items())]
 
-
-def build(conn, *, seed: int) -> dict:
-    """Create the sample schema in `conn`'s (new, empty) database and seed it. Returns row counts."""
-    data = rows(seed)
+    left_empty, generated, counts = {}, {}, {}
+    logins_table = _logins_table(tables, by_key)
+    logins = test_logins(seed)
     with conn.transaction():
-        conn.execute(SCHEMA_SQL)
-        for table in TABLES:
-            if not data[table]:
+        for table in _order(tables, fks):
+            if table.key in emptied:
+                left_empty[table.label] = "emptied by its masking rule (as in staging)"
                 continue
-            with conn.cursor().copy(sql.SQL("COPY {} FROM STDIN").format(sql.Identifier(table))) as copy:
-                for row in data[table]:
+            unruled = [c.column for c in table.columns if (c.schema, c.table, c.column) not in by_key]
+            if unruled:
+                left_empty[table.label] = f"no masking rule for {', '.join(unruled)}"
+                continue
+            existing = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(*table.key))).fetchone()
+            if existing[0]:
+                left_empty[table.label] = f"kept the {existing[0]} row(s) its migrations inserted"
+                continue
+            try:
+                rows = [
+                    [
+                        _value(
+                            column,
+                            i,
+                            rule=by_key[(column.schema, column.table, column.column)],
+                            rng=rng,
+                            fake=fake,
+                            pk=pks.get(table.key) == column.column,
+                            fk=fks.get((column.schema, column.table, column.column)),
+                            unique=(column.schema, column.table, column.column) in uniques,
+                            length=lengths.get((column.schema, column.table, column.column)),
+                            generated=generated,
+                            login=logins[i - 1] if table.key == logins_table and i <= len(logins) else None,
+                        )
+                        for column in table.columns
+                    ]
+                    for i in range(1, ROWS + 1)
+                ]
+            except _NoValue as exc:
+                left_empty[table.label] = str(exc)
+                continue
+            names = [c.column for c in table.columns]
+            with conn.cursor().copy(
+                sql.SQL("COPY {} ({}) FROM STDIN").format(
+                    sql.Identifier(*table.key), sql.SQL(", ").join(map(sql.Identifier, names))
+                )
+            ) as copy:
+                for row in rows:
                     copy.write_row(row)
-        conn.execute(CONSTRAINTS_SQL)
-    return count_rows(conn, TABLES)
+            for at, name in enumerate(names):
+                generated[(*table.key, name)] = [row[at] for row in rows]
+        counts = count_rows(conn, [t.key for t in tables])
+    made = logins if logins_table is not None and logins_table not in left_empty_keys(left_empty) else []
+    return counts, left_empty, made
+
+
+def _logins_table(tables, by_key):
+    """The table of people who log in: an email column and a password column, both masked."""
+    for table in tables:
+        kinds = {
+            by_key[(c.schema, c.table, c.column)].strategy for c in table.columns if (*table.key, c.column) in by_key
+        }
+        passwords = [c for c in table.columns if any(p in c.column for p in _PASSWORD)]
+        if Strategy.EMAIL in kinds and passwords:
+            return table.key
+    return None
+
+
+def left_empty_keys(left_empty):
+    return {tuple(label.split(".", 1)) for label in left_empty}
+
+
+class _NoValue(Exception):
+    pass
+
+
+def _value(column, i, *, rule, rng, fake, pk, fk, unique, length, generated, login):  # noqa: C901 - one case per kind
+    strategy, params = rule.strategy, rule.params or {}
+    if strategy == Strategy.NULL:
+        return None
+    if fk is not None and not pk:
+        (parent, parent_column) = fk
+        choices = generated.get((*parent, parent_column))
+        if not choices:
+            if column.nullable:
+                return None
+            raise _NoValue(f"{column.column} refers to {'.'.join(parent)}, which is left empty")
+        return rng.choice(choices)
+    if strategy == Strategy.EMAIL:
+        if login:
+            return login["email"]
+        return f"dev{i}.{column.table}@{params.get('domain', 'masked')}.invalid"
+    if strategy == Strategy.FAKE:
+        return rng.choice(dictionaries.values(params["dictionary"]))
+    if strategy == Strategy.PHONE:
+        return f"+1 555 {i:07d}"
+    if strategy == Strategy.PSEUDONYM:
+        if any(p in column.column for p in _PASSWORD):
+            password = login["password"] if login else f"amarise-dev-row-{i}"
+            return _password_hash(password, f"devsalt{i}")
+        return fake.hexify("^" * int(params.get("length", 16)))
+    if strategy == Strategy.SCRUB:
+        return fake.sentence()
+    if strategy == Strategy.DATE_SHIFT:
+        if column.data_type == "date":
+            return (_EPOCH - timedelta(days=rng.randint(18 * 365, 80 * 365))).date()
+        return _EPOCH + timedelta(hours=rng.randint(0, 24 * 365))
+    return _kept(column, i, rng=rng, fake=fake, pk=pk, unique=unique, length=length)
+
+
+def _kept(column, i, *, rng, fake, pk, unique, length):
+    """A value for a column declared safe, by its type."""
+    kind = column.data_type
+    if kind in _INTEGERS:
+        return i if (pk or unique) else rng.randint(1, 5 if kind == "smallint" else 10_000)
+    if kind == "numeric":
+        return Decimal(rng.randint(100, 100_000)) / 100
+    if kind == "boolean":
+        return i % 2 == 0
+    if kind in _TEXT:
+        value = f"{column.column}-{i}" if (pk or unique) else fake.word()
+        return value[:length] if length else value
+    if kind == "character":
+        return "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(length or 1))
+    if kind == "date":
+        return (_EPOCH + timedelta(days=i)).date()
+    if kind in {"timestamp with time zone", "timestamp without time zone"}:
+        value = _EPOCH + timedelta(days=i, hours=rng.randint(0, 23))
+        return value if kind.endswith("with time zone") else value.replace(tzinfo=None)
+    if kind == "inet":
+        return f"192.0.2.{i % 250 + 1}"  # TEST-NET-1: documentation addresses
+    if kind == "uuid":
+        return uuid.UUID(int=rng.getrandbits(128))
+    if kind in {"json", "jsonb"}:
+        return "{}"
+    raise _NoValue(f"no generator for {column.column} ({kind})")

@@ -11,8 +11,9 @@ from psycopg import sql
 from refreshes import dictionaries
 from refreshes.choices import PERSONAL_STRATEGIES, Strategy
 from refreshes.models import looks_personal
+from refreshes.schema import WORK_SCHEMA
 
-WORK = "_ops_refresh"  # schema of the console's working tables inside the scratch copy
+WORK = WORK_SCHEMA  # schema of the console's working tables inside the scratch copy
 NAME_DICTIONARIES = {"first_name", "last_name", "name"}
 EMAIL_RE = r"[[:alnum:]._+-]+@[[:alnum:].-]+\.[[:alpha:]]{2,}"
 PHONE_RE = r"\+?[0-9][0-9 .()-]{6,}[0-9]"
@@ -82,25 +83,26 @@ def expression(rule, column) -> sql.Composable | None:
 
 
 def masking_statements(rules, columns):
-    """(truncate, updates): one TRUNCATE of the emptied tables (or None), and one (table, UPDATE) per masked table."""
-    by_key = {(r.table, r.column): r for r in rules}
-    present = {c.table for c in columns}
-    emptied = sorted({r.table for r in rules if r.strategy == Strategy.TRUNCATE} & present)
+    """(truncate, updates): one TRUNCATE of the emptied tables (or None), and one ("schema.table", UPDATE) per
+    masked table, whatever its schema."""
+    by_key = {r.key: r for r in rules}
+    present = {c.table_key for c in columns}
+    emptied = sorted({r.table_key for r in rules if r.strategy == Strategy.TRUNCATE} & present)
     truncate = None
     if emptied:
-        statement = sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(map(sql.Identifier, emptied)))
-        truncate = (",".join(emptied), statement)
-    sets: dict[str, list] = {}
+        statement = sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(sql.Identifier(*key) for key in emptied))
+        truncate = (",".join(".".join(key) for key in emptied), statement)
+    sets: dict[tuple, list] = {}
     for column in columns:
-        if column.table in emptied:
+        if column.table_key in emptied or column.console_owned:
             continue
-        rule = by_key.get((column.table, column.column))
+        rule = by_key.get((column.schema, column.table, column.column))
         expr = expression(rule, column) if rule else None
         if expr is not None:
-            sets.setdefault(column.table, []).append(sql.SQL("{} = {}").format(sql.Identifier(column.column), expr))
+            sets.setdefault(column.table_key, []).append(sql.SQL("{} = {}").format(sql.Identifier(column.column), expr))
     updates = [
-        (table, sql.SQL("UPDATE {} SET {}").format(sql.Identifier(table), sql.SQL(", ").join(assignments)))
-        for table, assignments in sets.items()
+        (".".join(key), sql.SQL("UPDATE {} SET {}").format(sql.Identifier(*key), sql.SQL(", ").join(assignments)))
+        for key, assignments in sets.items()
     ]
     return truncate, updates
 
@@ -125,21 +127,21 @@ def capture_production_values(conn, rules, columns, *, min_length: int) -> int:
     Only digests are kept (and names, which the scrub must recognise); the scratch copy is dropped anyway.
     Values the dictionaries hold are public fakes, so they are left out.
     """
-    by_key = {(r.table, r.column): r for r in rules}
-    emptied = {r.table for r in rules if r.strategy == Strategy.TRUNCATE}
+    by_key = {r.key: r for r in rules}
+    emptied = {r.table_key for r in rules if r.strategy == Strategy.TRUNCATE}
     values = sql.Identifier(WORK, "prod_values")
     names = sql.Identifier(WORK, "names")
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(values))
     conn.execute(sql.SQL("CREATE TABLE {} (h bytea)").format(values))
     conn.execute(sql.SQL("TRUNCATE {}").format(names))
     for column in columns:
-        rule = by_key.get((column.table, column.column))
+        rule = by_key.get((column.schema, column.table, column.column))
         personal = (rule is not None and rule.strategy in PERSONAL_STRATEGIES) or (
-            column.table in emptied and looks_personal(column.column)
+            column.table_key in emptied and looks_personal(column.column)
         )
         if not personal or column.data_type not in {"text", "character varying", "character", "citext", "inet"}:
             continue
-        col, table = sql.Identifier(column.column), sql.Identifier(column.table)
+        col, table = sql.Identifier(column.column), sql.Identifier(column.schema, column.table)
         as_text = sql.SQL("host({})").format(col) if column.data_type == "inet" else sql.SQL("{}::text").format(col)
         conn.execute(
             sql.SQL("INSERT INTO {} SELECT DISTINCT digest({}, 'sha256') FROM {} WHERE length({}) >= {}").format(
@@ -185,7 +187,8 @@ def apply(connect, rules, columns, *, key: str, parallel: int = 1) -> dict:
         conn.commit()
         sizes = dict(
             conn.execute(
-                "SELECT relname, reltuples FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace"
+                "SELECT n.nspname || '.' || c.relname, c.reltuples FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')"
             ).fetchall()
         )
 

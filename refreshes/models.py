@@ -11,7 +11,10 @@ from refreshes.choices import ALLOWED_TRANSITIONS, FINISHED, RunKind, RunStatus,
 from refreshes.dictionaries import DICTIONARIES
 from refreshes.exceptions import InvalidTransition
 
-_IDENTIFIER = RegexValidator(r"^[a-z_][a-z0-9_]*$", "Use the table's or column's SQL name: lower case, digits, _.")
+_IDENTIFIER = RegexValidator(
+    r"^[a-z_][a-z0-9_]*$", "Use the schema's, table's or column's SQL name: lower case, digits, _."
+)
+DEFAULT_SCHEMA = "public"
 _ENV_VAR = RegexValidator(
     r"^[A-Z][A-Z0-9_]*$", "Name the process variable in UPPER_SNAKE_CASE, e.g. STAGING_DATABASE_URL."
 )
@@ -48,7 +51,7 @@ def always_personal(column: str) -> bool:
 def kept_personal(rule) -> str:
     """The refusal when a rule keeps a column that is personal by name; empty when the rule is fine."""
     if rule.strategy == Strategy.KEEP and always_personal(rule.column):
-        return f"{rule.table}.{rule.column} holds personal data: it cannot be kept as it is; mask it"
+        return f"{rule.schema}.{rule.table}.{rule.column} holds personal data: it cannot be kept as it is; mask it"
     return ""
 
 
@@ -88,8 +91,17 @@ class DataTarget(models.Model):
 
 
 class MaskingRule(models.Model):
-    """How one column of the production schema reaches staging. A blank column rules the whole table."""
+    """How one column of production reaches staging, named schema.table.column. A blank column rules the whole table.
 
+    Every schema of production is checked (but PostgreSQL's own): a schema no rule mentions fails the preflight.
+    """
+
+    schema = models.CharField(
+        max_length=63,
+        default=DEFAULT_SCHEMA,
+        validators=[_IDENTIFIER],
+        help_text="The table's schema in production: public, or crm, audit...",
+    )
     table = models.CharField(max_length=63, validators=[_IDENTIFIER])
     column = models.CharField(max_length=63, blank=True, validators=[_IDENTIFIER], help_text="Blank: the whole table.")
     strategy = models.CharField(max_length=16, choices=Strategy.choices)
@@ -99,11 +111,25 @@ class MaskingRule(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["table", "column"]
-        constraints = [models.UniqueConstraint(fields=["table", "column"], name="masking_rule_unique_column")]
+        ordering = ["schema", "table", "column"]
+        constraints = [
+            models.UniqueConstraint(fields=["schema", "table", "column"], name="masking_rule_unique_schema_column")
+        ]
 
     def __str__(self):
-        return f"{self.table}.{self.column or '*'}: {self.strategy}"
+        return f"{self.label}: {self.strategy}"
+
+    @property
+    def label(self):
+        return f"{self.schema}.{self.table}.{self.column or '*'}"
+
+    @property
+    def table_key(self):
+        return (self.schema, self.table)
+
+    @property
+    def key(self):
+        return (self.schema, self.table, self.column)
 
     @property
     def is_personal(self):

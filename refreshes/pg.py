@@ -3,10 +3,11 @@
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from refreshes import conf
 from refreshes.exceptions import RefreshError
@@ -15,26 +16,42 @@ _RENAME = sql.SQL("ALTER DATABASE {} RENAME TO {}")
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
 
 
+# What a Dsn fills in when the URL leaves it out (the console's long-standing defaults).
+_DEFAULTS = {"host": "127.0.0.1", "port": "5432", "user": "postgres"}
+_READ_ONLY = "-c default_transaction_read_only=on"
+
+
 @dataclass(frozen=True)
 class Dsn:
-    host: str
-    port: int
-    user: str
-    password: str
-    dbname: str
+    """A database URL as libpq reads it: every option kept (sslmode, sslrootcert, sslcert, target_session_attrs,
+    application_name, options, ...), not only host, port, user, password and database name."""
+
+    params: tuple[tuple[str, str], ...]
 
     @classmethod
     def parse(cls, url: str) -> "Dsn":
         parts = urlsplit(url or "")
         if parts.scheme not in {"postgres", "postgresql"} or not parts.path.strip("/"):
-            raise RefreshError("a database URL must look like postgres://USER@HOST:PORT/NAME")
-        return cls(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or 5432,
-            user=unquote(parts.username or "postgres"),
-            password=unquote(parts.password or ""),
-            dbname=unquote(parts.path.lstrip("/")),
-        )
+            raise RefreshError("a database URL must look like postgres://USER@HOST:PORT/NAME[?sslmode=...&...]")
+        try:
+            parsed = conninfo_to_dict(url)
+        except psycopg.ProgrammingError as exc:
+            raise RefreshError(f"the database URL cannot be read: {str(exc).strip()}") from None
+        return cls.of({**_DEFAULTS, **{k: str(v) for k, v in parsed.items() if v is not None}})
+
+    @classmethod
+    def of(cls, params: dict) -> "Dsn":
+        return cls(tuple(sorted(params.items())))
+
+    @property
+    def options(self) -> dict:
+        return dict(self.params)
+
+    host = property(lambda self: self.options.get("host", ""))
+    port = property(lambda self: int(self.options.get("port", "5432").split(",")[0]))
+    user = property(lambda self: self.options.get("user", ""))
+    password = property(lambda self: self.options.get("password", ""))
+    dbname = property(lambda self: self.options.get("dbname", ""))
 
     def server(self):
         """Where the database lives, with local names made equal so 'localhost' cannot hide a match."""
@@ -45,24 +62,39 @@ class Dsn:
         return self.server() == other.server() and self.dbname == other.dbname
 
     def with_db(self, dbname: str) -> "Dsn":
-        return Dsn(self.host, self.port, self.user, self.password, dbname)
+        return Dsn.of({**self.options, "dbname": dbname})
 
-    def kwargs(self, **extra):
-        params = {"host": self.host, "port": self.port, "user": self.user, "dbname": self.dbname}
-        if self.password:
-            params["password"] = self.password
-        params["connect_timeout"] = conf.CONNECT_TIMEOUT
+    def kwargs(self, *, read_only=False, **extra):
+        """psycopg.connect's keywords: every libpq option of the URL, the console's timeout if it sets none."""
+        params = {"connect_timeout": str(conf.CONNECT_TIMEOUT), **self.options}
+        if read_only:
+            params["options"] = f"{params.get('options', '')} {_READ_ONLY}".strip()
         params.update(extra)
         return params
 
-    def libpq_env(self, *, read_only=False):
-        """Environment for pg_dump/pg_restore/psql: the password goes there, never on a command line."""
-        env = {"PGHOST": self.host, "PGPORT": str(self.port), "PGUSER": self.user, "PGDATABASE": self.dbname}
-        if self.password:
-            env["PGPASSWORD"] = self.password
-        if read_only:
-            env["PGOPTIONS"] = "-c default_transaction_read_only=on"
-        return env
+    def conninfo(self, *, read_only=False, password=True) -> str:
+        params = self.kwargs(read_only=read_only)
+        if not password:
+            params.pop("password", None)
+        return make_conninfo("", **params)
+
+    def command_args(self, *, read_only=False):
+        """(argument, environment) for pg_dump/pg_restore/psql: `--dbname=<conninfo>` carries every libpq option;
+        the password goes in the environment, never on a command line."""
+        env = {"PGPASSWORD": self.password} if self.password else {}
+        return f"--dbname={self.conninfo(read_only=read_only, password=False)}", env
+
+    def url(self) -> str:
+        """As a postgresql:// URL, every option kept (for the migrations executor, which takes URLs)."""
+        options = self.options
+        user = quote(options.pop("user", ""), safe="")
+        password = options.pop("password", "")
+        host = quote(options.pop("host", ""), safe="")
+        port = options.pop("port", "")
+        dbname = quote(options.pop("dbname", ""), safe="")
+        auth = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
+        query = f"?{urlencode(options, quote_via=quote)}" if options else ""
+        return f"postgresql://{auth}{host}{f':{port}' if port else ''}/{dbname}{query}"
 
     def __str__(self):
         # Safe to show: no password.
@@ -70,9 +102,7 @@ class Dsn:
 
 
 def connect(dsn: Dsn, *, read_only=False, autocommit=False):
-    options = "-c default_transaction_read_only=on" if read_only else None
-    extra = {"options": options} if options else {}
-    return psycopg.connect(**dsn.kwargs(**extra), autocommit=autocommit)
+    return psycopg.connect(**dsn.kwargs(read_only=read_only), autocommit=autocommit)
 
 
 @contextmanager

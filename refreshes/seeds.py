@@ -17,10 +17,11 @@ def seed(report):
                 values={"dsn_env_var": var, "masking_key_env_var": conf.MASKING_KEY_VAR},
                 report=report,
             )
-    for table, column, strategy, params, note in rules.RULES:
+    for qualified, column, strategy, params, note in rules.RULES:
+        schema, table = rules.split_table(qualified)
         seed_row(
             MaskingRule,
-            lookup={"table": table, "column": column},
+            lookup={"schema": schema, "table": table, "column": column},
             values={"strategy": str(strategy), "params": params, "note": note},
             report=report,
         )

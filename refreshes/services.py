@@ -7,6 +7,7 @@ written in the same transaction as the work, a comment on the swapped database) 
 import logging
 import os
 import time
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
@@ -15,13 +16,14 @@ from django.utils import timezone
 from core.status import change_status
 from core.tasks import signature
 from environments.public import EmailMode, Environment, EnvironmentKey
+from migrations_log.public import replay_live_migrations
 from refreshes import conf, devseed, masking, pg, verify
 from refreshes.choices import STEPS, RunKind, RunStatus, StepStatus
 from refreshes.drivers import get_source
 from refreshes.exceptions import FailClosed, NotAllowed, RefreshError
 from refreshes.models import DataTarget, MaskingRule, RefreshRun, RefreshStep
 from refreshes.sample import generate
-from refreshes.schema import SchemaCheck, check_rules, read_columns
+from refreshes.schema import WORK_SCHEMA, SchemaCheck, check_rules, count_rows, has_work_schema, read_columns
 
 logger = logging.getLogger("amarise_ops.refreshes")
 
@@ -151,11 +153,42 @@ def enqueue(run_id: int):
         chain(*(signature(STEP_TASK, run_id, name) for name in names)).apply_async()
 
 
+def last_activity(run: RefreshRun):
+    """When the run last showed a sign of life: its creation, or a step starting or finishing."""
+    moments = [run.created_at, run.started_at]
+    for started, finished in run.steps.values_list("started_at", "finished_at"):
+        moments += [started, finished]
+    return max(m for m in moments if m is not None)
+
+
+def resume_refusal(run: RefreshRun, *, now=None) -> str:
+    """Why `run` may not be resumed ('' when it may): only a failed run, or one whose worker is gone (stale)."""
+    if run.status == RunStatus.FAILED:
+        return ""
+    if run.is_finished:
+        return f"{run} is {run.status}; start a new one"
+    idle = (now or timezone.now()) - last_activity(run)
+    stale_after = timedelta(minutes=conf.STALE_AFTER_MINUTES)
+    if idle < stale_after:
+        minutes = int(idle.total_seconds() // 60)
+        return (
+            f"{run} is still {run.status} (last step activity {minutes} min ago): a second copy of its steps would "
+            f"drop the scratch database in use. Resume it when it has failed, or once it has shown no activity for "
+            f"{conf.STALE_AFTER_MINUTES} min (its worker is gone); or cancel it"
+        )
+    return ""
+
+
 def resume_run(*, run_id: int) -> RefreshRun:
-    run = RefreshRun.objects.get(pk=run_id)
-    if run.is_finished and run.steps.filter(name="cleanup", status=StepStatus.DONE).exists():
-        raise RefreshError(f"{run} is finished; start a new one")
-    transaction.on_commit(lambda: enqueue(run.pk))
+    """Enqueue the unfinished steps of a failed or stale run again; refused for a run still going."""
+    with transaction.atomic():
+        run = RefreshRun.objects.select_for_update().get(pk=run_id)
+        if run.status == RunStatus.FAILED and run.steps.filter(name="cleanup", status=StepStatus.DONE).exists():
+            raise RefreshError(f"{run} is finished and cleaned up; start a new one")
+        refusal = resume_refusal(run)
+        if refusal:
+            raise RefreshError(refusal)
+        transaction.on_commit(lambda: enqueue(run.pk))
     return run
 
 
@@ -254,6 +287,11 @@ def _preflight_staging(run):
         )
     with pg.connect(production, read_only=True) as conn:
         columns = read_columns(conn)
+        if has_work_schema(conn):
+            raise FailClosed(
+                f"refused, fail closed: production has a schema {WORK_SCHEMA}, the name of the console's working "
+                "schema in the copy, which the masking would overwrite and staging would lose"
+            )
     check = check_rules(columns, list(MaskingRule.objects.all()))
     if not check.passed:
         raise FailClosed(f"refused, fail closed: {check.summary()}")
@@ -271,7 +309,7 @@ def _copy(run):
     detail = source.copy_into(staging.with_db(_scratch(run)))
     with pg.connect(staging.with_db(_scratch(run))) as conn:
         columns = read_columns(conn)
-        counts = generate.count_rows(conn, sorted({c.table for c in columns}))
+        counts = count_rows(conn, sorted({c.table_key for c in columns}))
         joins = {fk["name"]: fk["joined"] for fk in verify.foreign_keys(conn)}
     RefreshRun.objects.filter(pk=run.pk).update(
         checks={"source": source.facts, "source_counts": counts, "source_joins": joins}
@@ -390,6 +428,8 @@ def _preflight_dev(run):
 
 
 def _build_dev(run):
+    """dev from its real schema: an empty database, the migrations live on dev applied in order through the
+    migrations executor (each in the new database's ledger), then Faker rows driven by the masking rules."""
     live = _live_dsn(run)
     seed = target_for(EnvironmentKey.DEV).dev_seed
     with pg.maintenance(live) as admin:
@@ -397,10 +437,21 @@ def _build_dev(run):
             return "already built and swapped in", {}
         pg.drop_database(admin, _next(run))
         pg.create_database(admin, _next(run), private=False)
+    applied = replay_live_migrations(environment=run.environment, url=live.with_db(_next(run)).url())
+    if not applied.ok:
+        raise RefreshError(f"dev's schema could not be built from its migrations: {applied.output[-1500:]}")
     with pg.connect(live.with_db(_next(run))) as conn:
-        counts = devseed.build(conn, seed=seed)
-    RefreshRun.objects.filter(pk=run.pk).update(row_counts=counts, test_logins=devseed.test_logins(seed))
-    return f"seeded from Faker seed {seed}", counts
+        counts, left_empty, logins = devseed.build(conn, rules=list(MaskingRule.objects.all()), seed=seed)
+    RefreshRun.objects.filter(pk=run.pk).update(
+        row_counts=counts,
+        test_logins=logins,
+        checks={"migrations": applied.output[-4000:], "left_empty": left_empty},
+    )
+    empty = "; ".join(f"{table} ({why})" for table, why in sorted(left_empty.items()))
+    first_line = applied.output.splitlines()[0].rstrip(":")
+    return f"schema from {first_line}; seeded from Faker seed {seed}" + (
+        f"; left empty: {empty}" if empty else ""
+    ), counts
 
 
 def _load_dev(run):

@@ -11,11 +11,43 @@ from migrations_log.drivers.base import MigrationTargetDriver, TargetError
 from migrations_log.sql import analyse
 
 # The target database's own ledger: a migration and its ledger row commit together, so a crash between
-# the target's commit and the console's record cannot run a migration twice.
+# the target's commit and the console's record cannot run a migration twice. It lives in the console's own
+# schema, amarise_ops, apart from the storefront's tables (the staging refresh keeps that schema as it is).
+LEDGER_SCHEMA = "amarise_ops"
 LEDGER = "amarise_migrations_log"
-_LEDGER = sql.Identifier(LEDGER)
+_LEDGER = sql.Identifier(LEDGER_SCHEMA, LEDGER)
+_OLD_LEDGER = sql.Identifier("public", LEDGER)  # where it was before issue 20
 _RECORD = sql.SQL("INSERT INTO {} (identifier, sha256) VALUES (%s, %s)").format(_LEDGER)
 _LOCK_KEY = zlib.crc32(LEDGER.encode())
+
+
+def ensure_ledger(conn):
+    """Create amarise_ops.amarise_migrations_log, moving a public.amarise_migrations_log of before into it.
+
+    Idempotent, and safe if both exist (a half-done move, or an old console writing again): the old rows are copied
+    across (those the new ledger lacks) and the old table is dropped. Runs under the advisory lock.
+    """
+    with conn.transaction():
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(LEDGER_SCHEMA)))
+        old = conn.execute("SELECT to_regclass(%s)", [f"public.{LEDGER}"]).fetchone()[0]
+        new = conn.execute("SELECT to_regclass(%s)", [f"{LEDGER_SCHEMA}.{LEDGER}"]).fetchone()[0]
+        if old is not None and new is None:
+            conn.execute(sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(_OLD_LEDGER, sql.Identifier(LEDGER_SCHEMA)))
+            return
+        conn.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (identifier text PRIMARY KEY, sha256 text NOT NULL, "
+                "applied_at timestamptz NOT NULL DEFAULT now())"
+            ).format(_LEDGER)
+        )
+        if old is not None:
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} (identifier, sha256, applied_at) SELECT identifier, sha256, applied_at FROM {} "
+                    "ON CONFLICT (identifier) DO NOTHING"
+                ).format(_LEDGER, _OLD_LEDGER)
+            )
+            conn.execute(sql.SQL("DROP TABLE {}").format(_OLD_LEDGER))
 
 
 class PostgresTarget(MigrationTargetDriver):
@@ -38,12 +70,7 @@ class PostgresTarget(MigrationTargetDriver):
 
     def lock(self):
         self.conn.execute("SELECT pg_advisory_lock(%s)", [_LOCK_KEY])
-        self.conn.execute(
-            sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (identifier text PRIMARY KEY, sha256 text NOT NULL, "
-                "applied_at timestamptz NOT NULL DEFAULT now())"
-            ).format(_LEDGER)
-        )
+        ensure_ledger(self.conn)
 
     def unlock(self):
         self.conn.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])

@@ -4,6 +4,7 @@ from backups.public import DriverError, ProtectedDatabase, RunStatus, ScratchRes
 from refreshes.drivers.base import Source, dump_into
 from refreshes.drivers.pg_dump import PgDumpSource
 from refreshes.exceptions import RefreshError
+from refreshes.pg import Dsn
 
 # pgBackRest's selective restore, asked for a database the backup does not have.
 _NOT_IN_BACKUP = re.compile(r"database to include '[^']*' does not exist")
@@ -60,6 +61,6 @@ class BackupRestoreSource(Source):
 
     def _copy_from(self, restored, scratch, *, stanza):
         cluster = restored.cluster
-        env = {"PGHOST": cluster.socket_directory, "PGPORT": str(cluster.port), "PGUSER": "postgres",
-               "PGDATABASE": self.production.dbname, "PGOPTIONS": "-c default_transaction_read_only=on"}  # fmt: skip
-        dump_into(env, scratch, what=f"{self.production.dbname} restored from {stanza}")
+        source = Dsn.of({"host": cluster.socket_directory, "port": str(cluster.port), "user": "postgres",
+                         "dbname": self.production.dbname})  # fmt: skip
+        dump_into(source, scratch, what=f"{self.production.dbname} restored from {stanza}")

@@ -8,5 +8,5 @@ class PgDumpSource(Source):
 
     def copy_into(self, scratch) -> str:
         # default_transaction_read_only: the dump cannot write to production even by mistake.
-        dump_into(self.production.libpq_env(read_only=True), scratch, what=f"production ({self.production})")
+        dump_into(self.production, scratch, what=f"production ({self.production})")
         return f"pg_dump of {self.production} restored into {scratch.dbname}"

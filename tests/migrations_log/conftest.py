@@ -77,7 +77,7 @@ def _reset_targets():
         # A production-like schema the migrations work on; everything else from earlier tests goes.
         target_sql(
             key,
-            "DROP SCHEMA public CASCADE; CREATE SCHEMA public; "
+            "DROP SCHEMA public CASCADE; CREATE SCHEMA public; DROP SCHEMA IF EXISTS amarise_ops CASCADE; "
             "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric NOT NULL, gift_note text, legacy_code text); "
             "CREATE TABLE legacy_carts (id bigint PRIMARY KEY); "
             "INSERT INTO orders SELECT g, g * 1.5, NULL, 'x' FROM generate_series(1, 1000) g;",

@@ -37,7 +37,7 @@ def test_apply_pending__each_migration__applied_timed_and_recorded(targets, peop
     ]
     assert all(r.duration_seconds > 0 and r.actor == RunActor.PERSON and r.user == people["verifier"] for r in runs)
     assert "line 2: ALTER TABLE" in runs[0].output
-    ledger = target_sql("dev", "SELECT identifier FROM amarise_migrations_log ORDER BY identifier")
+    ledger = target_sql("dev", "SELECT identifier FROM amarise_ops.amarise_migrations_log ORDER BY identifier")
     assert ledger == [("0001_add_gift_wrap",), ("0002_create_wishlists",)]
     assert _columns("staging") == {"id", "total", "gift_note", "legacy_code"}  # other environments untouched
 

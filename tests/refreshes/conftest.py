@@ -123,12 +123,16 @@ def targets_tx(seeded_tx):
 
 
 def text_of_database(name):
-    """Every text value of every public table, as one string: for independent checks of what leaked."""
+    """Every text value of every table in every schema but PostgreSQL's own, as one string: for independent checks
+    of what leaked."""
     with psycopg.connect(db_url(name)) as conn:
-        tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        tables = conn.execute(
+            "SELECT schemaname, tablename FROM pg_tables "
+            "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') AND schemaname NOT LIKE 'pg\\_%%'"
+        ).fetchall()
         parts = []
         for table in tables:
-            for (row,) in conn.execute(sql.SQL("SELECT t::text FROM {} t").format(sql.Identifier(table))):
+            for (row,) in conn.execute(sql.SQL("SELECT t::text FROM {} t").format(sql.Identifier(*table))):
                 parts.append(row)
     return "\n".join(parts)
 

@@ -8,8 +8,8 @@ from psycopg import sql
 
 from refreshes import masking, services
 from refreshes.choices import RunKind, RunStatus, StepStatus
-from refreshes.models import MaskingRule, RefreshRun
-from refreshes.rules import RULES
+from refreshes.models import RefreshRun
+from refreshes.rules import as_rules
 from refreshes.schema import read_columns
 from tests.refreshes.conftest import (
     CUSTOMERS,
@@ -56,7 +56,7 @@ def test_staging_refresh__joins_and_foreign_keys__hold(targets, production, stag
     joined = "SELECT count(*) FROM orders o JOIN customers c ON c.id = o.customer_id AND c.email = o.contact_email"
     assert query(staging_name, joined)[0][0] == query(production, joined)[0][0] > 0
     for table in ("customers", "orders", "order_items", "reviews"):
-        assert run.row_counts[table] == count(production, table)
+        assert run.row_counts[f"public.{table}"] == count(production, table)
 
 
 def test_leak_scan__planted_leak__fails_and_staging_untouched(targets, production, staging_name):
@@ -76,7 +76,7 @@ def test_leak_scan__planted_leak__fails_and_staging_untouched(targets, productio
 
     run = RefreshRun.objects.get(pk=run.pk)
     assert run.status == RunStatus.FAILED and run.leak_scan_passed is False
-    assert {leak["column"] for leak in run.leak_scan["leaks"]} == {"orders.status"}
+    assert {leak["column"] for leak in run.leak_scan["leaks"]} == {"public.orders.status"}
     assert real_email not in str(run.leak_scan) and real_email not in run.error
     assert query(staging_name, "SELECT email FROM customers ORDER BY id") == before
     assert databases_like(f"_{run.pk}_{run.token}") == []
@@ -91,7 +91,7 @@ def test_leak_scan__name_planted_in_free_text__found(targets, production, stagin
     services.run_step(run_id=run.pk, step_name="verify")
     services.run_step(run_id=run.pk, step_name="cleanup")
     run = RefreshRun.objects.get(pk=run.pk)
-    assert run.leak_scan["leaks"] == [{"column": "reviews.body", "rows": 1}]
+    assert run.leak_scan["leaks"] == [{"column": "public.reviews.body", "rows": 1}]
 
 
 def test_mask__no_masking_key__refuses_before_copying(targets, production, staging_name, monkeypatch):
@@ -119,7 +119,7 @@ def _masked_tables(name):
 
 
 def test_mask__crash_after_some_tables__retry_masks_the_rest_once_and_matches_a_clean_run(monkeypatch):
-    rules = [MaskingRule(table=t, column=c, strategy=s, params=p) for t, c, s, p, _ in RULES]
+    rules = as_rules()
     crashed, clean = f"{PREFIX}mask_crashed", f"{PREFIX}mask_clean"
     for name in (crashed, clean):
         build_sample(name)
@@ -137,7 +137,7 @@ def test_mask__crash_after_some_tables__retry_masks_the_rest_once_and_matches_a_
 
     def reviews_crash(*args):
         truncate, updates = real(*args)
-        return truncate, [(t, sql.SQL("SELECT 1/0") if t == "reviews" else s) for t, s in updates]
+        return truncate, [(t, sql.SQL("SELECT 1/0") if t == "public.reviews" else s) for t, s in updates]
 
     # Given a masking that dies at the reviews table, after the larger tables committed
     monkeypatch.setattr(masking, "masking_statements", reviews_crash)
@@ -147,7 +147,7 @@ def test_mask__crash_after_some_tables__retry_masks_the_rest_once_and_matches_a_
         r[0]
         for r in query(crashed, sql.SQL("SELECT name FROM {}").format(sql.Identifier(masking.WORK, "masked_tables")))
     }
-    assert {"customers", "orders"} <= done and "reviews" not in done
+    assert {"public.customers", "public.orders"} <= done and "public.reviews" not in done
 
     # When it runs again, and a clean run masks a twin copy in parallel
     monkeypatch.setattr(masking, "masking_statements", real)

@@ -1,12 +1,15 @@
 """The staging refresh through a real Celery worker: determinism, guards, fail closed, crash safety."""
 
+from datetime import timedelta
+
 import psycopg
 import pytest
+from django.utils import timezone
 
 from environments.models import Environment
 from refreshes import services
 from refreshes.choices import RunKind, RunStatus, StepStatus
-from refreshes.models import DataTarget, RefreshRun
+from refreshes.models import DataTarget, RefreshRun, RefreshStep
 from tests.conftest import wait_until
 from tests.refreshes.conftest import OTHER_KEY_VAR, VARS, databases_like, db_url, query, run_directly
 
@@ -22,6 +25,13 @@ def _refresh_through_worker():
         timeout=90,
         what=f"refresh run {run.pk} to finish",
     )
+
+
+def _age(run, *, hours):
+    """As if the run's last sign of life were `hours` ago."""
+    past = timezone.now() - timedelta(hours=hours)
+    RefreshRun.objects.filter(pk=run.pk).update(created_at=past, started_at=past)
+    RefreshStep.objects.filter(run_id=run.pk).exclude(started_at=None).update(started_at=past, finished_at=past)
 
 
 def _pseudonyms(staging):
@@ -90,6 +100,9 @@ def test_staging_refresh__killed_between_steps__staging_as_it_was_then_resume_co
     assert _pseudonyms(staging_name) == before
     assert databases_like(f"scratch_{run.pk}_{run.token}") != []
 
+    with pytest.raises(services.RefreshError, match="still running"):  # too soon: the worker may be alive
+        services.resume_run(run_id=run.pk)
+    _age(run, hours=2)  # an hour without activity: the worker is gone
     services.resume_run(run_id=run.pk)  # on commit: the worker takes the remaining steps
     run = wait_until(
         lambda: RefreshRun.objects.filter(pk=run.pk, status=RunStatus.SUCCEEDED).first(), timeout=60, what="resume"

@@ -13,31 +13,35 @@ from tests.refreshes.conftest import db_url
 pytestmark = pytest.mark.django_db
 
 
+def _col(table, column, data_type, nullable, schema="public"):
+    return Column(schema, table, column, data_type, nullable)
+
+
 def _rule(table, column, strategy, **params):
     return MaskingRule(table=table, column=column, strategy=strategy, params=params)
 
 
 def test_check_rules__every_column_ruled__passes():
-    columns = [Column("customers", "id", "bigint", False), Column("customers", "email", "text", False)]
+    columns = [_col("customers", "id", "bigint", False), _col("customers", "email", "text", False)]
     rules = [_rule("customers", "id", Strategy.KEEP), _rule("customers", "email", Strategy.EMAIL)]
     assert check_rules(columns, rules).passed
 
 
 def test_check_rules__unruled_column__fails_and_flags_it_personal():
-    columns = [Column("customers", "id", "bigint", False), Column("customers", "nickname", "text", True)]
+    columns = [_col("customers", "id", "bigint", False), _col("customers", "nickname", "text", True)]
     check = check_rules(columns, [_rule("customers", "id", Strategy.KEEP)])
     assert not check.passed
-    assert check.unruled == ["customers.nickname"] and check.personal_unruled == ["customers.nickname"]
-    assert "customers.nickname" in check.summary()
+    assert check.unruled == ["public.customers.nickname"] and check.personal_unruled == ["public.customers.nickname"]
+    assert "public.customers.nickname" in check.summary()
 
 
 def test_check_rules__emptied_table__needs_no_column_rules():
-    columns = [Column("sessions", "session_key", "text", False), Column("sessions", "ip_address", "inet", True)]
+    columns = [_col("sessions", "session_key", "text", False), _col("sessions", "ip_address", "inet", True)]
     assert check_rules(columns, [_rule("sessions", "", Strategy.TRUNCATE)]).passed
 
 
 def test_check_rules__strategy_does_not_fit_the_type__fails():
-    columns = [Column("customers", "birth_date", "date", True), Column("customers", "email", "text", False)]
+    columns = [_col("customers", "birth_date", "date", True), _col("customers", "email", "text", False)]
     rules = [_rule("customers", "birth_date", Strategy.EMAIL), _rule("customers", "email", Strategy.NULL)]
     check = check_rules(columns, rules)
     assert not check.passed and len(check.mismatched) == 2
@@ -48,8 +52,8 @@ def test_check_rules_against_production__new_column__reported(targets, mutable_p
     with psycopg.connect(db_url(mutable_production)) as conn:
         conn.execute("ALTER TABLE customers ADD COLUMN loyalty_nickname text")
     check = services.check_rules_against_production()
-    assert check.unruled == ["customers.loyalty_nickname"]
-    assert check.personal_unruled == ["customers.loyalty_nickname"]
+    assert check.unruled == ["public.customers.loyalty_nickname"]
+    assert check.personal_unruled == ["public.customers.loyalty_nickname"]
 
 
 def test_check_rules_against_production__variable_missing__clear_error(targets, monkeypatch):
@@ -60,10 +64,10 @@ def test_check_rules_against_production__variable_missing__clear_error(targets, 
 
 def test_check_rules__personal_column_kept__preflight_refuses():
     # A rule written before the model refused it (or straight into the database) still stops the refresh.
-    columns = [Column("customers", "email", "text", False)]
+    columns = [_col("customers", "email", "text", False)]
     check = check_rules(columns, [_rule("customers", "email", Strategy.KEEP)])
     assert not check.passed
-    assert check.mismatched == ["customers.email (kept, but it holds personal data)"]
+    assert check.mismatched == ["public.customers.email (kept, but it holds personal data)"]
 
 
 @pytest.mark.parametrize("column", ["email", "contact_email", "phone", "password_hash", "birth_date", "last_login_ip"])
