@@ -243,3 +243,27 @@ def test_wsgi_level__declined_post__django_gets_the_body(seeded, make_token):
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
     assert seen["status"].startswith("400") and json.loads(answer)["errorCode"] == "INVALID_CONTEXT"
+
+
+def test_finish__closes_per_conn_max_age_only_when_the_request_opened_the_connection(monkeypatch):
+    # A plain function over a stand-in for django.db: what request_finished would do, only when it matters
+    class Db:
+        def __init__(self):
+            self.connection = type("C", (), {"connection": None})()
+            self.closed = 0
+
+        def reset_queries(self):
+            pass
+
+        def close_old_connections(self):
+            self.closed += 1
+
+    fake = Db()
+    monkeypatch.setattr(lean, "db", fake)
+    lean._finish(None)  # a warm read: no connection at all
+    assert fake.closed == 0
+    fake.connection.connection = opened = object()
+    lean._finish(None)  # this request opened it (a cold read, a token lookup)
+    assert fake.closed == 1
+    lean._finish(opened)  # already open before, checked less than a second ago
+    assert fake.closed == 1
