@@ -7,9 +7,6 @@ from amarise_ops.startup import load_settings_or_exit
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "amarise_ops.settings")
 load_settings_or_exit()
 django_application = get_wsgi_application()
-# The web process sends tasks (admin actions, hooks, django-celery-beat's "run now"): load the Celery app now
-# rather than on the first request (amarise_ops/__init__.py leaves it out of every command's start-up).
-import amarise_ops.celery  # noqa: E402, F401
 
 # Warm flag reads (the storefront's document GET, one flag, OFREP) are answered in front of Django's middleware,
 # with bytes prepared when the document changed; everything else, and every error answer, is Django's.

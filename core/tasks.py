@@ -11,20 +11,12 @@ from django.db import transaction
 from core.task_base import OpsTask
 
 
-def _app():
-    """The console's Celery app, loaded on first use (amarise_ops/__init__.py keeps it out of start-up)."""
-    import amarise_ops.celery  # noqa: F401 - creating it makes it current, with the console's broker and routes
-
-    return current_app
-
-
 def _task(name: str):
-    app = _app()
-    if name not in app.tasks:
+    if name not in current_app.tasks:
         # A web process imports no tasks module by itself: load them as the worker does (autodiscovery).
-        app.loader.import_default_modules()
+        current_app.loader.import_default_modules()
     try:
-        return app.tasks[name]
+        return current_app.tasks[name]
     except KeyError:
         raise LookupError(f"No Celery task is registered as {name!r}.") from None
 
