@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "delivery",
     "monitoring",
     "secrets_registry",
+    "retention",
     "audit",
 ]
 

@@ -6,4 +6,10 @@ from amarise_ops.startup import load_settings_or_exit
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "amarise_ops.settings")
 load_settings_or_exit()
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+# Warm flag reads (the storefront's document GET, one flag, OFREP) are answered in front of Django's middleware,
+# with bytes prepared when the document changed; everything else, and every error answer, is Django's.
+from flags.lean import LeanFlagsApp  # noqa: E402 - needs the apps loaded by get_wsgi_application()
+
+application = LeanFlagsApp(django_application)

@@ -30,7 +30,7 @@ from core.caller import current
 # The console's apps, and the third-party rows an operator edits in the admin.
 AUDITED_APPS = {
     "environments", "flags", "deployments", "incidents", "migrations_log", "backups", "refreshes", "delivery",
-    "monitoring", "secrets_registry", "core",
+    "monitoring", "secrets_registry", "core", "retention",
 }  # fmt: skip
 AUDITED_EXTRA = {"auth.User", "auth.Group", "django_celery_beat.PeriodicTask"}
 SKIPPED = {

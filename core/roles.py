@@ -137,6 +137,8 @@ def actions() -> tuple[Action, ...]:
                 "monitoring.change_threshold",
                 "environments.change_environment",
                 "environments.change_requiredvariable",
+                "retention.change_retentionpolicy",
+                "retention.run_prune",
             ),
         ),  # fmt: skip
         Action(

@@ -214,20 +214,40 @@ def describe(token) -> dict:
 
 
 def resolve(raw: str) -> dict | None:
-    """The token's description, or None for a value that is no token of ours. Warm: no database query.
+    """The token's description, or None for a value that is no token of ours. Warm: no database query, no network.
 
+    The descriptions live in the tracked cache (core/tracked_cache.py), the one the flag documents use: each
+    process keeps a map from digest to description, and Redis tells every process when an entry changes.
+    `forget()` deletes the entry when a revoke, rescope or owner change commits, so every process drops its copy
+    before its next read (each read drains Redis's invalidations first) and looks the token up again.
     A database error is raised to the caller (the API answers 503), never taken for an unknown token.
     """
     if not raw or not raw.startswith(TOKEN_MARK):
         return None
     token_digest = digest(raw)
-    cached = _cached(cache.get, _key(token_digest))
+    cached = _cached(_store_get, _key(token_digest))
     if cached is not None:
         return cached or None
     token = ApiToken.objects.select_related("owner").filter(digest=token_digest).first()
     info = describe(token) if token is not None and secrets.compare_digest(token.digest, token_digest) else {}
-    _cached(cache.set, _key(token_digest), info, cache_ttl())  # without a cache every request looks it up
+    _cached(_store_add, _key(token_digest), info, cache_ttl())  # without a cache every request looks it up
     return info or None
+
+
+def _store():
+    from core.tracked_cache import get_store
+
+    return get_store()
+
+
+def _store_get(key):
+    return _store().get(key)
+
+
+def _store_add(key, value, ttl):
+    # add, not set: never overwrites a description another process wrote meanwhile (a lookup racing a revoke
+    # is bounded by the TTL, as before).
+    _store().add(key, value, ttl)
 
 
 # After a cache failure the lookup skips the cache for a second: a Redis that hangs costs one timeout per
@@ -252,8 +272,19 @@ def expired(info, now=None) -> bool:
     return (now or timezone.now()).timestamp() >= info["expires_at"]
 
 
+_touched = {}  # token id -> monotonic time this process last claimed the minute's write
+
+
 def touch(info) -> None:
-    """Record the token's last use, at most once a minute: one cache round trip, rarely a write."""
+    """Record the token's last use, at most once a minute: rarely a cache round trip, more rarely a write.
+
+    Each process asks the shared cache at most once a minute per token (cache.add claims the minute for every
+    process), so a warm read makes no network call for it.
+    """
+    now = time.monotonic()
+    if now - _touched.get(info["id"], -LAST_USED_EVERY) < LAST_USED_EVERY:
+        return
+    _touched[info["id"]] = now
     if not _cached(cache.add, f"ops:auth:used:{info['id']}", 1, LAST_USED_EVERY):
         return  # used within the minute, or no cache to throttle with: no write on every read
     try:
@@ -267,7 +298,7 @@ def forget(token_digest: str) -> None:
 
     def drop():
         try:
-            cache.delete(_key(token_digest))
+            _store().delete(_key(token_digest))  # Redis tells every process holding it: next read looks it up
         except Exception as exc:
             logger.warning("could not drop token from the cache: %s", exc)
 

@@ -13,6 +13,7 @@ from core import auth
 from core.http import BodyRefused, request_json
 from core.models import Scope
 from flags import conf, services
+from flags.answers import answers_for
 from flags.documents import etag, get_document
 from flags.exceptions import FlagError, NotAllowed
 
@@ -47,7 +48,7 @@ def flag_document(request, environment):
         return _error(404, f"unknown environment {environment!r}")
     if _not_modified(request, document):
         return _cache_headers(HttpResponse(status=304), document)
-    return _cache_headers(JsonResponse(document), document)
+    return _cache_headers(_json_bytes(answers_for(document).body), document)
 
 
 @auth.api("GET", "HEAD", "PATCH")
@@ -63,8 +64,12 @@ def flag_detail(request, environment, key):
         return _error(404, f"unknown environment {environment!r}")
     if key not in document["flags"]:
         return _error(404, f"unknown flag {key!r} in {environment}", key=key)
-    body = {"environment": environment, "key": key, "enabled": document["flags"][key], "version": document["version"]}
-    return _cache_headers(JsonResponse(body), document)
+    return _cache_headers(_json_bytes(answers_for(document).detail(key)), document)
+
+
+def _json_bytes(body: bytes):
+    """A JSON answer prepared once per document version (flags/answers.py): the same bytes JsonResponse sends."""
+    return HttpResponse(body, content_type="application/json")
 
 
 def _patch(request, environment, key):
@@ -147,16 +152,6 @@ def _ofrep_context(request, key=None):
     return wanted or scope[0], None
 
 
-def _evaluation(key, value, document):
-    return {
-        "key": key,
-        "value": value,
-        "reason": "STATIC",
-        "variant": "on" if value else "off",
-        "metadata": {"environment": document["environment"], "version": document["version"]},
-    }
-
-
 @auth.api("POST")
 def ofrep_evaluate(request, key):
     environment, failure = _ofrep_context(request, key)
@@ -171,7 +166,7 @@ def ofrep_evaluate(request, key):
             {"key": key, "errorCode": "FLAG_NOT_FOUND", "errorDetails": f"no flag {key!r} in {environment}"},
             status=404,
         )
-    return JsonResponse({**_evaluation(key, document["flags"][key], document), "cacheable": True})
+    return _json_bytes(answers_for(document).ofrep_single(key))
 
 
 @auth.api("POST")
@@ -191,6 +186,6 @@ def ofrep_evaluate_all(request):
         response = HttpResponse(status=304)
         response["ETag"] = etag(document)
         return response
-    response = JsonResponse({"flags": [_evaluation(k, v, document) for k, v in document["flags"].items()]})
+    response = _json_bytes(answers_for(document).ofrep_bulk)
     response["ETag"] = etag(document)
     return response

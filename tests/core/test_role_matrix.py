@@ -38,6 +38,7 @@ CUSTOM_ADMIN_PERMISSIONS = {
     ("secrets_registry", "check"): ("secrets_registry.check_secrets",),
     ("secrets_registry", "rotate"): ("secrets_registry.rotate_secrets",),
     ("secrets_registry", "approve"): ("secrets_registry.approve_production_rotation",),
+    ("retention", "run_prune"): ("retention.run_prune",),
 }
 DEFAULT_ADMIN_PERMISSIONS = {"add", "change", "delete", "view"}
 

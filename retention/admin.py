@@ -1,0 +1,40 @@
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+
+from retention import services
+from retention.models import PruneRun, RetentionPolicy
+
+
+@admin.register(RetentionPolicy)
+class RetentionPolicyAdmin(admin.ModelAdmin):
+    list_display = ("table", "time_field", "keep_days", "batch_size", "enabled", "note")
+    list_editable = ()
+    actions = ["prune_now"]
+
+    @admin.action(description="Prune now (in the background)", permissions=["run_prune"])
+    def prune_now(self, request, queryset):
+        try:
+            count = services.request_prune(actor=request.user, policy_ids=list(queryset.values_list("pk", flat=True)))
+        except PermissionDenied as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        self.message_user(request, f"{count} prune(s) queued; each run is listed under Prune runs.")
+
+    def has_run_prune_permission(self, request):
+        return request.user.has_perm(services.RUN_PERMISSION)
+
+
+@admin.register(PruneRun)
+class PruneRunAdmin(admin.ModelAdmin):
+    list_display = ("started_at", "table", "removed", "batches", "cutoff", "status", "finished_at", "started_by")
+    list_filter = ("status", "table")
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
