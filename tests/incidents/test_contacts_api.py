@@ -85,3 +85,22 @@ def test_token__other_environment_or_no_write_scope__refused(client, pager, seed
     assert response.status_code == 403 and "lacks the incidents:write scope" in response.json()["error"]
     assert client.post(URL, "{}", content_type="application/json").status_code == 401
     assert Contact.objects.filter(email="a@b.example").count() == 0
+
+
+def test_admin__add_then_duplicate_refused__delete(client, make_user, seeded_module, env):
+    from incidents.public import Severity
+
+    admin = make_user("ops-admin", *PERMS, "incidents.change_contact")
+    client.force_login(admin)
+    data = {"environment": env("staging").pk, "severity": Severity.objects.get(key="high").pk,
+            "email": "lead@amarise.example", "role": "stakeholder"}  # fmt: skip
+    assert client.post("/admin/incidents/contact/add/", data).status_code == 302
+    added = Contact.objects.get(email="lead@amarise.example")
+    assert (added.environment.key, added.severity.key) == ("staging", "high")
+
+    again = client.post("/admin/incidents/contact/add/", data)
+    assert again.status_code == 200 and "already exists" in again.content.decode()
+    assert Contact.objects.filter(email="lead@amarise.example").count() == 1
+
+    response = client.post(f"/admin/incidents/contact/{added.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and not Contact.objects.filter(pk=added.pk).exists()
