@@ -33,6 +33,7 @@ class Scope(models.TextChoices):
     DEPLOYMENTS_WRITE = "deployments:write", "Start deployments, tick checklist items"
     RELEASES_WRITE = "releases:write", "Create releases"
     MIGRATIONS_WRITE = "migrations:write", "Register migrations, report them tested locally"
+    INCIDENTS_WRITE = "incidents:write", "Manage who is told of incidents (stakeholders, on-call)"
 
 
 class ServiceAccount(models.Model):

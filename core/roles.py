@@ -142,6 +142,16 @@ def actions() -> tuple[Action, ...]:
             ),
         ),  # fmt: skip
         Action(
+            "contacts",
+            "Say who is told of incidents and alerts: stakeholders and on-call addresses",
+            (
+                "incidents.add_contact",
+                "incidents.change_contact",
+                "incidents.delete_contact",
+                "monitoring.change_oncall",
+            ),
+        ),  # fmt: skip
+        Action(
             "targets",
             "Edit migration, refresh and scrape targets",
             (
@@ -169,7 +179,7 @@ ROLES = {
     "Viewer": ("read",),
     "Engineer": ("read", "flags", "deployments", "migrations", "refreshes", "drills", "incidents"),
     "Release manager": ("read", "production_flags", "production_deployments", "approvals"),
-    "Ops admin": ("read", "policies", "targets", "masking", "tokens", "service_accounts", "users"),
+    "Ops admin": ("read", "policies", "contacts", "targets", "masking", "tokens", "service_accounts", "users"),
 }
 
 

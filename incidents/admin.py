@@ -16,6 +16,7 @@ from incidents.exceptions import IncidentRefused
 from incidents.models import (
     PHASE_SPAN,
     ActionItem,
+    Contact,
     Incident,
     NotificationAttempt,
     RunbookUpdate,
@@ -32,6 +33,34 @@ _STATUS_TONE = {"investigating": "ops-bad", "mitigated": "ops-warn", "resolved":
 class SeverityAdmin(SimpleHistoryAdmin):
     list_display = ["name", "detection_minutes", "decision_minutes", "execution_minutes", "total_minutes"]
     list_editable = ["detection_minutes", "decision_minutes", "execution_minutes", "total_minutes"]
+
+
+@admin.register(Contact)
+class ContactAdmin(SimpleHistoryAdmin):
+    """Who is told of an environment's incidents. Added and removed through services (the API's rules)."""
+
+    list_display = ["email", "role", "environment", "severity"]
+    list_filter = ["environment", "severity", "role"]
+    fields = ["environment", "severity", "email", "role"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request)  # remove and add instead of editing
+
+    def save_model(self, request, obj, form, change):
+        try:
+            saved = services.add_contact(environment=obj.environment.key, email=obj.email,
+                                         severity=obj.severity.key if obj.severity_id else None, role=obj.role,
+                                         user=request.user)  # fmt: skip
+        except IncidentRefused as exc:
+            raise PermissionDenied(str(exc)) from None
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        services.remove_contact(contact_id=obj.pk, user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for contact in queryset:
+            services.remove_contact(contact_id=contact.pk, user=request.user)
 
 
 @admin.register(SeverityPolicy)

@@ -288,3 +288,33 @@ class NotificationAttempt(models.Model):
 
     def __str__(self):
         return f"{self.channel} {self.event} #{self.attempt}: {'sent' if self.ok else self.error[:60]}"
+
+
+class Contact(models.Model):
+    """Who is told of an environment's incidents: added as a stakeholder to each new incident of that
+    environment at that severity (or at any severity when none is set), beside OPS_INCIDENT_STAKEHOLDERS.
+    Seeded with each environment's on-call address (an .invalid one: the README says to change it)."""
+
+    class Role(models.TextChoices):
+        ONCALL = "oncall", "On-call"
+        STAKEHOLDER = "stakeholder", "Stakeholder"
+
+    environment = models.ForeignKey("environments.Environment", on_delete=models.CASCADE, related_name="+")
+    severity = models.ForeignKey(
+        Severity, null=True, blank=True, on_delete=models.CASCADE, related_name="+", help_text="Blank: every severity."
+    )
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.STAKEHOLDER)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["environment__order", "severity__order", "email"]
+        verbose_name = "incident contact"
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "severity", "email"], name="contact_once",
+                                    nulls_distinct=False),
+        ]  # fmt: skip
+
+    def __str__(self):
+        return f"{self.email} ({self.get_role_display()}, {self.environment}, {self.severity or 'every severity'})"

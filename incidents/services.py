@@ -5,6 +5,7 @@ import logging
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.status import allowed
@@ -13,7 +14,15 @@ from core.tasks import enqueue
 from incidents import conf, notify
 from incidents.choices import ActionStatus, Channel, IncidentStatus, RollbackCause, Source
 from incidents.exceptions import IncidentRefused
-from incidents.models import ActionItem, Incident, NotificationAttempt, Severity, SeverityPolicy, TimelineEntry
+from incidents.models import (
+    ActionItem,
+    Contact,
+    Incident,
+    NotificationAttempt,
+    Severity,
+    SeverityPolicy,
+    TimelineEntry,
+)
 
 logger = logging.getLogger(__name__)
 S = IncidentStatus
@@ -202,8 +211,60 @@ _OPENED_TEXT = {
 
 
 def _add_default_stakeholders(incident):
-    for email in conf.stakeholders():
+    emails = set(conf.stakeholders())
+    if incident.environment_id:
+        emails.update(
+            Contact.objects.filter(environment_id=incident.environment_id)
+            .filter(Q(severity__isnull=True) | Q(severity_id=incident.severity_id))
+            .values_list("email", flat=True)
+        )
+    for email in sorted(emails):
         incident.stakeholders.get_or_create(email=email)
+
+
+# --- Contacts (who is told of an environment's incidents) --------------------------------------------------
+
+
+def contacts(*, environment=None):
+    rows = Contact.objects.select_related("environment", "severity")
+    return rows.filter(environment__key=environment) if environment else rows
+
+
+def add_contact(*, environment, email, severity=None, role=Contact.Role.STAKEHOLDER, user=None) -> Contact:
+    """Add who is told of `environment`'s incidents (at `severity`, a key, or every severity). Bad input is
+    refused with a message and nothing changes; the same address twice is refused too."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    from environments.public import Environment
+
+    env = Environment.objects.filter(key=str(environment or "")).first()
+    if env is None:
+        raise IncidentRefused(f"No environment {environment!r}.")
+    level = None
+    if severity not in (None, ""):
+        level = Severity.objects.filter(key=str(severity)).first()
+        if level is None:
+            keys = ", ".join(Severity.objects.order_by("order").values_list("key", flat=True))
+            raise IncidentRefused(f"No severity {severity!r}: use one of {keys}, or none for every severity.")
+    if role not in Contact.Role.values:
+        raise IncidentRefused(f"The role must be one of {', '.join(Contact.Role.values)}, not {role!r}.")
+    email = str(email or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise IncidentRefused(f"{email!r} is not an email address.") from None
+    if Contact.objects.filter(environment=env, severity=level, email__iexact=email).exists():
+        raise IncidentRefused(f"{email} is already told of {env}'s {level or 'incidents of every severity'}.")
+    return Contact.objects.create(environment=env, severity=level, email=email, role=role)
+
+
+def remove_contact(*, contact_id, user=None) -> Contact:
+    contact = Contact.objects.select_related("environment", "severity").filter(pk=contact_id).first()
+    if contact is None:
+        raise IncidentRefused(f"No contact #{contact_id}.")
+    contact.delete()
+    return contact
 
 
 # --- Status ------------------------------------------------------------------------------------------

@@ -18,5 +18,8 @@ SEVERITY_POLICY = {
 
 REMINDER_TASK = "incidents.send_reminders"
 
+# Seeded per environment (the same address as monitoring's on-call channel); the README says to change it.
+ONCALL_EMAIL = "oncall-{key}@amarise.invalid"
+
 # The report is complete when these are filled (Confirm, Investigate, Document).
 REPORT_FIELDS = ["error_logs", "affected_functionality", "customer_impact", "root_cause", "summary"]

@@ -108,7 +108,7 @@ class AlertAdmin(admin.ModelAdmin):
                        "silenced"]  # fmt: skip
     exclude = ["incident", "silence"]
     inlines = [AlertEventInline]
-    actions = ["acknowledge", "silence_1h", "silence_4h", "silence_24h"]
+    actions = ["acknowledge", "silence_1h", "silence_4h", "silence_24h", "read_silences"]
     list_per_page = 100
     show_full_result_count = False
 
@@ -135,9 +135,8 @@ class AlertAdmin(admin.ModelAdmin):
         s = obj.silence
         if s is None:
             return "—"
-        who = s.created_by.username if s.created_by else "?"
         state = "expired" if not s.active else f"until {s.ends_at:%Y-%m-%d %H:%M} UTC"
-        return format_html("by {} {}: {}", who, state, s.comment)
+        return format_html("by {} {}: {}", s.who, state, s.comment)
 
     def _operate(self, request):
         if not self.has_operate_permission(request):
@@ -177,6 +176,13 @@ class AlertAdmin(admin.ModelAdmin):
     def silence_24h(self, request, queryset):
         self._silence(request, queryset, 24)
 
+    @admin.action(description="Read Alertmanager's silences now (ones made outside the console too)",
+                  permissions=["operate"])  # fmt: skip
+    def read_silences(self, request, queryset):
+        self._operate(request)
+        services.request_silence_sync()
+        self.message_user(request, "Reading Alertmanager's silences in the background; reload in a moment.")
+
     def get_urls(self):
         return [
             path("page/<str:key>/", self.admin_site.admin_view(self.monitoring_page), name="monitoring_page"),
@@ -189,10 +195,10 @@ class AlertAdmin(admin.ModelAdmin):
 
 @admin.register(Silence)
 class SilenceAdmin(admin.ModelAdmin):
-    list_display = ["alertmanager_id", "environment", "created_by", "starts_at", "ends_at", "expired_at", "comment"]
+    list_display = ["alertmanager_id", "environment", "who", "starts_at", "ends_at", "expired_at", "comment"]
     list_filter = ["environment"]
-    readonly_fields = ["alertmanager_id", "environment", "matchers", "comment", "created_by", "starts_at", "ends_at",
-                       "expired_at", "expired_by"]  # fmt: skip
+    readonly_fields = ["alertmanager_id", "environment", "matchers", "comment", "author", "created_by", "starts_at",
+                       "ends_at", "expired_at", "expired_by"]  # fmt: skip
     actions = ["expire", "sync"]
 
     def has_add_permission(self, request):
@@ -216,12 +222,15 @@ class SilenceAdmin(admin.ModelAdmin):
                 return
         self.message_user(request, f"{queryset.count()} silence(s) expired.")
 
-    @admin.action(description="Read Alertmanager's silences now (ended ones end here)", permissions=["operate"])
+    @admin.action(
+        description="Read Alertmanager's silences now (made anywhere: their alerts are marked; ended ones end here)",
+        permissions=["operate"],
+    )
     def sync(self, request, queryset):
-        try:
-            self.message_user(request, services.sync_silences())
-        except EngineUnavailable as exc:
-            self.message_user(request, str(exc), messages.ERROR)
+        if not self.has_operate_permission(request):
+            raise PermissionDenied
+        services.request_silence_sync()
+        self.message_user(request, "Reading Alertmanager's silences in the background; reload in a moment.")
 
 
 @admin.register(AlertNotification)

@@ -15,6 +15,7 @@ import yaml
 
 from environments.public import Environment
 from monitoring import conf, strategy
+from monitoring.choices import TargetKind
 from monitoring.exceptions import ConfigRefused
 from monitoring.models import DURATION, Metric, ScrapeTarget, Threshold, structural_problem
 
@@ -99,15 +100,23 @@ def scrape_configs() -> list:
     configs = []
     for (env, kind, path), groups in jobs.items():
         suffix = "" if path == "/metrics" else "-" + path.strip("/").replace("/", "-")
-        configs.append(
-            {
-                "job_name": f"{env}-{kind}{suffix}",
-                "metrics_path": path,
-                "static_configs": [
-                    {"targets": sorted(addrs), "labels": dict(labels)} for labels, addrs in groups.items()
-                ],
-            }
-        )
+        job = {
+            "job_name": f"{env}-{kind}{suffix}",
+            "metrics_path": path,
+            "static_configs": [{"targets": sorted(addrs), "labels": dict(labels)} for labels, addrs in groups.items()],
+        }
+        if kind == TargetKind.HAPROXY:
+            # `http-request use-service prometheus-exporter`: per-server series carry `server`; the blue and
+            # green servers are the slots, so the catalog's per-slot PromQL reads them as it reads the storefront.
+            job["metric_relabel_configs"] = [
+                {
+                    "source_labels": ["server"],
+                    "regex": f"({strategy.HAPROXY_SLOT_SERVERS})",
+                    "target_label": "slot",
+                    "replacement": "$1",
+                }
+            ]
+        configs.append(job)
     return configs
 
 

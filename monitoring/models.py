@@ -52,8 +52,9 @@ class Metric(models.Model):
     def alert_name(self):
         return "".join(part.capitalize() for part in self.key.split("_"))
 
-    def query(self, *, environment: str | None = None, slot: str | None = None) -> str:
-        """The PromQL for one environment (and slot), or for all environments when none is given."""
+    def query(self, *, environment: str | None = None, slot: str | None = None, window: str | None = None) -> str:
+        """The PromQL for one environment (and slot), or for all environments when none is given; `window`
+        replaces the metric's rate window (a deployment trigger's own window, same expression)."""
         matchers = [f'environment="{environment}"' if environment else 'environment!=""']
         by = ["environment"]
         if slot:
@@ -62,7 +63,7 @@ class Metric(models.Model):
         return (
             self.promql.replace("$labels", ",".join(matchers))
             .replace("$by", ", ".join(by))
-            .replace("$window", self.window)
+            .replace("$window", window or self.window)
         )
 
     def clean(self):
@@ -242,9 +243,11 @@ class AlertEvent(models.Model):
 
 
 class Silence(models.Model):
-    """A silence made from the console in Alertmanager (API v2): who, until when, why."""
+    """A silence in Alertmanager (API v2), made from the console or outside it (amtool, its UI, its API):
+    who, until when, why."""
 
     alertmanager_id = models.CharField(max_length=64, unique=True)
+    author = models.CharField(max_length=200, blank=True, help_text="Alertmanager's createdBy.")
     environment = models.ForeignKey(
         "environments.Environment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -267,6 +270,10 @@ class Silence(models.Model):
     @property
     def active(self):
         return self.expired_at is None and self.ends_at > timezone.now()
+
+    @property
+    def who(self):
+        return self.author or (self.created_by.username if self.created_by_id else "?")
 
 
 class AlertNotification(models.Model):

@@ -12,16 +12,48 @@
 - `metric_query(key, environment=, slot=None)`: the catalog's PromQL (e.g. "error_rate", "response_time_p95")
   for an environment, or one blue/green slot, so rollback triggers and alerts share one definition.
 - `prometheus_value(promql)`: its value from the configured Prometheus, or None.
+- `watches(environment)`: whether the console's Prometheus reads this environment's application metrics
+  (a Prometheus is configured, the environment is monitored, a storefront or HAProxy target is scraped).
+- `slot_value(key, environment=, slot=, window_seconds=)`: a catalog metric of one slot over a window, as the
+  deployment engine's triggers read it; None when Prometheus does not watch the environment, has no data, or
+  cannot be reached, and the caller falls back to its own source (HAProxy).
 """
 
 from monitoring.alerts import active_alerts, raise_alert, resolve_alert
 from monitoring.choices import AlertSeverity
 
 
-def metric_query(key: str, *, environment: str, slot: str | None = None) -> str:
+def metric_query(key: str, *, environment: str, slot: str | None = None, window: str | None = None) -> str:
     from monitoring.models import Metric
 
-    return Metric.objects.get(key=key).query(environment=environment, slot=slot)
+    return Metric.objects.get(key=key).query(environment=environment, slot=slot, window=window)
+
+
+def watches(environment) -> bool:
+    from monitoring import conf
+    from monitoring.choices import TargetKind
+    from monitoring.models import ScrapeTarget
+
+    if not conf.prometheus_url() or not environment.monitoring_enabled:
+        return False
+    kinds = [TargetKind.STOREFRONT, TargetKind.HAPROXY]
+    return ScrapeTarget.objects.filter(environment=environment, enabled=True, kind__in=kinds).exists()
+
+
+def slot_value(key: str, *, environment, slot: str, window_seconds: float) -> float | None:
+    import logging
+
+    from monitoring.exceptions import EngineUnavailable, MonitoringRefused
+    from monitoring.models import Metric
+
+    if not watches(environment):
+        return None
+    window = f"{max(1, round(window_seconds))}s"
+    try:
+        return prometheus_value(metric_query(key, environment=environment.key, slot=slot, window=window))
+    except (Metric.DoesNotExist, MonitoringRefused, EngineUnavailable) as exc:
+        logging.getLogger(__name__).warning("catalog %s for %s/%s unavailable: %s", key, environment.key, slot, exc)
+        return None
 
 
 def prometheus_value(promql: str) -> float | None:
@@ -43,4 +75,6 @@ __all__ = [
     "prometheus_value",
     "raise_alert",
     "resolve_alert",
+    "slot_value",
+    "watches",
 ]

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from core.status import change_status
 from core.tasks import enqueue
+from environments.public import Environment
 from monitoring import conf, config, drivers, strategy
 from monitoring.choices import ACTIVE, AlertStatus
 from monitoring.exceptions import MonitoringRefused
@@ -195,6 +196,7 @@ def silence(*, alert_ids, hours, reason, user) -> Silence:
             matchers=[{"name": k, "value": v} for k, v in common.items()],
             comment=reason,
             created_by=user,
+            author=who,
             starts_at=now,
             ends_at=ends,
         )
@@ -223,16 +225,106 @@ def expire_silence(*, silence_id, user) -> Silence:
     return row
 
 
+def request_silence_sync():
+    enqueue(strategy.SILENCE_SYNC_TASK)
+
+
+def _am_time(value):
+    from monitoring.alerts import _time
+
+    return _time(value, "a silence's time")
+
+
+def _record_silence(found: dict) -> Silence:
+    """A silence made outside the console (amtool, Alertmanager's UI or API): recorded with its who/until/why."""
+    matchers = [
+        {"name": m["name"], "value": m["value"], "isRegex": m.get("isRegex", False), "isEqual": m.get("isEqual", True)}
+        for m in found.get("matchers", [])
+    ]
+    env_key = next((m["value"] for m in matchers if m["name"] == "environment" and m["isEqual"]
+                    and not m["isRegex"]), None)  # fmt: skip
+    environment = Environment.objects.filter(key=env_key).first() if env_key else None
+    row, _ = Silence.objects.get_or_create(
+        alertmanager_id=found["id"],
+        defaults={
+            "author": str(found.get("createdBy", ""))[:200],
+            "comment": str(found.get("comment", "")),
+            "matchers": matchers,
+            "environment": environment,
+            "starts_at": _am_time(found.get("startsAt")) or timezone.now(),
+            "ends_at": _am_time(found.get("endsAt")) or timezone.now(),
+        },
+    )
+    return row
+
+
 def sync_silences() -> str:
-    """Read Alertmanager's silences: ones that ended there (or were expired with amtool) end here too."""
+    """Alertmanager's silences, whoever made them. Each active one is recorded (who, until, why: createdBy,
+    endsAt, comment) and marks silenced the alerts Alertmanager says it silences (its own matching, read from
+    /api/v2/alerts `silencedBy`). One that ended there (expired, or gone) ends here, and the alerts it held
+    and Alertmanager no longer mutes are cleared: back to firing, on-call told, or resolved if they are gone.
+    Idempotent: a second run changes nothing."""
+    from monitoring.alerts import _notify
+
     engine = drivers.alertmanager_engine()
     if engine is None:
         return "no Alertmanager configured"
-    states = {s["id"]: s["status"]["state"] for s in engine.silences()}
+    listed = {s["id"]: s for s in engine.silences()}
+    active = {sid: s for sid, s in listed.items() if s.get("status", {}).get("state") == "active"}
+    known = {row.alertmanager_id: row for row in Silence.objects.filter(alertmanager_id__in=list(active))}
+    recorded = 0
+    for sid, found in active.items():
+        if sid not in known:
+            known[sid] = _record_silence(found)
+            recorded += 1
+
+    in_alertmanager, muted_by = set(), {}
+    for item in engine.alerts():
+        in_alertmanager.add(item.get("fingerprint"))
+        ids = [i for i in item.get("status", {}).get("silencedBy") or [] if i in known]
+        if ids:
+            muted_by[item["fingerprint"]] = known[ids[0]]
+    marked = 0
+    unmuted = [AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED]
+    for alert in Alert.objects.filter(fingerprint__in=list(muted_by), status__in=unmuted):
+        row = muted_by[alert.fingerprint]
+        with transaction.atomic():
+            alert.silence = row
+            alert.save(update_fields=["silence"])
+            change_status(alert, AlertStatus.SILENCED, actor="alertmanager",
+                          reason=f"silenced in Alertmanager by {row.who} until {row.ends_at:%Y-%m-%d %H:%M} UTC: "
+                          f"{row.comment}")  # fmt: skip
+        marked += 1
+
+    now = timezone.now()
     ended = 0
     for row in Silence.objects.filter(expired_at__isnull=True):
-        if states.get(row.alertmanager_id, "expired") == "expired":
-            row.expired_at = timezone.now()
+        if row.alertmanager_id not in active:
+            row.expired_at = now
             row.save(update_fields=["expired_at"])
             ended += 1
-    return f"{len(states)} silences in Alertmanager, {ended} ended here"
+
+    resumed, resolved = [], 0
+    held = Alert.objects.filter(status=AlertStatus.SILENCED, source="alertmanager").exclude(
+        fingerprint__in=list(muted_by)
+    )
+    for alert in held.select_related("silence", "environment"):
+        if alert.silence is not None and alert.silence.alertmanager_id in active:
+            continue  # Alertmanager has not re-evaluated it yet: the next run decides
+        with transaction.atomic():
+            alert.silence = None
+            alert.save(update_fields=["silence"])
+            if alert.fingerprint in in_alertmanager:
+                change_status(alert, AlertStatus.FIRING, actor="alertmanager", reason="silence ended: still firing")
+                resumed.append(alert)
+            else:
+                change_status(alert, AlertStatus.RESOLVED, actor="alertmanager",
+                              reason="silence ended: no longer in Alertmanager", fields={"ends_at": now})  # fmt: skip
+                resolved += 1
+    if resumed:
+        with transaction.atomic():
+            _notify(resumed, "firing")
+    return (
+        f"{len(listed)} silences in Alertmanager ({recorded} new here), {marked} alerts marked silenced, "
+        f"{ended} silences ended here, {len(resumed)} alerts firing again, {resolved} resolved"
+    )

@@ -80,6 +80,16 @@ RULES = [
     ("public.newsletter_subscriptions", "subscribed_at", K, {}, ""),
     ("public.sessions", "", S.TRUNCATE, {}, ""),
     ("public.auth_tokens", "", S.TRUNCATE, {}, ""),
+    ("public.carts", "id", K, {}, ""),
+    ("public.carts", "customer_id", K, {}, ""),
+    ("public.carts", "session_key", S.PSEUDONYM, {"length": 32}, "a storefront session id: it could be replayed"),
+    ("public.carts", "contact_email", S.EMAIL, {"domain": "customers"}, "same HMAC as customers and orders"),
+    ("public.carts", "status", K, {}, "the checkout funnel the monitoring catalog reads"),
+    ("public.carts", "total_cents", K, {}, ""),
+    ("public.carts", "order_id", K, {}, ""),
+    ("public.carts", "created_at", K, {}, ""),
+    ("public.carts", "checkout_started_at", K, {}, ""),
+    ("public.carts", "updated_at", K, {}, ""),
 ]
 
 # Which process variable holds each environment's database URL (§7: DATABASE_URL, per environment).

@@ -1,4 +1,12 @@
-"""§5's automatic triggers, evaluated on the new slot's samples: 5xx rate, p95 latency, health checks."""
+"""§5's automatic triggers, evaluated on the new slot: 5xx rate, p95 latency, health checks.
+
+Where the console's Prometheus watches the environment, the 5xx rate and p95 are the monitoring catalog's own
+definitions (monitoring.public.slot_value: the same PromQL as the alert rules, for the new slot, over the
+trigger's window), so alerts and rollbacks agree on what "error rate" means and p95 is a true quantile from the
+storefront's histograms. Without it (or while it has no data), HAProxy's samples are the source: its 5xx
+counters, and its average response time as a lower bound of p95. The load balancer's request count is the
+"enough traffic for a verdict" gate either way.
+"""
 
 from datetime import timedelta
 
@@ -7,6 +15,9 @@ from deployments.choices import TriggerKind as K
 from deployments.engine.base import trigger
 from deployments.metrics import prometheus_value, window_rate
 from deployments.models import MetricSample
+from monitoring.public import ERROR_RATE, P95, slot_value
+
+CATALOG = "Prometheus, catalog {key}"
 
 
 def window(deployment, since):
@@ -26,13 +37,48 @@ def first_breach(samples, threshold):
     return samples[-1].taken_at
 
 
+def _catalog(deployment, key, a_trigger):
+    return slot_value(
+        key,
+        environment=deployment.environment,
+        slot=deployment.to_slot.color,
+        window_seconds=a_trigger.window_seconds,
+    )
+
+
 def _p95(deployment, policy, latency_trigger, samples):
+    value = _catalog(deployment, P95, latency_trigger)
+    if value is not None:
+        return value, CATALOG.format(key=P95)
     if latency_trigger.promql and policy.prometheus_url:
+        # A Prometheus the console does not configure, with the policy's own query (kept for such setups).
         query = latency_trigger.promql.replace("{slot}", deployment.to_slot.color)
         return prometheus_value(policy.prometheus_url, query), "Prometheus"
     # Without Prometheus, HAProxy's average over the last 1024 responses: a lower bound of p95.
     latest = samples[-1] if samples else None
     return (latest.p95_seconds if latest else None), "HAProxy rtime (average, a lower bound of p95)"
+
+
+def _error_rate(deployment, policy, error_trigger, samples, now):
+    rate = window_rate(samples)
+    if rate.requests < policy.min_requests:
+        return None
+    value = _catalog(deployment, ERROR_RATE, error_trigger)
+    if value is not None:
+        if value <= error_trigger.threshold:
+            return None
+        detail = (
+            f"5xx rate {value:.1f}% > {error_trigger.threshold:g}% over the last "
+            f"{error_trigger.window_seconds:g}s ({CATALOG.format(key=ERROR_RATE)}; {rate.requests} requests)"
+        )
+        return error_trigger.action, error_trigger, detail, now
+    if rate.error_rate <= error_trigger.threshold:
+        return None
+    detail = (
+        f"5xx rate {rate.error_rate:.1f}% > {error_trigger.threshold:g}% over the last "
+        f"{error_trigger.window_seconds:g}s ({rate.errors} of {rate.requests} requests)"
+    )
+    return error_trigger.action, error_trigger, detail, first_breach(samples, error_trigger.threshold)
 
 
 def evaluate(deployment, policy, now):
@@ -41,14 +87,9 @@ def evaluate(deployment, policy, now):
     error_trigger = trigger(policy, K.ERROR_RATE)
     if error_trigger:
         since = max(now - timedelta(seconds=error_trigger.window_seconds), traffic_since)
-        samples = window(deployment, since)
-        rate = window_rate(samples)
-        if rate.requests >= policy.min_requests and rate.error_rate > error_trigger.threshold:
-            detail = (
-                f"5xx rate {rate.error_rate:.1f}% > {error_trigger.threshold:g}% over the last "
-                f"{error_trigger.window_seconds:g}s ({rate.errors} of {rate.requests} requests)"
-            )
-            return error_trigger.action, error_trigger, detail, first_breach(samples, error_trigger.threshold)
+        breach = _error_rate(deployment, policy, error_trigger, window(deployment, since), now)
+        if breach:
+            return breach
     latency_trigger = trigger(policy, K.P95_LATENCY)
     if latency_trigger:
         since = max(now - timedelta(seconds=latency_trigger.window_seconds), traffic_since)

@@ -12,7 +12,7 @@ HERE = Path(__file__).resolve().parent
 SCHEMA_SQL = (HERE / "schema.sql").read_text()
 CONSTRAINTS_SQL = (HERE / "constraints.sql").read_text()
 TABLES = [
-    "customers", "addresses", "payment_methods", "rituals", "moods", "products", "orders", "order_items",
+    "customers", "addresses", "payment_methods", "rituals", "moods", "products", "orders", "carts", "order_items",
     "reviews", "wishlists", "newsletter_subscriptions", "sessions", "auth_tokens",
 ]  # fmt: skip
 
@@ -94,6 +94,21 @@ _STATEMENTS = [
     FROM generate_series(1, %(orders)s) g
     JOIN customers c ON c.id = 1 + (g * 7919::bigint) % %(customers)s
     """,
+    # Carts: four in ten paid (the order they became), three abandoned (half of them at checkout), one still
+    # in checkout, two just created; guests (no customer) leave an email only once they start checkout.
+    """
+    INSERT INTO carts
+    SELECT g, CASE WHEN g % 5 = 4 THEN NULL ELSE c.id END, md5('cart' || g),
+           CASE WHEN g % 10 < 4 OR g % 10 IN (5, 7) THEN c.email END,
+           CASE WHEN g % 10 < 4 THEN 'paid' WHEN g % 10 < 7 THEN 'abandoned'
+                WHEN g % 10 = 7 THEN 'checkout_started' ELSE 'created' END,
+           1500 + (g * 37) % 30000,
+           CASE WHEN g % 10 < 4 THEN 1 + (g * 7919::bigint) % %(orders)s END,
+           t, CASE WHEN g % 10 < 4 OR g % 10 IN (5, 7) THEN t + interval '4 minutes' END, t + interval '9 minutes'
+    FROM generate_series(1, %(carts)s) g
+    JOIN customers c ON c.id = 1 + (g * 6007::bigint) % %(customers)s
+    CROSS JOIN LATERAL (SELECT c.created_at + random() * interval '900 days' AS t) ct
+    """,
     """
     INSERT INTO order_items
     SELECT i, (i + 1) / 2, 1 + (i * 31) % %(products)s, 1 + i % 3, 1500 + (i * 37) % 20000
@@ -142,6 +157,7 @@ def params_for(customers: int) -> dict:
     return {
         "customers": customers,
         "orders": customers * 2,
+        "carts": customers * 3,
         "products": max(60, min(2000, customers // 100)),
         "ritual_slugs": [s for s, _ in RITUALS],
         "ritual_names": [n for _, n in RITUALS],

@@ -71,6 +71,21 @@ CREATE TABLE orders (
     placed_at timestamptz NOT NULL
 );
 
+-- A cart moves created -> checkout_started -> paid (order_id set), or is abandoned on the way; the monitoring
+-- catalog's cart abandonment and checkout completion rates are read from here by postgres-exporter.
+CREATE TABLE carts (
+    id bigint PRIMARY KEY,
+    customer_id bigint,
+    session_key text NOT NULL,
+    contact_email text,
+    status text NOT NULL,
+    total_cents integer NOT NULL,
+    order_id bigint,
+    created_at timestamptz NOT NULL,
+    checkout_started_at timestamptz,
+    updated_at timestamptz NOT NULL
+);
+
 CREATE TABLE order_items (
     id bigint PRIMARY KEY,
     order_id bigint NOT NULL,

@@ -39,7 +39,7 @@ def test_smtp_refuses__retried_logged_and_incident_saved(seeded, smtp_refusing, 
     assert not any(a.ok for a in attempts)
     assert all("554" in a.error and "relay refused" in a.error for a in attempts)
     assert [a.final for a in attempts] == [False, False, True]
-    assert attempts[0].recipients == "cto@amarise.invalid, ops@amarise.invalid"
+    assert attempts[0].recipients == "cto@amarise.invalid, oncall-staging@amarise.invalid, ops@amarise.invalid"
     assert smtp_refusing.sessions == 3 and smtp_refusing.messages == []
 
 

@@ -210,7 +210,8 @@ def test_notifications__opened_and_resolved__email_to_stakeholders(seeded, djang
     with django_capture_on_commit_callbacks(execute=True):
         services.change_status(incident_id=incident.pk, status="resolved")
 
-    assert [m.to for m in mail.outbox] == [["cto@amarise.invalid"]]
+    # with staging's seeded on-call contact (incidents.Contact)
+    assert [m.to for m in mail.outbox] == [["cto@amarise.invalid", "oncall-staging@amarise.invalid"]]
     assert mail.outbox[0].subject == f"[Critical] Incident #{incident.pk} resolved: {incident.title}"
     assert NotificationAttempt.objects.get(event="resolved").ok
 

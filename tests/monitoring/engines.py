@@ -4,6 +4,7 @@ and a stand-in storefront instrumented with prometheus_client."""
 import shutil
 import subprocess
 import threading
+from contextlib import nullcontext
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -83,14 +84,18 @@ class Alertmanager(Engine):
 
 class Storefront:
     """A stand-in storefront slot: serves GET / with a chosen share of 5xx (deterministic: `error_percent`
-    of every 100 requests), instrumented with prometheus_client's counter and histogram; shoppers drive it."""
+    of every 100 requests, spread), instrumented with prometheus_client's counter and histogram; shoppers drive it."""
 
-    def __init__(self, slot="blue", rate_per_second=60):
+    def __init__(self, slot="blue", rate_per_second=60, *, latencies=None, buckets=None):
+        """`latencies`: durations recorded in turn instead of the measured ones (a slow profile without waiting)."""
         from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
         self.registry = CollectorRegistry()
         self.requests = Counter("http_requests_total", "Requests", ["code"], registry=self.registry)
-        self.duration = Histogram("http_request_duration_seconds", "Latency", registry=self.registry)
+        self.duration = Histogram("http_request_duration_seconds", "Latency", registry=self.registry,
+                                  **({"buckets": buckets} if buckets else {}))  # fmt: skip
+        self.latencies = latencies
+        self.via = None  # shoppers go straight to the slot, or through this URL (a load balancer)
         for code in ("200", "500"):
             self.requests.labels(code=code)  # both series exist from the start, as instrumented apps do
         self.error_percent = 0
@@ -103,9 +108,12 @@ class Storefront:
                 if self.path.startswith("/metrics"):
                     body, status = generate_latest(front.registry), 200
                 else:
-                    with front.duration.time():
+                    with front.duration.time() if not front.latencies else nullcontext():
                         front.served += 1
-                        status = 500 if front.served % 100 < front.error_percent else 200
+                        # exactly error_percent of every 100 requests, spread out (37 is prime to 100)
+                        status = 500 if front.served * 37 % 100 < front.error_percent else 200
+                    if front.latencies:
+                        front.duration.observe(front.latencies[front.served % len(front.latencies)])
                     front.requests.labels(code=str(status)).inc()
                     body = b"ok" if status == 200 else b"boom"
                 self.send_response(status)
@@ -129,7 +137,7 @@ class Storefront:
         session = requests.Session()
         while not self.stop_event.wait(self.interval):
             try:
-                session.get(f"http://{self.address}/", timeout=2)
+                session.get(self.via or f"http://{self.address}/", timeout=2)
             except requests.RequestException:
                 pass
 
@@ -158,5 +166,47 @@ class Exporter(Engine):
     def _answers(self):
         try:
             return requests.get(f"http://{self.address}/metrics", timeout=2).ok
+        except requests.RequestException:
+            return False
+
+
+HAPROXY_CONFIG = """
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+
+frontend prometheus
+    bind 127.0.0.1:{metrics_port}
+    http-request use-service prometheus-exporter if {{ path /metrics }}
+
+frontend storefront_in
+    bind 127.0.0.1:{port}
+    default_backend storefront
+
+backend storefront
+    server green {green}
+"""
+
+
+class HAProxy(Engine):
+    """Debian's HAProxy in front of one slot, with its built-in Prometheus endpoint (`use-service
+    prometheus-exporter`): what an environment without the storefront's own metrics is scraped from."""
+
+    def __init__(self, workdir: Path, green: str):
+        port, metrics_port = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{port}/"
+        self.address = f"127.0.0.1:{metrics_port}"
+        config = workdir / "haproxy-monitoring.cfg"
+        config.write_text(HAPROXY_CONFIG.format(port=port, metrics_port=metrics_port, green=green))
+        self.log = open(workdir / "haproxy.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen([shutil.which("haproxy") or "/usr/sbin/haproxy", "-db", "-f", str(config)],
+                                        stdout=self.log, stderr=self.log)  # fmt: skip
+        wait_until(self._answers, timeout=15, what="HAProxy's Prometheus endpoint")
+
+    def _answers(self):
+        try:
+            return requests.get(f"http://{self.address}/metrics", timeout=1).ok
         except requests.RequestException:
             return False

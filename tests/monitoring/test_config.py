@@ -61,6 +61,16 @@ def test_apply__scrape_targets_per_environment_with_labels(seeded, env, engines)
     ]
 
 
+def test_scrape_configs__haproxy_endpoint__its_blue_green_servers_become_slots(seeded, env):
+    ScrapeTarget.objects.create(environment=env("production"), kind="haproxy", address="lb-1:8405")
+    (job,) = config.scrape_configs()
+    assert job["job_name"] == "production-haproxy"
+    assert job["static_configs"] == [{"targets": ["lb-1:8405"], "labels": {"environment": "production"}}]
+    assert job["metric_relabel_configs"] == [
+        {"source_labels": ["server"], "regex": "(blue|green)", "target_label": "slot", "replacement": "$1"}
+    ]
+
+
 def test_apply__refused_value__nothing_written(seeded, engines):
     with engine_settings(engines):
         services.apply_configuration()
@@ -116,3 +126,49 @@ def test_apply_unforced__nothing_changed__left_alone__environment_alerting_on__r
         seed_all()  # the staging thresholds, from the §8 table
         assert "Prometheus reloaded" in services.apply_configuration(force=False)
     assert ("ErrorRate", "staging", "critical") in _alert_rules(engines["prometheus"])
+
+
+def test_sync_silences__made_outside_the_console__alert_marked_with_who_until_why__expiry_clears_it(
+    seeded, env, engines
+):
+    from datetime import UTC, datetime, timedelta
+    from io import StringIO
+
+    from monitoring.models import Alert, AlertNotification, Silence
+
+    am = engines["alertmanager"].url
+    now = datetime.now(UTC)
+    labels = {"alertname": "DiskUsage", "severity": "warning", "environment": "production", "instance": "db-9"}
+    with engine_settings(engines):
+        services.apply_configuration()
+        requests.post(f"{am}/api/v2/alerts", json=[{"labels": labels, "startsAt": now.isoformat(),
+                      "endsAt": (now + timedelta(hours=1)).isoformat()}], timeout=5).raise_for_status()  # fmt: skip
+        fingerprint = wait_until(lambda: next((a["fingerprint"] for a in engines["alertmanager"].alerts()
+                                               if a["labels"].get("instance") == "db-9"), None),
+                                 timeout=10, what="the alert in Alertmanager")  # fmt: skip
+        alert = Alert.objects.create(fingerprint=fingerprint, name="DiskUsage", environment=env("production"),
+                                     severity="warning", labels=labels, starts_at=now)  # fmt: skip
+        # Someone silences it with amtool / Alertmanager's UI: its API v2, not the console.
+        ends = now + timedelta(hours=2)
+        silence_id = requests.post(f"{am}/api/v2/silences", timeout=5, json={
+            "matchers": [{"name": "instance", "value": "db-.*", "isRegex": True, "isEqual": True}],
+            "startsAt": now.isoformat(), "endsAt": ends.isoformat(), "createdBy": "alice@ops",
+            "comment": "grow the disk"}).json()["silenceID"]  # fmt: skip
+
+        out = StringIO()
+        call_command("sync_silences", stdout=out)
+        assert "1 new here" in out.getvalue() and "1 alerts marked silenced" in out.getvalue()
+        alert.refresh_from_db()
+        assert alert.status == "silenced" and alert.silence.alertmanager_id == silence_id
+        assert (alert.silence.who, alert.silence.comment) == ("alice@ops", "grow the disk")
+        assert abs((alert.silence.ends_at - ends).total_seconds()) < 1
+        assert "by alice@ops until" in alert.events.last().reason
+        assert services.sync_silences().endswith("0 alerts marked silenced, 0 silences ended here, "
+                                                 "0 alerts firing again, 0 resolved")  # idempotent  # fmt: skip
+
+        requests.delete(f"{am}/api/v2/silence/{silence_id}", timeout=5).raise_for_status()
+        services.sync_silences()
+    alert.refresh_from_db()
+    assert alert.status == "firing" and alert.silence is None
+    assert Silence.objects.get(alertmanager_id=silence_id).expired_at is not None
+    assert AlertNotification.objects.filter(alerts=alert, event="firing").exists()  # on-call told it fires again

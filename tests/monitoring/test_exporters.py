@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def commerce_dsn():
-    """A scratch commerce database with the sample schema (orders)."""
+    """A scratch commerce database with the sample schema (orders, carts)."""
     base = database_url_for(connection.settings_dict)
     admin, name = base.rsplit("/", 1)[0] + "/postgres", "ops_monitoring_commerce"
     with psycopg.connect(admin, autocommit=True) as conn:
@@ -78,6 +78,19 @@ def test_exporters__infrastructure_and_business_metrics_recorded_per_environment
             orders = wait_until(lambda: (_value("orders_per_hour") or 0) > 0 and _value("orders_per_hour"),
                                 timeout=60, what="orders per hour through postgres-exporter")  # fmt: skip
             assert orders > 0
+
+            # Carts in each checkout state: 2 paid, 1 abandoned at checkout, 1 abandoned before it, 1 just created.
+            with psycopg.connect(commerce_dsn, autocommit=True) as conn:
+                conn.execute(
+                    "INSERT INTO carts (id, session_key, status, total_cents, created_at, checkout_started_at, "
+                    "updated_at) SELECT g, md5(g::text), s.status, 1000, now(), "
+                    "CASE WHEN s.checkout THEN now() END, now() FROM (VALUES (1, 'paid', true), (2, 'paid', true), "
+                    "(3, 'abandoned', true), (4, 'abandoned', false), (5, 'created', false)) s(g, status, checkout)"
+                )
+            abandonment = wait_until(lambda: _value("cart_abandonment_rate"), timeout=60,
+                                     what="cart abandonment through postgres-exporter")  # fmt: skip
+            assert abandonment == pytest.approx(40.0)
+            assert _value("checkout_completion_rate") == pytest.approx(200 / 3)
         finally:
             for exporter in exporters:
                 exporter.stop()

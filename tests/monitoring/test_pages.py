@@ -85,6 +85,25 @@ def test_acknowledge__from_admin__recorded_with_who(client, make_user, seeded, e
     assert row.events.last().user == ops
 
 
+def test_read_silences_now__admin_action__enqueued_not_run_inline(
+    client, make_user, seeded, env, django_capture_on_commit_callbacks, monkeypatch
+):
+    from core import tasks
+
+    row = _critical(env("production"))
+    sent = []
+    monkeypatch.setattr(tasks, "_task", lambda name: type("T", (), {"apply_async": lambda *a, **k: sent.append(name)}))
+    ops = make_user("sync", "monitoring.view_alert", "monitoring.change_alert", "monitoring.operate_alert")
+    client.force_login(ops)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/admin/monitoring/alert/", {"action": "read_silences", "_selected_action": [row.pk]})
+    assert response.status_code == 302 and sent == ["monitoring.sync_silences"]
+    viewer = make_user("viewer-sync", "monitoring.view_alert", "monitoring.change_alert")
+    client.force_login(viewer)
+    client.post("/admin/monitoring/alert/", {"action": "read_silences", "_selected_action": [row.pk]})
+    assert sent == ["monitoring.sync_silences"]  # without operate_alert: not offered, nothing queued
+
+
 def test_acknowledge__without_permission__refused_unchanged(client, make_user, seeded, env):
     row = _critical(env("production"))
     client.force_login(make_user("look", "monitoring.view_alert", "monitoring.change_alert"))

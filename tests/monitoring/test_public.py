@@ -55,8 +55,15 @@ def test_raise_alert__unknown_severity__refused(seeded, env):
 
 def test_metric_query__error_rate_of_a_slot__the_catalog_definition(seeded):
     query = public.metric_query(public.ERROR_RATE, environment="production", slot="green")
-    assert query.startswith("100 * sum by (environment, slot)")
+    assert query.startswith("(100 * sum by (environment, slot)")
     assert 'http_requests_total{environment="production",slot="green",code=~"5.."}[5m]' in query
+    # where the storefront exposes none, HAProxy's exporter (its `server` relabelled as the slot)
+    assert (
+        ' or (100 * sum by (environment, slot) (rate(haproxy_server_http_responses_total{environment="production",'
+        'slot="green",code="5xx"}[5m]))' in query
+    )
+    # a deployment trigger's own window, same expression
+    assert "[30s]" in public.metric_query(public.ERROR_RATE, environment="production", slot="green", window="30s")
     p95 = public.metric_query(public.P95, environment="production", slot="blue")
     assert p95.startswith("histogram_quantile(0.95, sum by (environment, slot, le)")
 
@@ -64,3 +71,22 @@ def test_metric_query__error_rate_of_a_slot__the_catalog_definition(seeded):
 def test_prometheus_value__not_configured__none(settings):
     settings.OPS_MONITORING_PROMETHEUS_URL = ""
     assert public.prometheus_value("up") is None
+
+
+def test_slot_value__environment_not_watched__none_so_the_engine_falls_back_to_haproxy(seeded, env, settings):
+    settings.OPS_MONITORING_PROMETHEUS_URL = "http://127.0.0.1:1"
+    staging = env("staging")  # not monitored
+    assert not public.watches(staging)
+    assert public.slot_value(public.ERROR_RATE, environment=staging, slot="green", window_seconds=300) is None
+    production = env("production")  # monitored, but nothing of its storefront or HAProxy is scraped
+    assert not public.watches(production)
+
+
+def test_slot_value__prometheus_unreachable__none_not_an_error(seeded, env, settings):
+    from monitoring.models import ScrapeTarget
+
+    settings.OPS_MONITORING_PROMETHEUS_URL = "http://127.0.0.1:1"
+    production = env("production")
+    ScrapeTarget.objects.create(environment=production, kind="haproxy", address="127.0.0.1:9")
+    assert public.watches(production)
+    assert public.slot_value(public.P95, environment=production, slot="blue", window_seconds=300) is None
