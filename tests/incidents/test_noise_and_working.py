@@ -104,3 +104,29 @@ def test_acknowledge__once__sets_the_owner(seeded, make_user):
     incident.refresh_from_db()
     assert (first, again) == (True, False) and incident.owner == user
     assert incident.timeline.filter(kind="acknowledged").count() == 1
+
+
+def test_needs_a_person__waiting_deployment_and_open_incidents__card_link_counts_open_only(seeded, admin_client):
+    from django.urls import reverse
+
+    from deployments.models import Deployment, Release
+    from deployments.public import waiting_for_a_person
+
+    staging = Environment.objects.get(key="staging")
+    release = Release.objects.create(version="v9.9", ref="release/v9.9", ref_kind="branch")
+    waiting = Deployment.objects.create(release=release, environment=staging, strategy="blue_green",
+                                        status="awaiting_checklist")  # fmt: skip
+    open_one, _ = _open(env="staging", cause="")
+    closed, _ = _open(env="staging", cause="other")
+    services.change_status(incident_id=closed.pk, status="resolved")
+
+    assert [(d.pk, what) for d, what in waiting_for_a_person()] == [(waiting.pk, "Checklist")]
+    body = admin_client.get(reverse("admin:live")).content.decode()
+    top = body.split('id="ops-attention"')[1].split("</section>")[0]
+    assert "Deployments waiting for someone" in top and "v9.9 → Staging: Checklist" in top
+    assert f"#{open_one.pk} " in top and f"#{closed.pk} " not in top
+    card = body.split('data-environment="staging"')[1].split("</article>")[0]
+    assert "1 open" in card and "state=open" in card
+    query = {"state": "open", "environment__id__exact": staging.pk}
+    listed = admin_client.get(reverse("admin:incidents_incident_changelist"), query).context["cl"].result_list
+    assert [i.pk for i in listed] == [open_one.pk]
