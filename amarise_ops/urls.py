@@ -4,6 +4,9 @@ from django.views.generic import RedirectView
 
 from core.views import healthz
 
+# A refused page is the console's, saying which permission is missing and how to get back.
+handler403 = "core.refusals.permission_denied"
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("healthz", healthz, name="healthz"),

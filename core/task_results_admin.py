@@ -7,12 +7,29 @@ filters on status and date only, and searches an exact task name or task id (bot
 
 from django.contrib import admin
 from django_celery_results import admin as results_admin  # registers its admin first, so we can replace it
-from django_celery_results.models import TaskResult
+from django_celery_results.models import GroupResult, TaskResult
 
 from core.paginators import EstimatedCountPaginator
 
 
-class LeanTaskResultAdmin(results_admin.TaskResultAdmin):
+class ReadOnly:
+    """Celery writes its results; people read them (issue 18: no "Add" or "Change" on a task's result)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyGroupResultAdmin(ReadOnly, results_admin.GroupResultAdmin):
+    pass
+
+
+class LeanTaskResultAdmin(ReadOnly, results_admin.TaskResultAdmin):
     date_hierarchy = None
     list_filter = ["status", "date_done"]
     search_fields = ["task_name", "task_id"]
@@ -33,3 +50,6 @@ class LeanTaskResultAdmin(results_admin.TaskResultAdmin):
 if admin.site.is_registered(TaskResult):
     admin.site.unregister(TaskResult)
 admin.site.register(TaskResult, LeanTaskResultAdmin)
+if admin.site.is_registered(GroupResult):
+    admin.site.unregister(GroupResult)
+admin.site.register(GroupResult, ReadOnlyGroupResultAdmin)

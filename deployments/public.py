@@ -1,6 +1,6 @@
 """The deployments app's front door: what other apps may use. Nothing else is imported across apps."""
 
-from deployments.choices import Actor, DeploymentStatus, RefKind
+from deployments.choices import ACTIVE, Actor, DeploymentStatus, RefKind
 from deployments.drivers.executors import ExecutionResult
 from deployments.exceptions import DeploymentRefused
 from deployments.models import Deployment, Release, ReleaseCommit
@@ -12,6 +12,30 @@ from deployments.steps import (
     register_pre_traffic_step,
     register_start_guard,
 )
+
+
+def waiting_for_a_person(environment_ids=None) -> list[tuple]:
+    """The in-flight deployments that wait for a person, with what they wait for, oldest first:
+    (deployment, "Confirm weights blue 90% / green 10%" | "Approval" | "Checklist" | "Decision: <why paused>")."""
+    from deployments.choices import DeploymentStatus as S
+
+    rows = Deployment.objects.filter(status__in=[S.AWAITING_APPROVAL, S.AWAITING_CHECKLIST, S.PAUSED])
+    rows = rows | Deployment.objects.filter(status__in=sorted(ACTIVE)).exclude(awaiting_weights="")
+    if environment_ids is not None:
+        rows = rows.filter(environment_id__in=list(environment_ids))
+    waiting = []
+    for deployment in rows.select_related("release", "environment").order_by("created_at"):
+        if deployment.status == S.AWAITING_APPROVAL:
+            what = "Approval (four-eyes)"
+        elif deployment.status == S.AWAITING_CHECKLIST:
+            what = "Checklist"
+        elif deployment.status == S.PAUSED:
+            what = f"Decision: {deployment.pause_reason or 'paused'}"
+        else:
+            what = f"Confirm weights {deployment.awaiting_weights}"
+        waiting.append((deployment, what))
+    return waiting
+
 
 __all__ = [
     "Actor",
@@ -28,4 +52,5 @@ __all__ = [
     "register_checklist_evaluator",
     "register_pre_traffic_step",
     "register_start_guard",
+    "waiting_for_a_person",
 ]

@@ -21,7 +21,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from core.imports import ImportPermissionMixin
 from environments.public import Environment
 from flags import services
-from flags.choices import ScheduledChangeStatus
+from flags.choices import ChangeRequestStatus, ScheduledChangeStatus
 from flags.exceptions import FlagError
 from flags.models import ChangeRequest, Flag, FlagState, ScheduledChange
 from flags.resources import FlagMatrixResource
@@ -98,16 +98,29 @@ class FlagAdmin(FlagValuesPermission, ImportPermissionMixin, ImportExportMixin, 
     def get_list_display(self, request):
         environments = list(Environment.objects.order_by("order"))
         token = get_token(request)
-        columns = [self._column(env, token, services.may_change(request.user, env)) for env in environments]
+        # Cells with a change request waiting for a second person carry a marker linking to it.
+        pending = dict(ChangeRequest.objects.filter(status=ChangeRequestStatus.PENDING).values_list("state_id", "pk"))
+        columns = [self._column(env, token, services.may_change(request.user, env), pending) for env in environments]
         return ["key", "category", *columns, "kind", "owner"]
 
-    def _column(self, env, csrf, may_flip):
+    def _column(self, env, csrf, may_flip, pending=None):
+        pending = pending or {}
+
         def cell(flag):
             state = next((s for s in flag.states.all() if s.environment_id == env.pk), None)
             if state is None:
                 return "—"
             # Who may not change this environment sees its values, with nothing to click.
-            return _toggle_button(state, env, csrf, flag.key) if may_flip else _flag_value(state, env, flag.key)
+            value = _toggle_button(state, env, csrf, flag.key) if may_flip else _flag_value(state, env, flag.key)
+            if state.pk in pending:
+                url = reverse("admin:flags_changerequest_change", args=[pending[state.pk]])
+                marker = format_html(
+                    ' <a class="ops-flag-pending" href="{}" title="A change request waits for approval" '
+                    'data-pending="{}">⏳ pending</a>',
+                    url, flag.key,
+                )  # fmt: skip
+                return format_html("{}{}", value, marker)
+            return value
 
         cell.short_description = env.name
         cell.__name__ = f"env_{env.key}"
@@ -154,7 +167,7 @@ class FlagAdmin(FlagValuesPermission, ImportPermissionMixin, ImportExportMixin, 
         state = get_object_or_404(FlagState.objects.select_related("environment"), pk=state_id)
         if not services.may_change(request.user, state.environment):
             raise PermissionDenied
-        reason = request.POST.get("reason") or "Flipped in the admin"
+        reason = request.POST.get("reason", "").strip() or "Flipped in the admin"
         try:
             outcome = services.set_state(
                 state_id=state.pk, enabled=not state.enabled, actor=request.user, reason=reason
@@ -283,11 +296,13 @@ def _toggle_button(state, env, csrf, flag_key, *, in_form=False):
             'data-flag="{}" data-environment="{}">{}</button>',
             tone, url, confirm, flag_key, env.key, label,
         )  # fmt: skip
+    # The matrix's "Reason for flips" box (change_list.html) travels with every flip; empty: the default reason.
+    carry = "var r=document.getElementById('flip-reason');if(r){this.reason.value=r.value;}"
     return format_html(
-        '<form method="post" action="{}" class="ops-flag-form" onsubmit="{}">'
-        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+        '<form method="post" action="{}" class="ops-flag-form" onsubmit="{}{}">'
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}"><input type="hidden" name="reason" value="">'
         '<button type="submit" class="ops-flag {}" data-flag="{}" data-environment="{}">{}</button></form>',
-        url, confirm, csrf, tone, flag_key, env.key, label,
+        url, carry, confirm, csrf, tone, flag_key, env.key, label,
     )  # fmt: skip
 
 
@@ -306,6 +321,42 @@ class ChangeRequestAdmin(FlagValuesPermission, SimpleHistoryAdmin):
     search_fields = ["state__flag__key", "reason"]
     actions = ["approve", "reject", "cancel"]
     readonly_fields = [f.name for f in ChangeRequest._meta.fields]
+    change_form_template = "admin/flags/changerequest/change_form.html"
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/decide/<str:verb>/", wrap(self.decide_view), name="flags_changerequest_decide"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        change_request = ChangeRequest.objects.filter(pk=object_id).first()
+        extra = {**(extra_context or {})}
+        if change_request is not None:
+            extra["title"] = f"Change request #{change_request.pk}"
+            extra["pending"] = change_request.status == ChangeRequestStatus.PENDING
+            extra["may_decide"] = self.has_flag_values_permission(request)
+            extra["own_request"] = change_request.requested_by_id == request.user.pk
+        return super().change_view(request, object_id, form_url, extra)
+
+    _DECISIONS = {"approve": (services.approve, "approved and applied"), "reject": (services.reject, "rejected"),
+                  "cancel": (services.cancel, "cancelled")}  # fmt: skip
+
+    def decide_view(self, request, pk, verb):
+        """Approve, reject or cancel one request from its page: the same services as the list's actions."""
+        if request.method != "POST" or verb not in self._DECISIONS:
+            raise PermissionDenied
+        if not self.has_flag_values_permission(request):
+            raise PermissionDenied(services.CHANGE_PERMISSION)
+        fn, done = self._DECISIONS[verb]
+        try:
+            fn(change_request_id=pk, actor=request.user)
+        except FlagError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, f"Change request #{pk} {done}.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:flags_changerequest_change", args=[pk]))
 
     def has_add_permission(self, request):
         return False  # filed by set_state, never by hand

@@ -1,17 +1,23 @@
+from datetime import UTC
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.db.models import Case, Value, When
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.formatting import age as age_text
+from core.formatting import human_duration, instant
 from incidents import export, metrics, services
-from incidents.choices import TRANSITIONS, IncidentStatus, Phase
+from incidents.choices import OPEN, TRANSITIONS, IncidentStatus, Phase
 from incidents.exceptions import IncidentRefused
 from incidents.models import (
     PHASE_SPAN,
@@ -92,6 +98,23 @@ def _phase_filter(phase):
     return ComplianceFilter
 
 
+class OpenFilter(admin.SimpleListFilter):
+    """Open (investigating or mitigated) or closed: what the dashboard's "N open" links to, with the same count."""
+
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Open"), ("closed", "Closed")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(status__in=sorted(OPEN))
+        if self.value() == "closed":
+            return queryset.exclude(status__in=sorted(OPEN))
+        return queryset
+
+
 class StakeholderInline(admin.TabularInline):
     model = Stakeholder
     extra = 1
@@ -150,7 +173,7 @@ class IncidentAdmin(SimpleHistoryAdmin):
     list_display = [
         "id",
         "title",
-        "severity",
+        "severity_badge",
         "status_badge",
         "environment",
         "opened_by",
@@ -161,55 +184,51 @@ class IncidentAdmin(SimpleHistoryAdmin):
         "total_mark",
     ]
     list_display_links = ["id", "title"]
-    list_filter = ["severity", "status", "environment", "opened_by", *[_phase_filter(p) for p in Phase]]
+    list_filter = [OpenFilter, "severity", "status", "environment", "opened_by", *[_phase_filter(p) for p in Phase]]
     list_select_related = ["severity", "environment"]
     search_fields = ["title", "release__version"]
     date_hierarchy = "opened_at"
     show_full_result_count = False
     raw_id_fields = ["deployment", "release"]
     inlines = [StakeholderInline, RunbookUpdateInline, ActionItemInline]
-    readonly_fields = ["status", "cause", "opened_by", "opened_at", "compliance_table", "timeline_html",
-                       "postmortem_invited_at", "notification_log"]  # fmt: skip
+    readonly_fields = ["status", "cause", "opened_by", "opened", "compliance_table", "timeline_html",
+                       "postmortem_invited", "notification_log", "detected", "decided", "executed", "resolved",
+                       "started"]  # fmt: skip
     fieldsets = [
-        (
-            None,
-            {
-                "fields": [
-                    "title",
-                    "environment",
-                    "severity",
-                    "status",
-                    "owner",
-                    "deployment",
-                    "release",
-                    "cause",
-                    "opened_by",
-                    "opened_at",
-                ]
-            },
-        ),  # fmt: skip
-        (
-            "Time to recover",
-            {"fields": ["started_at", "detected_at", "decided_at", "executed_at", "resolved_at", "compliance_table"]},
-        ),  # fmt: skip
-        ("Timeline", {"fields": ["timeline_html", "add_note"]}),
-        ("1. Confirm", {"fields": ["error_logs", "affected_functionality", "customer_impact"]}),
-        ("3. Investigate", {"fields": ["root_cause", "contributing_factors", "hotfix_reference"]}),
-        (
-            "4. Document",
-            {
-                "fields": [
-                    "summary",
-                    "postmortem_at",
-                    "postmortem_minutes",
-                    "postmortem_attendees",
-                    "postmortem_invited_at",
-                ]
-            },
-        ),  # fmt: skip
+        (None, {"fields": ["title", "environment", "severity", "status", "owner", "deployment", "release", "cause",
+                           "opened_by", "opened"]}),
+        ("Step 1 · Confirm the issue", {"fields": ["error_logs", "affected_functionality", "customer_impact"]}),
+        ("Step 2 · Switch traffic: time to recover",
+         {"fields": ["started", "detected", "decided", "executed", "resolved"],
+          "description": "Recorded by the system. A wrong instant is corrected with “Correct a recorded time” "
+                         "at the top of the page, with a reason (audited)."}),
+        ("Step 3 · Investigate", {"fields": ["root_cause", "contributing_factors", "hotfix_reference"]}),
+        ("Step 4 · Document", {"fields": ["summary", "postmortem_at", "postmortem_minutes", "postmortem_attendees",
+                                          "postmortem_invited", "add_note"]}),
         ("Status page", {"fields": ["published", "public_title", "public_summary"]}),
         ("Notifications", {"fields": ["notification_log"], "classes": ["collapse"]}),
-    ]
+    ]  # fmt: skip
+    add_fieldsets = [
+        (None, {"fields": ["title", "environment", "severity", "owner", "deployment", "release"]}),
+        ("Time to recover", {"fields": ["started_at", "detected_at", "decided_at", "executed_at"]}),
+        ("Step 1 · Confirm the issue", {"fields": ["error_logs", "affected_functionality", "customer_impact"]}),
+        ("Timeline", {"fields": ["add_note"]}),
+    ]  # fmt: skip
+
+    def get_fieldsets(self, request, obj=None):
+        return self.fieldsets if obj else self.add_fieldsets
+
+    def get_ordering(self, request):
+        # Open first, most severe first, newest first.
+        open_first = Case(When(status__in=sorted(OPEN), then=Value(0)), default=Value(1))
+        return [open_first.asc(), "severity__order", "-opened_at"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "severity" and field is not None and hasattr(field.widget, "can_delete_related"):
+            # Choosing a severity here never deletes or edits one (that is the severities page's business).
+            field.widget.can_delete_related = field.widget.can_change_related = field.widget.can_add_related = False
+        return field
 
     def has_delete_permission(self, request, obj=None):
         return False  # the report is the record of what happened
@@ -226,10 +245,45 @@ class IncidentAdmin(SimpleHistoryAdmin):
             path("metrics/", view(self.metrics_view), name="incidents_incident_metrics"),
             path("<int:pk>/status/<str:status>/", view(self.status_view), name="incidents_incident_status"),
             path("<int:pk>/postmortem/", view(self.postmortem_view), name="incidents_incident_postmortem"),
+            path("<int:pk>/acknowledge/", view(self.acknowledge_view), name="incidents_incident_acknowledge"),
+            path("<int:pk>/note/", view(self.note_view), name="incidents_incident_note"),
+            path("<int:pk>/correct/", view(self.correct_view), name="incidents_incident_correct"),
             path("<int:pk>/export.md", view(self.export_view), name="incidents_incident_export"),
         ] + super().get_urls()
 
     # --- Columns ---------------------------------------------------------------------------
+
+    @admin.display(description="Severity", ordering="severity__order")
+    def severity_badge(self, obj):
+        return format_html('<span class="ops-sev ops-sev-{}">{}</span>', obj.severity.order, obj.severity.name)
+
+    @admin.display(description="Opened at")
+    def opened(self, obj):
+        return instant(obj.opened_at)
+
+    @admin.display(description="Impact began")
+    def started(self, obj):
+        return instant(obj.started_at)
+
+    @admin.display(description="Detected")
+    def detected(self, obj):
+        return instant(obj.detected_at)
+
+    @admin.display(description="Decided")
+    def decided(self, obj):
+        return instant(obj.decided_at)
+
+    @admin.display(description="Executed (traffic restored)")
+    def executed(self, obj):
+        return instant(obj.executed_at)
+
+    @admin.display(description="Resolved")
+    def resolved(self, obj):
+        return instant(obj.resolved_at)
+
+    @admin.display(description="Post-mortem invitation sent")
+    def postmortem_invited(self, obj):
+        return instant(obj.postmortem_invited_at)
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj):
@@ -237,12 +291,7 @@ class IncidentAdmin(SimpleHistoryAdmin):
 
     @admin.display(description="Age", ordering="opened_at")
     def age(self, obj):
-        seconds = int((timezone.now() - obj.opened_at).total_seconds())
-        if seconds < 3600:
-            return f"{seconds // 60} min"
-        if seconds < 86400:
-            return f"{seconds // 3600} h"
-        return f"{seconds // 86400} d"
+        return age_text(obj.opened_at)
 
     @admin.display(description="Detect")
     def detection_mark(self, obj):
@@ -268,7 +317,7 @@ class IncidentAdmin(SimpleHistoryAdmin):
             "",
             "<tr><td>{}</td><td>{}</td><td>&lt; {} min</td><td>{}</td></tr>",
             (
-                (p.label, export._duration(obj.duration(p)), getattr(obj.severity, f"{p.value}_minutes"),
+                (p.label, human_duration(obj.duration(p)), getattr(obj.severity, f"{p.value}_minutes"),
                  _mark_html(obj.met(p)))
                 for p in Phase
             ),
@@ -286,12 +335,11 @@ class IncidentAdmin(SimpleHistoryAdmin):
             "",
             "<li><time>{}</time> · {} · <strong>{}</strong>: {}</li>",
             (
-                (e.at.strftime("%Y-%m-%d %H:%M:%S"),
-                 e.user.get_username() if e.user_id else e.get_source_display().lower(), e.kind, e.text)
-                for e in obj.timeline.select_related("user")
+                (instant(e.at), e.user.get_username() if e.user_id else e.get_source_display().lower(), e.kind, e.text)
+                for e in obj.timeline.select_related("user").order_by("-at", "-pk")
             ),
         )  # fmt: skip
-        return format_html('<ol class="ops-timeline" id="incident-timeline">{}</ol>', items)
+        return format_html('<ol class="ops-timeline ops-timeline-newest" id="incident-timeline">{}</ol>', items)
 
     @admin.display(description="Delivery log")
     def notification_log(self, obj):
@@ -300,7 +348,7 @@ class IncidentAdmin(SimpleHistoryAdmin):
         rows = format_html_join(
             "",
             "<li>{} · {} {} #{}: {}</li>",
-            ((n.at.strftime("%H:%M:%S"), n.channel, n.event, n.attempt, "sent" if n.ok else n.error)
+            ((instant(n.at), n.channel, n.event, n.attempt, "sent" if n.ok else n.error)
              for n in obj.notifications.all()[:50]),
         )  # fmt: skip
         return format_html("<ul>{}</ul>", rows) if rows else "Nothing sent yet."
@@ -336,10 +384,89 @@ class IncidentAdmin(SimpleHistoryAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra = extra_context or {}
-        incident = Incident.objects.filter(pk=object_id).first()
+        incident = Incident.objects.select_related("severity", "owner").filter(pk=object_id).first()
         if incident:
             extra["next_statuses"] = [IncidentStatus(s) for s in sorted(TRANSITIONS[incident.status])]
+            extra["work"] = self.work_context(incident)
+            extra.setdefault("title", f"Incident #{incident.pk}")
         return super().change_view(request, object_id, form_url, extra)
+
+    def work_context(self, incident):
+        """The top of the incident page: where it stands, its phases against the targets, who has it."""
+        ack = services.acknowledged_entry(incident)
+        end = incident.resolved_at if not incident.is_open else None
+        phases = [
+            {"label": p.label, "took": human_duration(incident.duration(p)), "target": incident.severity.target(p),
+             "target_text": human_duration(incident.severity.target(p)), "met": incident.met(p),
+             "mark": _MARK[incident.met(p)]}
+            for p in Phase
+        ]  # fmt: skip
+        return {
+            "age": age_text(incident.opened_at, end) if end else age_text(incident.opened_at),
+            "closed": end is not None,
+            "acknowledged": ack,
+            "acknowledged_at": instant(ack.at) if ack else "",
+            "phases": phases,
+            "instants": [
+                (name, name.replace("_at", "").capitalize(), instant(getattr(incident, name)))
+                for name in services.RECORDED_INSTANTS
+            ],  # fmt: skip
+            "status_tone": _STATUS_TONE.get(incident.status, ""),
+            "timeline": self.timeline_html(incident),
+        }
+
+    def _post_only(self, request):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        return None
+
+    def acknowledge_view(self, request, pk):
+        if refused := self._post_only(request):
+            return refused
+        self._require_operate(request)
+        try:
+            _, new = services.acknowledge(incident_id=pk, user=request.user)
+        except IncidentRefused as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, "Acknowledged: you have it." if new else "Already acknowledged.",
+                              messages.SUCCESS if new else messages.INFO)  # fmt: skip
+        return redirect(reverse("admin:incidents_incident_change", args=[pk]))
+
+    def note_view(self, request, pk):
+        if refused := self._post_only(request):
+            return refused
+        incident = get_object_or_404(Incident, pk=pk)
+        if not self.has_change_permission(request, incident):
+            raise PermissionDenied
+        try:
+            services.add_entry(incident=incident, text=request.POST.get("text", "").strip(), user=request.user)
+        except IncidentRefused as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, "Added to the timeline.", messages.SUCCESS)
+        return redirect(reverse("admin:incidents_incident_change", args=[pk]))
+
+    def correct_view(self, request, pk):
+        if refused := self._post_only(request):
+            return refused
+        self._require_operate(request)
+        field = request.POST.get("field", "")
+        raw = request.POST.get("value", "").strip()
+        value = parse_datetime(raw.replace("T", " ")) if raw else None
+        if value is not None and timezone.is_naive(value):
+            value = timezone.make_aware(value, UTC)
+        if raw and value is None:
+            self.message_user(request, f"“{raw}” is not a date and time (YYYY-MM-DD HH:MM, UTC).", messages.ERROR)
+            return redirect(reverse("admin:incidents_incident_change", args=[pk]))
+        try:
+            services.correct_instant(incident_id=pk, field=field, value=value, reason=request.POST.get("reason", ""),
+                                     user=request.user)  # fmt: skip
+        except IncidentRefused as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, "Corrected; the reason is in the timeline and the audit log.", messages.SUCCESS)
+        return redirect(reverse("admin:incidents_incident_change", args=[pk]))
 
     def _require_operate(self, request):
         if not request.user.has_perm("incidents.operate_incident"):

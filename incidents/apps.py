@@ -6,10 +6,11 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Incidents"
 
     def ready(self):
-        from core.dashboard import register_section
+        from core.dashboard import register_attention, register_section
         from deployments.public import deployment_rolled_back
-        from incidents.dashboard import incident_lines
+        from incidents.dashboard import incident_items, incident_lines
         from incidents.services import open_incident_on_rollback
 
         deployment_rolled_back.connect(open_incident_on_rollback, dispatch_uid="incidents.open_on_rollback")
         register_section("incidents", order=20, lines=incident_lines)
+        register_attention("incidents", order=30, items=incident_items)

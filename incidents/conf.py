@@ -57,3 +57,11 @@ def status_page_recent_days() -> int:
 
 def site_url() -> str:
     return getattr(settings, "SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+
+def status_page_environments() -> list[str]:
+    """The environments the public status page shows (keys, comma-separated): production only unless configured,
+    since customers use production and a degraded staging is not their news."""
+    value = _get("OPS_STATUS_PAGE_ENVIRONMENTS", "production")
+    keys = value.split(",") if isinstance(value, str) else list(value)
+    return [k.strip() for k in keys if k.strip()]

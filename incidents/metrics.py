@@ -58,15 +58,20 @@ def chart_svg(rows, *, width=420, bar_height=14):
     for i, row in enumerate(rows):
         y = gap + i * (bar_height + gap)
         share = row["met_share"]
-        w = 0 if share is None else (width - label_w - 60) * share / 100
+        track = width - label_w - 60
+        w = 0 if share is None else track * share / 100
+        # 0% is a value, not a gap: a 3 px mark on a visible track, so it reads as "none met".
+        mark = 0 if share is None else max(w, 3)
         colour = "#2e7d32" if (share or 0) >= 90 else "#f9a825" if (share or 0) >= 50 else "#c62828"
         text = "no data" if share is None else f"{share:.0f}%"
         # The severity's name is an operator's text: escaped like every other value.
         parts += [
             format_html('<text x="0" y="{}" font-size="12">{}</text>', y + bar_height - 3, row["severity"]),
-            format_html('<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/>', label_w, y, f"{w:.1f}",
-                        bar_height, colour),
-            format_html('<text x="{}" y="{}" font-size="12">{}</text>', f"{label_w + w + 4:.1f}",
+            format_html('<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#8c959f" '
+                        'class="track"/>', label_w, y, track, bar_height),
+            format_html('<rect x="{}" y="{}" width="{}" height="{}" fill="{}" class="bar"/>', label_w, y,
+                        f"{mark:.1f}", bar_height, colour),
+            format_html('<text x="{}" y="{}" font-size="12">{}</text>', f"{label_w + mark + 4:.1f}",
                         y + bar_height - 3, text),
         ]  # fmt: skip
     return format_html("{}</svg>", format_html_join("", "{}", ((part,) for part in parts)))

@@ -3,6 +3,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -89,6 +90,12 @@ class Incident(models.Model):
         "deployments.Release", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     cause = models.CharField(max_length=16, choices=RollbackCause.choices, blank=True)
+    cause_key = models.CharField(
+        max_length=120,
+        blank=True,
+        editable=False,
+        help_text="What opened it (e.g. alert:BackupRpoBreach): one open incident per cause and environment.",
+    )
     opened_by = models.CharField(max_length=8, choices=Source.choices, default=Source.PERSON)
     opened_at = models.DateTimeField(default=timezone.now)
 
@@ -129,6 +136,14 @@ class Incident(models.Model):
     class Meta:
         ordering = ["-opened_at"]
         permissions = [("operate_incident", "Can change incident status and schedule post-mortems")]
+        constraints = [
+            # Repeats of a cause join the open incident (services.open_incident); the database holds the line.
+            models.UniqueConstraint(
+                fields=["environment", "cause_key"],
+                condition=Q(status__in=["investigating", "mitigated"]) & ~Q(cause_key=""),
+                name="one_open_incident_per_cause",
+            )
+        ]
 
     def __str__(self):
         return f"#{self.pk} {self.title}"

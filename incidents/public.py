@@ -2,7 +2,8 @@
 
 `open_incident` is the one way an incident is opened, whoever opens it: its `source` (a `Source`) says a
 person (the admin), the engine (after a rollback) or an alert (monitoring's one alerting path) opened it.
-It refuses with IncidentRefused.
+It refuses with IncidentRefused. With a `cause_key` a repeat joins the open incident of that cause and
+environment (its timeline gets the repeat) instead of opening a second; `open_or_join_incident` also says which.
 """
 
 from incidents.choices import Source
@@ -10,7 +11,7 @@ from incidents.conf import webhook_secret, webhook_url
 from incidents.exceptions import IncidentRefused
 from incidents.models import Incident, Severity
 from incidents.notify import SIGNATURE_HEADER, sign
-from incidents.services import add_entry, open_incident
+from incidents.services import add_entry, open_incident, open_or_join_incident
 
 __all__ = [
     "SIGNATURE_HEADER",
@@ -20,6 +21,7 @@ __all__ = [
     "Source",
     "add_entry",
     "open_incident",
+    "open_or_join_incident",
     "sign",
     "webhook_secret",
     "webhook_url",

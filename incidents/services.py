@@ -12,7 +12,7 @@ from core.status import allowed
 from core.status import change_status as move
 from core.tasks import enqueue
 from incidents import conf, notify
-from incidents.choices import ActionStatus, Channel, IncidentStatus, RollbackCause, Source
+from incidents.choices import OPEN, ActionStatus, Channel, IncidentStatus, RollbackCause, Source
 from incidents.exceptions import IncidentRefused
 from incidents.models import (
     ActionItem,
@@ -147,7 +147,27 @@ def opening_refusal(*, title, environment, deployment=None, started_at=None, det
     return ""
 
 
-def open_incident(
+TITLE_MAX = 80
+
+
+def short_title(text) -> tuple[str, str]:
+    """(title, details): a title an on-call list can show in one line (≤ TITLE_MAX characters, cut at a word),
+    and the full text when it had to be cut ('' otherwise) for the incident's body."""
+    text = " ".join(str(text).split())
+    if len(text) <= TITLE_MAX:
+        return text, ""
+    cut = text[: TITLE_MAX - 1]
+    if " " in cut[TITLE_MAX // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:.") + "…", text
+
+
+def open_incident(**kwargs):
+    """Open an incident, or join the open one of the same cause (see open_or_join_incident). Returns it."""
+    return open_or_join_incident(**kwargs)[0]
+
+
+def open_or_join_incident(
     *,
     title,
     environment,
@@ -161,6 +181,7 @@ def open_incident(
     source=Source.PERSON,
     timeline=(),
     opened_text=None,
+    cause_key="",
     **details,
 ):
     """The one way an incident is opened: by a person (admin), the engine after a rollback, or an alert.
@@ -169,11 +190,24 @@ def open_incident(
     `user` is who opened it (the owner unless `owner` is given); `timeline` entries (dicts of add_entry's
     arguments) come before the "opened" entry; `details` are further Incident fields (status, cause,
     decided_at, report fields...). The stakeholders are added and notified on commit.
+
+    `cause_key` (e.g. "alert:BackupRpoBreach") names what opened it: while an incident of that cause is open
+    on the environment, a repeat is added to its timeline instead of opening a second one. A title longer
+    than TITLE_MAX is cut at a word; the full text goes into the "opened" entry. Returns (incident, created).
     """
     refusal = opening_refusal(title=title, environment=environment, deployment=deployment, started_at=started_at,
                               detected_at=detected_at, source=source)  # fmt: skip
     if refusal:
         raise IncidentRefused(refusal)
+    cause_key = str(cause_key or "")[:120]
+    title, full_text = short_title(title)
+    text = opened_text or _OPENED_TEXT[source]
+    if full_text:
+        text = f"{text}. {full_text}"
+    if cause_key:
+        joined = _join_open(environment=environment, cause_key=cause_key, text=text, source=source, user=user)
+        if joined is not None:
+            return joined, False
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -187,19 +221,38 @@ def open_incident(
                 opened_by=source,
                 started_at=started_at or detected_at or now,
                 detected_at=detected_at or now,
+                cause_key=cause_key,
                 **details,
             )
             for entry in timeline:
                 add_entry(incident=incident, **entry)
-            text = opened_text or _OPENED_TEXT[source]
             add_entry(incident=incident, kind="opened", text=text, source=source, user=user)
             _add_default_stakeholders(incident)
             notify_all(incident, "opened")
     except IntegrityError:
+        if cause_key:
+            # Another worker opened this cause's incident meanwhile (the constraint): join it.
+            joined = _join_open(environment=environment, cause_key=cause_key, text=text, source=source, user=user)
+            if joined is not None:
+                return joined, False
         if deployment is None:
             raise
         # Opened by another worker meanwhile: the deployment is unique on incidents.
         raise IncidentRefused(f"Deployment #{deployment.pk} already has an incident.") from None
+    return incident, True
+
+
+def _join_open(*, environment, cause_key, text, source, user):
+    """The open incident of this cause on this environment, with the repeat in its timeline; None if there is none."""
+    with transaction.atomic():
+        incident = (
+            Incident.objects.select_for_update()
+            .filter(environment=environment, cause_key=cause_key, status__in=sorted(OPEN))
+            .first()
+        )
+        if incident is None:
+            return None
+        add_entry(incident=incident, kind="repeat", text=f"Happened again: {text}", source=source, user=user)
     return incident
 
 
@@ -395,3 +448,61 @@ def send_reminders(*, now=None) -> list[str]:
                 notify_all(item.incident, "action_overdue", action_item_id=item.pk)
             sent.append(f"#{item.incident_id} action item {item.pk}")
     return sent
+
+
+# --- Working the incident ----------------------------------------------------------------------------
+
+# The instants the system records; a person corrects one only through correct_instant, with a reason.
+RECORDED_INSTANTS = ("detected_at", "decided_at", "executed_at", "resolved_at")
+
+
+def acknowledged_entry(incident):
+    return incident.timeline.filter(kind="acknowledged").select_related("user").order_by("at", "pk").first()
+
+
+def acknowledge(*, incident_id, user):
+    """Someone has it: a timeline entry, and the owner if it had none. Again: nothing new. Returns (incident, new)."""
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        if acknowledged_entry(incident):
+            return incident, False
+        if not incident.is_open:
+            raise IncidentRefused(
+                f"Incident #{incident.pk} is {incident.get_status_display().lower()}: nothing to acknowledge."
+            )
+        add_entry(incident=incident, kind="acknowledged", user=user, text=f"Acknowledged by {user.get_username()}")
+        if incident.owner_id is None:
+            incident.owner = user
+            incident.save(update_fields=["owner"])
+    return incident, True
+
+
+def correct_instant(*, incident_id, field, value, reason, user):
+    """Correct a recorded instant (they drive met and missed): audited, with the reason in the timeline."""
+    from audit.public import record
+    from core.formatting import instant
+
+    if field not in RECORDED_INSTANTS:
+        raise IncidentRefused(f"Only {', '.join(f.replace('_at', '') for f in RECORDED_INSTANTS)} can be corrected.")
+    if not str(reason).strip():
+        raise IncidentRefused("A correction needs a reason: it changes whether the targets were met.")
+    if value is None:
+        raise IncidentRefused("Give the corrected date and time.")
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().select_related("severity").get(pk=incident_id)
+        old = getattr(incident, field)
+        if old == value:
+            raise IncidentRefused("That is already the recorded time: nothing to correct.")
+        setattr(incident, field, value)
+        try:
+            incident.clean()
+        except Exception as exc:
+            messages_ = getattr(exc, "messages", [str(exc)])
+            raise IncidentRefused("; ".join(messages_)) from None
+        incident.save(update_fields=[field])
+        label = field.replace("_at", "").capitalize()
+        add_entry(incident=incident, kind="correction", user=user,
+                  text=f"{label} corrected from {instant(old)} to {instant(value)}: {reason.strip()}")  # fmt: skip
+        record(incident, action=f"correct {field}", using="default",
+               changes={field: [instant(old), instant(value)], "reason": str(reason).strip()[:500]})  # fmt: skip
+    return incident

@@ -46,8 +46,9 @@ def _public(incident):
 @cache_control(max_age=30, public=True)
 def status_page(request):
     since = timezone.now() - timedelta(days=conf.status_page_recent_days())
+    shown = conf.status_page_environments()
     incidents = list(
-        Incident.objects.filter(published=True)
+        Incident.objects.filter(published=True, environment__key__in=shown)
         .filter(Q(status__in=OPEN) | Q(resolved_at__gte=since))
         .select_related("environment", "severity")
         .order_by("-opened_at")
@@ -64,7 +65,7 @@ def status_page(request):
                 "ok" if env.last_health_status == "up" else ""
             ),
         }
-        for env in Environment.objects.exclude(key="local").order_by("order")
+        for env in Environment.objects.filter(key__in=shown).order_by("-order")
     ]  # fmt: skip
     public = [_public(i) for i in incidents]
     return render(

@@ -10,6 +10,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.formatting import human_duration
 from core.paginators import EstimatedCountPaginator
 from deployments.public import Actor, RefKind, Release
 from migrations_log import services
@@ -85,8 +86,8 @@ def _cell(environment, run):
     parts, values = ['<td data-environment="{}"><span class="{}">{}</span>'], [environment.key]
     values += [_RUN_TONE.get(run.status, "ops-warn"), _STATUS_LABELS.get(run.status, run.status)]
     if run.duration_seconds is not None:
-        parts.append(" <small>{}s%s</small>" % (' <span class="ops-bad">slow</span>' if run.slow else ""))
-        values.append(f"{run.duration_seconds:.3f}")
+        parts.append(" <small>{}%s</small>" % (' <span class="ops-bad">slow</span>' if run.slow else ""))
+        values.append(human_duration(run.duration_seconds))
     if run.verified_at:
         parts.append(" <br><small>verified by {}</small>")
         values.append(run.verified_by)
@@ -148,8 +149,13 @@ class RunInline(admin.TabularInline):
     model = MigrationRun
     extra = 0
     can_delete = False
-    fields = ["environment", "status", "started_at", "duration_seconds", "actor_label", "verified_by", "verified_at"]
+    fields = ["environment", "status", "started_at", "took", "actor_label", "verified_by", "verified_at"]
     readonly_fields = fields
+
+    @admin.display(description="Duration")
+    def took(self, obj):
+        return human_duration(obj.duration_seconds)
+
     ordering = ["started_at"]
 
     def has_add_permission(self, request, obj=None):
@@ -192,11 +198,13 @@ class MigrationAdmin(SimpleHistoryAdmin):
         counts = {s: 0 for s in Severity.values}
         for finding in obj.findings.all():
             counts[finding.severity] += 1
+        # Colour only what is there: "0 errors" is good news, not red.
+        errors, warnings = counts[Severity.ERROR], counts[Severity.WARNING]
         return format_html(
-            '<span class="ops-bad">{} error(s)</span>, <span class="ops-warn">{} warning(s)</span>',
-            counts[Severity.ERROR],
-            counts[Severity.WARNING],
-        )
+            '<span class="{}">{} error{}</span>, <span class="{}">{} warning{}</span>',
+            "ops-bad" if errors else "ops-ok", errors, "" if errors == 1 else "s",
+            "ops-warn" if warnings else "", warnings, "" if warnings == 1 else "s",
+        )  # fmt: skip
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("findings")
@@ -386,8 +394,8 @@ class MigrationRunAdmin(SimpleHistoryAdmin):
     @admin.display(description="Estimate → actual")
     def estimate_vs_actual(self, obj):
         estimate = obj.migration.estimate_seconds
-        actual = "—" if obj.duration_seconds is None else f"{obj.duration_seconds:.3f}s"
-        text = f"{estimate:g}s → {actual}" if estimate else f"no estimate → {actual}"
+        actual = human_duration(obj.duration_seconds)
+        text = f"{human_duration(estimate)} → {actual}" if estimate else f"no estimate → {actual}"
         if obj.slow:
             return format_html('<span class="ops-bad">{} (over twice the estimate)</span>', text)
         return text

@@ -259,6 +259,7 @@ def _open_or_join_incidents(rows, now):
                 started_at=started,
                 detected_at=now,
                 source=Source.ALERT,
+                cause_key=f"alert:{name}",
                 opened_text=f"Opened by the critical alert {name} ({_origin(members)}): {summaries}",
             )
         else:

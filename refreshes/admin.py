@@ -12,6 +12,7 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, YAML
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.formatting import human_duration
 from core.imports import ImportPermissionMixin
 from environments.public import Environment, EnvironmentKey, register_panel
 from refreshes import services
@@ -32,8 +33,7 @@ def _leak_badge(run):
 
 
 def _duration(run):
-    d = run.duration
-    return f"{d.total_seconds():.1f} s" if d else "—"
+    return human_duration(run.duration)
 
 
 def _rows(run):
@@ -167,8 +167,8 @@ class RefreshRunAdmin(admin.ModelAdmin):
     actions = ["cancel_runs", "resume_runs"]
     change_list_template = "admin/refreshes/refreshrun/change_list.html"
     fields = [
-        "kind", "environment", "status", "requested_by", "created_at", "started_at", "finished_at", "duration",
-        "error", "copied_from", "leak_scan_result", "leak_scan_detail", "rows", "checks_summary", "test_logins",
+        "kind", "environment", "status_badge", "requested_by", "created_at", "started_at", "finished_at", "duration",
+        "error_text", "copied_from", "leak_scan_result", "leak_scan_detail", "rows", "checks_summary", "test_logins",
     ]  # fmt: skip
     readonly_fields = fields
 
@@ -185,6 +185,12 @@ class RefreshRunAdmin(admin.ModelAdmin):
     @admin.display(description="Duration")
     def duration(self, obj):
         return _duration(obj)
+
+    @admin.display(description="Error")
+    def error_text(self, obj):
+        if not obj.error:
+            return "—"
+        return format_html('<span class="ops-bad">{}</span>', obj.error)
 
     @admin.display(description="Leak scan")
     def leak_scan_result(self, obj):
@@ -226,6 +232,9 @@ class RefreshRunAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # A run is a record: nothing on it is edited, so no save buttons.
         extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False}
+        # Read-only: titled by the run, not "Change refresh run".
+        run = RefreshRun.objects.filter(pk=object_id).first()
+        extra_context.setdefault("title", f"Refresh run: {run}" if run else "Refresh run")
         extra_context["show_save_and_add_another"] = False
         return super().change_view(request, object_id, form_url, extra_context)
 

@@ -11,7 +11,7 @@ def test_journey__log_in__see_the_four_environment_cards(seeded_tx, logged_in, l
     expect(page.locator("#site-name")).to_have_text("AMARISÉ Ops")
     cards = page.locator("article.ops-card")
     expect(cards).to_have_count(4)
-    expect(cards.locator("h2")).to_have_text(["Local", "Dev", "Staging", "Production"])
+    expect(cards.locator("h2")).to_have_text(["Production", "Staging", "Dev", "Local"])  # production first
     production = page.locator('article[data-environment="production"]')
     expect(production).to_contain_text("https://amarise.com")
     expect(production).to_contain_text("Release tags")

@@ -45,7 +45,7 @@ def test_changelist__production_cells_ask_for_confirmation(seeded, admin_client)
                                   body)  # fmt: skip
     staging_forms = re.findall(r'<form[^>]*onsubmit="([^"]*)"[^>]*>(?:(?!</form>).)*data-environment="staging"', body)
     assert production_forms and all("confirm(" in s for s in production_forms)
-    assert staging_forms and all(s == "" for s in staging_forms)
+    assert staging_forms and all("confirm(" not in s for s in staging_forms)
 
 
 def test_changelist__warm_admin__query_count_does_not_grow_with_flags(seeded, admin_client,
@@ -172,6 +172,34 @@ def test_change_request_admin__approve_by_requester_refused_by_other_applied(see
     client.force_login(bob)
     client.post(url, {"action": "approve", "_selected_action": [request.pk]})
     assert state("reviews", "production").enabled is True
+
+
+def test_change_request_page__approve_button__applied(seeded, client, alice, bob):
+    request = services.set_state(state_id=state("reviews", "production").pk, enabled=True, actor=alice,
+                                 reason="launch").change_request  # fmt: skip
+    page_url = reverse("admin:flags_changerequest_change", args=[request.pk])
+    client.force_login(alice)
+    assert 'id="approve-request"' not in client.get(page_url).content.decode()  # her own: she may only cancel
+    client.force_login(bob)
+    page = client.get(page_url).content.decode()
+    assert 'id="approve-request"' in page and "Change request #" in page
+
+    response = client.post(reverse("admin:flags_changerequest_decide", args=[request.pk, "approve"]), follow=True)
+
+    assert "approved and applied" in response.content.decode()
+    assert state("reviews", "production").enabled is True
+
+
+def test_matrix__pending_request__marked__flip_carries_the_reason(seeded, admin_client, alice):
+    services.set_state(state_id=state("reviews", "production").pk, enabled=True, actor=alice, reason="launch")
+    body = admin_client.get(CHANGELIST).content.decode()
+    assert 'data-pending="reviews"' in body and body.count("⏳ pending") == 1
+    assert 'id="flip-reason"' in body and 'name="reason"' in body
+
+    cell = state("reviews", "staging")
+    admin_client.post(reverse("admin:flags_flag_toggle", args=[cell.pk]), {"reason": "Testing the new reviews"})
+
+    assert FlagState.history.filter(id=cell.pk).latest("history_id").history_change_reason == "Testing the new reviews"
 
 
 def test_dashboard__flag_line_per_environment(seeded, admin_client):

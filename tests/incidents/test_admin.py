@@ -44,7 +44,14 @@ def test_change_page__timeline_report_fieldsets_and_actions(seeded, ops):
     page = ops.get(reverse("admin:incidents_incident_change", args=[incident.pk])).content.decode()
 
     assert 'id="incident-timeline"' in page and "5xx rate 20.0% &gt; 5%: automatic rollback" in page
-    for heading in ["1. Confirm", "3. Investigate", "4. Document", "Status page", "Action items"]:
+    for heading in [
+        "Step 1 · Confirm",
+        "Step 2 · Switch traffic",
+        "Step 3 · Investigate",
+        "Step 4 · Document",
+        "Status page",
+        "Action items",
+    ]:
         assert heading in page
     assert "Schedule post-mortem" in page and "Mark resolved" in page and "Export Markdown" in page
 

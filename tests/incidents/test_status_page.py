@@ -1,3 +1,5 @@
+import pytest
+
 from environments.models import Environment
 from incidents import services
 from incidents.models import Incident
@@ -13,6 +15,23 @@ INTERNAL = {
     "hotfix_reference": "HOTFIX-PR-991",
     "postmortem_attendees": "attendee@amarise.invalid",
 }
+
+
+@pytest.fixture(autouse=True)
+def staging_shown_too(settings, request):
+    """These incidents come from a staging rollback: this page is configured to show staging as well."""
+    if "production_only" not in request.node.name:
+        settings.OPS_STATUS_PAGE_ENVIRONMENTS = "staging,production"
+
+
+def test_status_page__production_only_by_default(seeded, client):
+    Environment.objects.filter(key="staging").update(last_health_status="down")
+    Environment.objects.filter(key="production").update(last_health_status="up")
+
+    html = client.get("/status/").content.decode()
+
+    assert 'Production</strong><span class="ok">Operational' in html
+    assert "Staging" not in html and "Degraded" not in html and "Dev" not in html
 
 
 def _published(**extra):

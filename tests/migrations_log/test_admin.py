@@ -114,8 +114,8 @@ def test_run_list__slower_than_twice_the_estimate__flagged(targets, admin_client
     MigrationRun.objects.filter(migration__identifier="0001_add_gift_wrap").update(duration_seconds=2.5)
     MigrationRun.objects.filter(migration__identifier="0002_create_wishlists").update(duration_seconds=1.5)
     html = admin_client_.get(reverse("admin:migrations_log_migrationrun_changelist")).content.decode()
-    assert "1s → 2.500s (over twice the estimate)" in html
-    assert "1s → 1.500s</td>" in html
+    assert "1 s → 2.5 s (over twice the estimate)" in html
+    assert "1 s → 1.5 s</td>" in html
 
 
 def test_dashboard__staging_card__schema_and_runs_to_verify(targets, admin_client_):

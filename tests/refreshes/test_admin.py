@@ -68,7 +68,7 @@ def test_environment_page__shows_last_runs_with_leak_scan_and_test_logins(seeded
     assert "test1@dev.amarise.invalid / amarise-dev-1-0102" in body and "customers: 12" in body
     staging = Environment.objects.get(key="staging")
     body = admin_client.get(reverse("admin:environments_environment_change", args=[staging.pk])).content.decode()
-    assert "Leak scan passed" in body and "180.0 s" in body
+    assert "Leak scan passed" in body and "3 min" in body
     assert (
         "backup 20261124-030000F of amarise-production, restored from repo1; data as of 2026-11-24T03:04:00+00:00"
         in body
