@@ -29,19 +29,21 @@ def test_journey__start_staging_deployment__watch_it_reach_100(worker, logged_in
     expect(page.locator('article[data-environment="staging"]')).to_contain_text("green · v2.0")
 
 
-@pytest.mark.usefixtures("shoppers")
+@pytest.mark.usefixtures("staging", "shoppers")
 def test_journey__bake_period__switch_back_with_a_reason__traffic_on_blue__open_the_incident(
-    worker, staging, logged_in, live_server
+    worker, logged_in, live_server
 ):
     from deployments import services
     from deployments.choices import DeploymentStatus
     from deployments.models import Deployment, DeploymentPolicy
+    from environments.public import Environment
     from tests.conftest import wait_until
 
-    DeploymentPolicy.objects.filter(environment=staging).update(bake_minutes=5)
-    staging.deployment_policy.traffic_steps.update(hold_seconds=1.0)
+    env = Environment.objects.get(key="staging")
+    DeploymentPolicy.objects.filter(environment=env).update(bake_minutes=5)
+    env.deployment_policy.traffic_steps.update(hold_seconds=1.0)
     release = Release.objects.create(version="v2.0", ref="release/2.0", ref_kind="branch")
-    deployment = services.start_deployment(release=release, environment=staging)
+    deployment = services.start_deployment(release=release, environment=env)
     wait_until(lambda: Deployment.objects.get(pk=deployment.pk).status == DeploymentStatus.SUCCEEDED, timeout=60,
                what="the deployment to succeed")  # fmt: skip
 
