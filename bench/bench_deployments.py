@@ -90,6 +90,9 @@ def _switch_back_runs(workdir):
     lines, times = [], []
     try:
         for attempt in range(RUNS):
+            # Every executed rollback's incident is opened by the worker: let it land before clearing.
+            wait_until(lambda: not Deployment.objects.filter(executed_at__isnull=False, incident__isnull=True).exists(),
+                       timeout=60, what="the incidents of earlier rollbacks")  # fmt: skip
             Incident.objects.filter(deployment__isnull=False).delete()
             Deployment.objects.all().delete()
             Slot.objects.all().delete()

@@ -97,6 +97,7 @@ class DeploymentPolicyAdmin(SimpleHistoryAdmin):
                     "min_requests",
                     "prometheus_url",
                     "stale_after_seconds",
+                    "bake_minutes",
                 ]
             },
         ),
