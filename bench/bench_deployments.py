@@ -115,6 +115,9 @@ def _switch_back_runs(workdir):
 
             wait_until(verified, timeout=60, interval=0.01, what="blue 100 / green 0 at HAProxy")
             elapsed = time.perf_counter() - started
+            # The worker's transaction commits just after the weights: let it, and the incident, land.
+            wait_until(lambda d=deployment: Incident.objects.filter(deployment=d).exists(), timeout=60,
+                       what="the switch back's incident")  # fmt: skip
             times.append(elapsed)
             lines.append(f"switch back run {attempt + 1}: request → HAProxy weights verified {elapsed:.2f}s")
     finally:
