@@ -208,3 +208,18 @@ def test_admin__list_shows_watching(succeeded, client, make_user):
     Deployment.objects.filter(pk=succeeded.pk).update(watching_until=timezone.now() - timedelta(seconds=1))
     listing = client.get("/admin/deployments/deployment/").content.decode()
     assert "watching" not in listing and ">Succeeded<" in listing
+
+
+def test_drift_alert__raised_once_in_the_bake__resolves_when_weights_match_again(succeeded):
+    from deployments.engine.switchback import _note_drift
+    from monitoring.public import active_alerts
+
+    found = ["green at 70 (the engine set 100)", "blue at 30 (the engine set 0)"]
+    _note_drift(succeeded, found, True)
+    _note_drift(succeeded, found, True)
+    labels = {"deployment": str(succeeded.pk)}
+    assert [a.name for a in active_alerts(labels=labels)] == ["DeploymentWeightDrift"]
+    assert succeeded.events.filter(kind="alert").count() == 1
+
+    _note_drift(succeeded, [], True)
+    assert not list(active_alerts(labels=labels))
