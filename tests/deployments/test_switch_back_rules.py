@@ -223,3 +223,23 @@ def test_drift_alert__raised_once_in_the_bake__resolves_when_weights_match_again
 
     _note_drift(succeeded, [], True)
     assert not list(active_alerts(labels=labels))
+
+
+def test_reconcile__watch_gone_quiet__resumed_with_a_new_run__ended_bake_left_alone(
+    succeeded, django_capture_on_commit_callbacks
+):
+    from deployments.engine.reconcile import reconcile
+
+    quiet = timezone.now() - timedelta(minutes=5)
+    Deployment.objects.filter(pk=succeeded.pk).update(heartbeat_at=quiet)
+    token = succeeded.run_token
+    with django_capture_on_commit_callbacks() as queued:
+        assert reconcile() == [f"#{succeeded.pk} watched again"]
+    succeeded.refresh_from_db()
+    assert len(queued) == 1 and succeeded.run_token != token
+    assert succeeded.events.filter(detail="Reconcile: resumed the bake period's watch").count() == 1
+
+    Deployment.objects.filter(pk=succeeded.pk).update(heartbeat_at=quiet, watching_until=quiet)
+    with django_capture_on_commit_callbacks() as queued:
+        assert reconcile() == []
+    assert not queued
