@@ -232,7 +232,7 @@ class SwitchBackForm(forms.Form):
     reason = forms.CharField(
         max_length=300,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Kept in the timeline, the audit log and the incident, e.g. 'checkout errors reported by support'.",
+        help_text="Kept in the timeline and the incident, e.g. 'checkout errors reported by support'.",
     )
 
 
