@@ -12,6 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from deployments import progress, services
 from deployments.choices import ACTIVE, Actor, ChecklistPhase, DeploymentStatus, StepStatus
+from deployments.engine.switchback import status_label
 from deployments.exceptions import DeploymentRefused
 from deployments.models import (
     ChecklistItem,
@@ -25,6 +26,7 @@ from deployments.models import (
     TrafficStep,
 )
 from environments.public import Environment
+from incidents.public import Incident
 
 _TONE = {
     "succeeded": "ops-ok",
@@ -95,6 +97,7 @@ class DeploymentPolicyAdmin(SimpleHistoryAdmin):
                     "min_requests",
                     "prometheus_url",
                     "stale_after_seconds",
+                    "bake_minutes",
                 ]
             },
         ),
@@ -225,6 +228,27 @@ class StartDeploymentForm(forms.Form):
         self.fields["release"].widget.choices = [("", "---------"), *((r.pk, str(r)) for r in releases)]
 
 
+class SwitchBackForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Kept in the timeline and the incident, e.g. 'checkout errors reported by support'.",
+    )
+
+
+def _switch_back_context(request, deployment):
+    """For _switch_back.html: the button only when the switch back is allowed for this person now."""
+    if deployment.status == DeploymentStatus.ROLLED_BACK:
+        incident = Incident.objects.filter(deployment=deployment).only("pk", "title").first()
+        return {"can_switch_back": False, "incident": incident}
+    if deployment.status != DeploymentStatus.SUCCEEDED or not deployment.to_slot_id:
+        return {"can_switch_back": False}
+    return {
+        "can_switch_back": not services.switch_back_refusal(deployment, request.user),
+        "watching": deployment.is_watching,
+    }
+
+
 def _step_count(*, done=False):
     steps = DeploymentStep.objects.filter(deployment=OuterRef("pk"))
     if done:
@@ -255,11 +279,12 @@ class DeploymentAdmin(admin.ModelAdmin):
             path("<int:pk>/live/", view(self.live_view), name="deployments_deployment_live"),
             path("<int:pk>/act/<str:action>/", view(self.act_view), name="deployments_deployment_act"),
             path("<int:pk>/check/<slug:key>/", view(self.check_view), name="deployments_deployment_check"),
+            path("<int:pk>/switch-back/", view(self.switch_back_view), name="deployments_deployment_switch_back"),
         ] + super().get_urls()
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj):
-        return format_html('<span class="{}">{}</span>', _TONE.get(obj.status, ""), obj.get_status_display())
+        return format_html('<span class="{}">{}</span>', _TONE.get(obj.status, ""), status_label(obj))
 
     def get_queryset(self, request):
         # Progress in the list comes from annotations, not a query per row; subqueries, not a GROUP BY over
@@ -298,6 +323,8 @@ class DeploymentAdmin(admin.ModelAdmin):
             "can_approve": not services.approval_refusal(deployment, request.user),
             "is_requester": deployment.created_by_id == request.user.pk,
             "tone": _TONE.get(deployment.status, ""),
+            "status_label": status_label(deployment),
+            **_switch_back_context(request, deployment),
         }
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -378,6 +405,35 @@ class DeploymentAdmin(admin.ModelAdmin):
             text = done or f"{action.capitalize()}: done; the engine takes it from here."
             self.message_user(request, text, messages.SUCCESS)
         return redirect(reverse("admin:deployments_deployment_change", args=[pk]))
+
+    def switch_back_view(self, request, pk):
+        """A confirmation page with a required reason; the service checks and queues, the engine moves traffic."""
+        if not request.user.has_perm(services.OPERATE_PERMISSION):
+            raise PermissionDenied
+        deployment = get_object_or_404(Deployment.objects.select_related(*self.list_select_related), pk=pk)
+        form = SwitchBackForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.switch_back(deployment_id=pk, user=request.user, reason=form.cleaned_data["reason"])
+            except DeploymentRefused as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(
+                    request,
+                    f"Switch back requested: all traffic goes back to {deployment.from_slot.color} "
+                    f"({deployment.from_slot.release}) once its health probes pass.",
+                    messages.SUCCESS,
+                )
+                return redirect(reverse("admin:deployments_deployment_change", args=[pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Switch back deployment #{deployment.pk}?",
+            "deployment": deployment,
+            "form": form,
+            "refusal": services.switch_back_refusal(deployment, request.user),
+        }
+        return TemplateResponse(request, "admin/deployments/deployment/switch_back.html", context)
 
     def check_view(self, request, pk, key):
         if request.method != "POST":

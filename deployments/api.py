@@ -11,6 +11,7 @@ from core.http import json_error, json_object
 from core.models import Scope
 from deployments import progress, services
 from deployments.choices import Actor, DeploymentStatus
+from deployments.engine.switchback import status_label
 from deployments.exceptions import DeploymentRefused, NotAllowed
 from deployments.models import Deployment, Release
 from environments.public import Environment, EnvironmentKey
@@ -27,6 +28,8 @@ def deployment_document(deployment):
         "release": deployment.release.version,
         "environment": deployment.environment.key,
         "status": deployment.status,
+        "status_label": status_label(deployment),
+        "watching_until": deployment.watching_until,
         "progress": {"done": done, "total": total},
         "traffic": dict(progress.traffic_split(deployment)),
         "steps": [
@@ -135,3 +138,25 @@ def check_item(request, pk, key):
         return json_error(422, str(exc))
     deployment.refresh_from_db()
     return JsonResponse(deployment_document(deployment))
+
+
+@auth.api("POST")
+def switch_back(request, pk):
+    """Acts on the deployment's environment: deployments:write there and deployments.operate_deployment
+    (deployments.deploy_production too in production). Body {"reason": "..."}; 202: queued on `deployments`."""
+    caller = auth.authenticate(request, scope=Scope.DEPLOYMENTS_WRITE, permissions=["deployments.operate_deployment"])
+    deployment = Deployment.objects.select_related("environment").filter(pk=pk).first()
+    if deployment is None:
+        return json_error(404, f"no deployment {pk}")
+    auth.require_environment(request, deployment.environment.key)
+    payload = json_object(request)
+    if payload is None or not isinstance(payload.get("reason"), str):
+        return json_error(400, 'send {"reason": "why traffic goes back to the standby slot"}')
+    try:
+        services.switch_back(deployment_id=pk, user=caller.user, reason=payload["reason"], actor=Actor.CI)
+    except NotAllowed as exc:
+        return json_error(403, str(exc))
+    except DeploymentRefused as exc:
+        return json_error(409, str(exc))
+    deployment.refresh_from_db()
+    return JsonResponse(deployment_document(deployment), status=202)

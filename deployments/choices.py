@@ -35,13 +35,15 @@ TRANSITIONS = {
     S.PAUSED: {S.DEPLOYING, S.SMOKE_TESTING, S.HEALTH_CHECKING, S.SHIFTING_TRAFFIC, S.VERIFYING, S.ROLLING_BACK,
                S.ABORTED},
     S.ROLLING_BACK: {S.ROLLED_BACK, S.FAILED},
-    S.SUCCEEDED: set(),
+    S.SUCCEEDED: {S.ROLLING_BACK},  # a switch back to the standby slot (deployments.engine.switchback)
     S.ROLLED_BACK: set(),
     S.FAILED: set(),
     S.ABORTED: set(),
 }  # fmt: skip
 
-FINAL = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
+# Where a deployment's run ends. SUCCEEDED is final although a switch back may still leave it: nothing is in
+# flight, so it holds no environment's "one active deployment" place.
+FINAL = frozenset({S.SUCCEEDED, S.ROLLED_BACK, S.FAILED, S.ABORTED})
 ACTIVE = frozenset(set(S) - FINAL)
 # The engine works on these; PAUSED, AWAITING_APPROVAL and AWAITING_CHECKLIST wait for a person.
 RUNNING = frozenset({S.PENDING, S.DEPLOYING, S.SMOKE_TESTING, S.HEALTH_CHECKING, S.SHIFTING_TRAFFIC, S.VERIFYING,

@@ -94,4 +94,5 @@ def svg_chart(deployment, *, width=640, height=180):
 
 
 def is_live(deployment):
-    return deployment.status not in FINAL
+    """The page refreshes itself while the engine works on it, including a succeeded one's bake period."""
+    return deployment.status not in FINAL or deployment.is_watching

@@ -375,7 +375,7 @@ def roll_back_now(*, deployment_id, user, reason="Roll back now (manual)"):
                 "there is no traffic to roll back. Abort it instead."
             )
         if deployment.status == S.SUCCEEDED:
-            raise DeploymentRefused("A succeeded deployment is rolled back by deploying the standby release.")
+            raise DeploymentRefused("A succeeded deployment is switched back to its standby slot: use Switch back.")
         from deployments.engine.rollback import begin_rollback  # the engine imports services: import on use
 
         begin_rollback(
@@ -385,6 +385,46 @@ def roll_back_now(*, deployment_id, user, reason="Roll back now (manual)"):
             automatic=False,
             actor=Actor.PERSON,
             user=user,
+        )
+    return deployment
+
+
+SWITCH_BACK_TASK = "deployments.switch_back"
+
+
+def switch_back_refusal(deployment, user) -> str:
+    """Why `user` may not switch `deployment` back now, or '' when they may. The admin shows the button on ''."""
+    try:
+        check_may_operate(user, deployment.environment)
+    except NotAllowed as exc:
+        return str(exc)
+    from deployments.engine.switchback import refusal  # the engine imports services: import on use
+
+    return refusal(deployment)
+
+
+def switch_back(*, deployment_id, user, reason, actor=Actor.PERSON):
+    """Ask for all traffic back on the standby slot, which still holds the previous release (§5's manual rollback).
+
+    Checked and recorded now (the reason goes into the timeline); the `deployments` queue carries it out:
+    3 health probes of the standby, then the weights, read back at the load balancer. Nothing moves on a refusal.
+    """
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise DeploymentRefused("Give a reason for the switch back: it goes into the timeline and the incident.")
+    if len(reason) > 300:
+        raise DeploymentRefused(f"Keep the reason to 300 characters (it has {len(reason)}).")
+    with transaction.atomic():
+        deployment = _locked(deployment_id)
+        check_may_operate(user, deployment.environment)
+        from deployments.engine.switchback import refusal
+
+        why = refusal(deployment)
+        if why:
+            raise DeploymentRefused(why)
+        requested = record(deployment, kind="note", actor=actor, user=user, detail=f"Switch back requested: {reason}")
+        enqueue(
+            SWITCH_BACK_TASK, deployment.pk, requested.at.isoformat(), user.pk if user else None, reason, str(actor)
         )
     return deployment
 
@@ -421,5 +461,6 @@ def abort(*, deployment_id, user, reason="Aborted by a person"):
             status=StepStatus.SKIPPED, finished_at=timezone.now()
         )
         if deployment.to_slot_id:
-            Slot.objects.filter(pk=deployment.to_slot_id).update(role=SlotRole.IDLE)
+            # Only a slot this deployment was changing: a standby it never touched keeps the previous release.
+            Slot.objects.filter(pk=deployment.to_slot_id).exclude(role=SlotRole.STANDBY).update(role=SlotRole.IDLE)
     return deployment

@@ -1,8 +1,11 @@
+from datetime import datetime
+
 from celery import shared_task
 
 from core.task_base import OpsTask
 from deployments import engine
 from deployments.engine.reconcile import reconcile
+from deployments.engine.switchback import carry_out
 
 
 @shared_task(base=OpsTask, name="deployments.advance_deployment")
@@ -15,3 +18,15 @@ def advance_deployment(deployment_id: int, run_token: str) -> str:
 def reconcile_deployments() -> str:
     outcomes = reconcile()
     return "; ".join(outcomes) or "nothing stale"
+
+
+@shared_task(base=OpsTask, name="deployments.switch_back")
+def switch_back(deployment_id: int, requested_at: str, user_id: int | None, reason: str, actor: str) -> str:
+    """A person's switch back (services.switch_back queued it); a second run finds it done and exits."""
+    return carry_out(
+        deployment_id,
+        requested_at=datetime.fromisoformat(requested_at),
+        user_id=user_id,
+        reason=reason,
+        actor=actor,
+    )

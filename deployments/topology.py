@@ -17,7 +17,7 @@ POLICY_FIELDS = [
     "balancer", "balancer_socket", "balancer_backend",
     "executor", "deploy_command", "deploy_webhook_url", "deploy_timeout_seconds",
     "health_path", "health_interval_seconds", "health_passes_required",
-    "sample_interval_seconds", "min_requests", "prometheus_url", "stale_after_seconds",
+    "sample_interval_seconds", "min_requests", "prometheus_url", "stale_after_seconds", "bake_minutes",
 ]  # fmt: skip
 LISTS = {"traffic_steps", "triggers", "smoke_checks"}
 STEP_FIELDS = {"weight", "hold_seconds"}

@@ -6,7 +6,8 @@ and the engine never interleave weight changes. Only the deploy command runs unl
 may take minutes and touches no traffic.
 
 base: lock, steps, fail, pause, next tick, probes. checks: deploy, smoke and health, before traffic.
-triggers: §5's rules. traffic: the shift. rollback: the decision and its execution. reconcile: dead workers.
+triggers: §5's rules. traffic: the shift. rollback: the decision and its execution. switchback: a succeeded
+deployment back to its standby slot, and the bake period's watch. reconcile: dead workers.
 """
 
 from django.db import transaction
@@ -18,6 +19,7 @@ from deployments.choices import RUNNING, Actor, StepStatus
 from deployments.engine.base import PROBE_TIMEOUT, Probe, S, claim_step, locked, next_tick, probe, step
 from deployments.engine.checks import deploy, health, smoke
 from deployments.engine.rollback import begin_rollback, roll_back
+from deployments.engine.switchback import watch
 from deployments.engine.traffic import shift
 from deployments.models import Deployment
 
@@ -32,6 +34,10 @@ def advance(deployment_id: int, token: str) -> str:
             return "gone"
         if str(deployment.run_token) != token:
             return "superseded by a newer run"
+        if deployment.status == S.SUCCEEDED and deployment.watching_until:
+            deployment.heartbeat_at = timezone.now()
+            deployment.save(update_fields=["heartbeat_at"])
+            return watch(deployment)
         if deployment.status not in RUNNING:
             return f"nothing to do: {deployment.status}"
         deployment.heartbeat_at = timezone.now()

@@ -11,7 +11,7 @@ from core.status import change_status
 from deployments import services
 from deployments.choices import Actor, DeploymentStatus, SlotRole, StepStatus
 from deployments.models import Deployment, Slot
-from monitoring.public import AlertSeverity, raise_alert
+from monitoring.public import AlertSeverity, raise_alert, resolve_alert
 
 S = DeploymentStatus
 logger = logging.getLogger("amarise_ops.deployments")
@@ -123,3 +123,12 @@ def ask_for_weights(deployment, weight):
     services.record(
         deployment, kind="alert", detail=f"Set {deployment.awaiting_weights} in the load balancer, then confirm."
     )
+
+
+def resolve(deployment, *, name):
+    """The condition behind `name` cleared for this deployment: its alert resolves (nothing happens if none fires)."""
+    try:
+        with transaction.atomic():
+            resolve_alert(environment=deployment.environment, name=name, labels={"deployment": str(deployment.pk)})
+    except Exception:  # as alert(): the engine goes on; the alert stays until someone resolves it
+        logger.exception("could not resolve %s for deployment #%s", name, deployment.pk)

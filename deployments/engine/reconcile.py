@@ -1,4 +1,4 @@
-"""Reconcile: running deployments whose engine went quiet (a dead worker) are resumed, or rolled back."""
+"""Reconcile: deployments whose engine went quiet (a dead worker) are resumed or rolled back; bake watches resumed."""
 
 from django.db import transaction
 from django.utils import timezone
@@ -31,6 +31,27 @@ def reconcile(now=None) -> list[str]:
             if deployment.status not in RUNNING or deployment.heartbeat_at != candidate.heartbeat_at:
                 continue  # it moved meanwhile
             outcomes.append(_take_over(deployment))
+    outcomes += _resume_watches(now)
+    return outcomes
+
+
+def _resume_watches(now):
+    """A bake period whose ticks stopped (a dead worker) is watched again for what is left of it."""
+    outcomes = []
+    watched = Deployment.objects.filter(status=S.SUCCEEDED, watching_until__gt=now).select_related(
+        "environment__deployment_policy"
+    )
+    for candidate in watched:
+        if not is_stale(candidate, candidate.environment.deployment_policy, now):
+            continue
+        with transaction.atomic():
+            deployment = locked(candidate.pk)
+            if deployment.status != S.SUCCEEDED or deployment.heartbeat_at != candidate.heartbeat_at:
+                continue
+            services.record(deployment, kind="note", detail="Reconcile: resumed the bake period's watch")
+            services.new_run_token(deployment)
+            services.enqueue_tick(deployment)
+            outcomes.append(f"#{deployment.pk} watched again")
     return outcomes
 
 

@@ -1,6 +1,6 @@
 """Rollback: the decision (begin_rollback, one for the engine, reconcile and a person) and its execution.
 
-Switching back from a succeeded deployment to the standby slot belongs here too, when it is built.
+Switching back from a succeeded deployment (deployments.engine.switchback) decides and executes through these too.
 """
 
 from django.db import transaction
@@ -27,11 +27,13 @@ def begin_rollback(
     trigger=None,
     timeline_reason=None,
     hand_over=True,
+    decided_at=None,
 ):
     """Decide to roll back: record the instants and why, and move to rolling back. The caller holds the row lock.
 
     With `hand_over`, a fresh run token and a tick carry it out (a person's or reconcile's decision:
     any tick of the old run now exits); the engine, already in its tick, carries it out itself.
+    `decided_at` is now unless the decision was taken earlier (a person's switch back request, queued).
     """
     if trigger is not None:
         services.record(deployment, kind="trigger", detail=f"{reason}: automatic rollback")
@@ -43,7 +45,7 @@ def begin_rollback(
         reason=timeline_reason or reason,
         fields={
             "detected_at": detected_at,
-            "decided_at": timezone.now(),
+            "decided_at": decided_at or timezone.now(),
             "rollback_trigger": trigger,
             "rollback_automatic": automatic,
             "rollback_reason": reason[:300],

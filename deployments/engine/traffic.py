@@ -1,12 +1,14 @@
 """The shift: 10 → 50 → 100 at the load balancer, a hold at each weight, samples and triggers on every tick."""
 
+from datetime import timedelta
+
 from django.utils import timezone
 
 from core.status import change_status
 from deployments import services
 from deployments.choices import Actor, SlotRole, StepStatus, TriggerAction
 from deployments.drivers import balancer_for
-from deployments.engine.base import S, alert, ask_for_weights, claim_step, finish_step, next_tick, pause
+from deployments.engine.base import S, alert, ask_for_weights, claim_step, finish_step, next_tick, pause, resolve
 from deployments.engine.checks import health_probe
 from deployments.engine.rollback import begin_rollback, roll_back
 from deployments.engine.triggers import evaluate, window
@@ -67,13 +69,16 @@ def weight_drift(deployment, stats):
     ]
 
 
+DRIFT_ALERT = "DeploymentWeightDrift"
+
+
 def _pause_for_drift(deployment, found):
     """Someone changed the weights by hand: never overwrite them silently; stop, alert and say what was found."""
     detail = (
         f"Load balancer weights changed outside the engine: {', '.join(found)}. Not overwritten: "
         "set them back and continue, or roll back."
     )
-    alert(deployment, name="DeploymentWeightDrift", summary=f"Deployment #{deployment.pk}: {detail}")
+    alert(deployment, name=DRIFT_ALERT, summary=f"Deployment #{deployment.pk}: {detail}")
     return pause(deployment, detail)
 
 
@@ -92,6 +97,8 @@ def shift(deployment):
         found = weight_drift(deployment, stats)
         if found:
             return _pause_for_drift(deployment, found)
+        if stats:
+            resolve(deployment, name=DRIFT_ALERT)  # set back by a person, who then continued
         health_probe(deployment, policy)
         breach = evaluate(deployment, policy, now)
     except DriverError as exc:
@@ -159,6 +166,8 @@ def _enter_step(deployment, policy, balancer, steps, index):
 
 
 def _succeed(deployment):
+    """Green is live, blue on standby with the previous release; the bake period's watch starts (none at 0 min)."""
+    policy = deployment.environment.deployment_policy
     Slot.objects.filter(pk=deployment.to_slot_id).update(role=SlotRole.LIVE)
     Slot.objects.filter(pk=deployment.from_slot_id).update(role=SlotRole.STANDBY)
     services.tick_engine_item(deployment, "switch_traffic")
@@ -167,6 +176,15 @@ def _succeed(deployment):
         deployment,
         S.SUCCEEDED,
         actor=Actor.ENGINE,
-        reason=f"{deployment.to_slot.color} is live; {deployment.from_slot.color} on standby",
+        reason=f"{deployment.to_slot.color} is live; {deployment.from_slot.color} on standby"
+        + (f"; watched for {policy.bake_minutes} min" if policy.bake_minutes else ""),
+        fields={"watching_until": bake_end(policy, timezone.now())},
     )
+    if deployment.watching_until:
+        next_tick(deployment, policy.sample_interval_seconds)  # the same run goes on: its ticks now watch
     return "succeeded"
+
+
+def bake_end(policy, now):
+    """When the bake period after 100% ends: None when the policy has none."""
+    return now + timedelta(minutes=policy.bake_minutes) if policy.bake_minutes else None

@@ -53,6 +53,7 @@ def configure_staging(haproxy, slots, **overrides):
         "sample_interval_seconds": 0.4,
         "min_requests": 20,
         "stale_after_seconds": 3,
+        "bake_minutes": 0,  # no watch after 100% unless a test asks for one (test_switch_back.py)
     } | overrides
     DeploymentPolicy.objects.filter(pk=policy.pk).update(**values)
     policy.traffic_steps.update(hold_seconds=2.0)
