@@ -3,13 +3,16 @@
 `open_incident` is the one way an incident is opened, whoever opens it: its `source` (a `Source`) says a
 person (the admin), the engine (after a rollback) or an alert (monitoring's one alerting path) opened it.
 It refuses with IncidentRefused.
+
+`send_release_email(subject=, text=)` and `post_release_webhook(payload)`: a release notice through the incidents
+channels (the stakeholders' email list, the signed webhook); they raise on failure, so the caller retries.
 """
 
 from incidents.choices import Source
 from incidents.conf import webhook_secret, webhook_url
 from incidents.exceptions import IncidentRefused
 from incidents.models import Incident, Severity
-from incidents.notify import SIGNATURE_HEADER, sign
+from incidents.notify import SIGNATURE_HEADER, post_release_webhook, send_release_email, sign
 from incidents.services import add_entry, open_incident
 
 __all__ = [
@@ -20,6 +23,8 @@ __all__ = [
     "Source",
     "add_entry",
     "open_incident",
+    "post_release_webhook",
+    "send_release_email",
     "sign",
     "webhook_secret",
     "webhook_url",

@@ -10,7 +10,8 @@
 - `active_alerts(environment=None, source=None, labels=None)`: the alerts still active (firing, silenced or
   acknowledged), to show a check's alerts on its own page.
 - `metric_query(key, environment=, slot=None)`: the catalog's PromQL (e.g. "error_rate", "response_time_p95")
-  for an environment, or one blue/green slot, so rollback triggers and alerts share one definition.
+  for an environment, or one blue/green slot, so rollback triggers and alerts share one definition; `window=`
+  ("1h") replaces the catalog's rate window for one query (the post-deployment comparison).
 - `prometheus_value(promql)`: its value from the configured Prometheus, or None.
 """
 
@@ -18,10 +19,13 @@ from monitoring.alerts import active_alerts, raise_alert, resolve_alert
 from monitoring.choices import AlertSeverity
 
 
-def metric_query(key: str, *, environment: str, slot: str | None = None) -> str:
+def metric_query(key: str, *, environment: str, slot: str | None = None, window: str | None = None) -> str:
     from monitoring.models import Metric
 
-    return Metric.objects.get(key=key).query(environment=environment, slot=slot)
+    metric = Metric.objects.get(key=key)
+    if window:  # e.g. "1h": this query only, the catalog row is not saved
+        metric.window = window
+    return metric.query(environment=environment, slot=slot)
 
 
 def prometheus_value(promql: str) -> float | None:

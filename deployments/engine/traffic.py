@@ -169,4 +169,5 @@ def _succeed(deployment):
         actor=Actor.ENGINE,
         reason=f"{deployment.to_slot.color} is live; {deployment.from_slot.color} on standby",
     )
+    services.enqueue_post_deploy_checks(deployment)
     return "succeeded"

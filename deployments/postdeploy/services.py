@@ -1,0 +1,479 @@
+"""One round of the post-deployment checklist, and the people's actions on it (keep the release, the log link).
+
+Each automated item (journeys, performance, status page, stakeholders) is ticked the way the engine ticks its
+own items (services.tick_engine_item) and only when its check passed; otherwise the item's note says why not.
+A round makes HTTP calls, so it never holds the deployment's row lock while it waits on the network.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from core.tasks import enqueue
+from deployments import progress
+from deployments import services as deployment_services
+from deployments.choices import Actor, DeploymentStatus
+from deployments.exceptions import DeploymentRefused, DriverError, NotAllowed
+from deployments.models import Deployment, DeploymentChecklistItem
+from deployments.postdeploy import journeys as runner
+from deployments.postdeploy import performance
+from deployments.postdeploy.models import JourneyRun, PerformanceReading, ReleaseNotification
+from incidents.public import post_release_webhook, send_release_email, webhook_url
+from monitoring.public import AlertSeverity, raise_alert, resolve_alert
+
+logger = logging.getLogger("amarise_ops.deployments")
+S = DeploymentStatus
+
+JOURNEYS, PERFORMANCE, STATUS_PAGE, NOTIFY, ERROR_LOGS = (
+    "verify_user_journeys",
+    "check_performance",
+    "update_status_page",
+    "notify_stakeholders",
+    "review_error_logs",
+)
+AUTOMATED = (JOURNEYS, PERFORMANCE, STATUS_PAGE, NOTIFY)
+JOURNEY_ALERT = "DeploymentJourneyFailed"
+RUN_TASK = "postdeploy.run_checks"
+NOTIFY_TASK = "postdeploy.notify_stakeholders"
+# After the bake period (or the success, without one) rounds go on this long: the last one judges performance.
+GRACE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    detail: str
+
+
+# --- The checklist ------------------------------------------------------------------------------
+
+
+def judge_item(deployment, key, verdict: Verdict) -> bool:
+    """Tick `key` when its check passed, as the engine ticks its items; otherwise keep why not. True if ticked now."""
+    ticked = deployment_services.tick_engine_item(deployment, key) if verdict.passed else 0
+    DeploymentChecklistItem.objects.filter(deployment=deployment, item__key=key).update(note=verdict.detail[:500])
+    if ticked:
+        deployment_services.record(
+            deployment, kind="checklist", detail=f"Checked by the console: {key} — {verdict.detail[:300]}"
+        )
+    return bool(ticked)
+
+
+def due_deployment_ids(now=None):
+    """Succeeded deployments in their bake period, or just past it (or just succeeded, without one)."""
+    now = now or timezone.now()
+    return list(
+        Deployment.objects.filter(status=S.SUCCEEDED)
+        .filter(Q(watching_until__gt=now - GRACE) | Q(watching_until__isnull=True, finished_at__gt=now - GRACE))
+        .values_list("pk", flat=True)
+    )
+
+
+def enqueue_round(deployment_id):
+    enqueue(RUN_TASK, deployment_id)
+
+
+def run_round(deployment_id) -> str:
+    """Journeys, performance, status page and stakeholders for one succeeded deployment. Idempotent."""
+    deployment = (
+        Deployment.objects.select_related("release", "environment__deployment_policy", "from_slot", "to_slot")
+        .filter(pk=deployment_id)
+        .first()
+    )
+    if deployment is None:
+        return "gone"
+    if deployment.status != S.SUCCEEDED:
+        return f"nothing to do: {deployment.status}"
+    outcomes = [
+        publish_release_note(deployment),
+        queue_notifications(deployment),
+        run_journeys(deployment),
+        check_performance(deployment),
+    ]
+    return "; ".join(outcomes)
+
+
+# --- Status page --------------------------------------------------------------------------------
+
+
+def publish_release_note(deployment) -> str:
+    with transaction.atomic():
+        locked = Deployment.objects.select_for_update(of=("self",)).get(pk=deployment.pk)
+        if locked.status != S.SUCCEEDED:
+            return "release note: not published, the deployment has not succeeded"
+        if not locked.release_note.strip():
+            judge_item(
+                locked,
+                STATUS_PAGE,
+                Verdict(
+                    False,
+                    "No public release note was written at start: nothing "
+                    "was published. Tick it by hand if the status page was updated another way.",
+                ),
+            )
+            return "release note: none"
+        if locked.release_note_published_at is None:
+            locked.release_note_published_at = timezone.now()
+            locked.save(update_fields=["release_note_published_at"])
+            deployment_services.record(locked, kind="note", detail="Release note published on the status page")
+        at = locked.release_note_published_at
+        judge_item(locked, STATUS_PAGE, Verdict(True, f"Release note published on /status/ at {at:%H:%M} UTC."))
+    deployment.release_note_published_at = at
+    return "release note: published"
+
+
+# --- Stakeholders -------------------------------------------------------------------------------
+
+
+def changelog_text(release) -> str:
+    lines = [release.changelog.strip()] if release.changelog.strip() else []
+    lines += [f"- {c.sha[:7]} {c.message}" for c in release.commits.all()]
+    return "\n".join(lines) or "(no changelog)"
+
+
+def notification_content(deployment):
+    release = deployment.release
+    subject = f"Released: {release.version} to {deployment.environment}"
+    text = "\n".join(
+        [
+            f"{release.version} ({release.ref}) is live in {deployment.environment}.",
+            *([f"\n{deployment.release_note.strip()}"] if deployment.release_note.strip() else []),
+            "",
+            "Changelog:",
+            changelog_text(release),
+        ]
+    )
+    payload = {
+        "deployment": deployment.pk,
+        "environment": deployment.environment.key,
+        "release": {
+            "version": release.version,
+            "ref": release.ref,
+            "commit": release.commit,
+            "changelog": release.changelog,
+            "commits": [{"sha": c.sha, "message": c.message} for c in release.commits.all()],
+        },
+        "release_note": deployment.release_note,
+        "finished_at": deployment.finished_at.isoformat() if deployment.finished_at else None,
+    }
+    return subject, text, payload
+
+
+def queue_notifications(deployment, *, retry_failed=False) -> str:
+    """One notification per channel, sent once; `retry_failed` (by hand) sends the failed ones again."""
+    channels = [ReleaseNotification.Channel.EMAIL] + ([ReleaseNotification.Channel.WEBHOOK] if webhook_url() else [])
+    queued = []
+    for channel in channels:
+        row, created = ReleaseNotification.objects.get_or_create(deployment=deployment, channel=channel)
+        again = retry_failed and row.state == ReleaseNotification.State.FAILED
+        if again:
+            ReleaseNotification.objects.filter(pk=row.pk).update(state=ReleaseNotification.State.PENDING)
+        if created or again:
+            enqueue(NOTIFY_TASK, deployment.pk, channel)
+            queued.append(channel)
+    judge_notifications(deployment)
+    return f"notifications: queued {', '.join(queued)}" if queued else "notifications: already queued"
+
+
+class NotificationFailed(Exception):
+    def __init__(self, message, *, permanent=False):
+        super().__init__(message)
+        self.permanent = permanent
+
+
+def deliver_notification(*, deployment_id, channel, final=False) -> str:
+    """One try on one channel; raises NotificationFailed so the task retries. Sent is sent: never twice."""
+    deployment = Deployment.objects.select_related("release", "environment").get(pk=deployment_id)
+    row = ReleaseNotification.objects.get(deployment=deployment, channel=channel)
+    if row.state == ReleaseNotification.State.SENT:
+        return "already sent"
+    subject, text, payload = notification_content(deployment)
+    permanent = False
+    try:
+        if channel == ReleaseNotification.Channel.EMAIL:
+            outcome = send_release_email(subject=subject, text=text)
+            if not outcome:
+                permanent = True
+                raise RuntimeError("nobody is on the stakeholders' list (OPS_INCIDENT_STAKEHOLDERS)")
+            outcome = f"sent to {outcome}"
+        else:
+            outcome = post_release_webhook(payload)
+    except Exception as exc:  # any channel error is recorded and retried, never lost
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        last = final or permanent
+        ReleaseNotification.objects.filter(pk=row.pk).update(
+            attempts=row.attempts + 1,
+            last_error=error,
+            state=ReleaseNotification.State.FAILED if last else ReleaseNotification.State.PENDING,
+        )
+        if last:
+            deployment_services.record(
+                deployment,
+                kind="alert",
+                detail=f"Release notification by {channel} failed after {row.attempts + 1} attempt(s): {error}",
+            )
+        judge_notifications(deployment)
+        raise NotificationFailed(error, permanent=permanent) from exc
+    ReleaseNotification.objects.filter(pk=row.pk).update(
+        attempts=row.attempts + 1, state=ReleaseNotification.State.SENT, outcome=outcome[:300], sent_at=timezone.now()
+    )
+    deployment_services.record(deployment, kind="note", detail=f"Release notification by {channel}: {outcome}"[:500])
+    judge_notifications(deployment)
+    return outcome
+
+
+def judge_notifications(deployment):
+    rows = list(ReleaseNotification.objects.filter(deployment=deployment))
+    if not rows:
+        return judge_item(deployment, NOTIFY, Verdict(False, "No release notification yet."))
+    failed = [r for r in rows if r.state == ReleaseNotification.State.FAILED]
+    pending = [r for r in rows if r.state == ReleaseNotification.State.PENDING]
+    if failed:
+        detail = "; ".join(
+            f"{r.get_channel_display()} failed after {r.attempts} attempt(s): {r.last_error}" for r in failed
+        )
+        return judge_item(deployment, NOTIFY, Verdict(False, detail + " (run the checks by hand to send again)"))
+    if pending:
+        detail = "; ".join(
+            f"{r.get_channel_display()} pending" + (f" ({r.last_error})" if r.last_error else "") for r in pending
+        )
+        return judge_item(deployment, NOTIFY, Verdict(False, f"Sending: {detail}"))
+    return judge_item(
+        deployment, NOTIFY, Verdict(True, "; ".join(f"{r.get_channel_display()}: {r.outcome}" for r in rows))
+    )
+
+
+# --- Journeys -----------------------------------------------------------------------------------
+
+
+def live_url(deployment):
+    return deployment.to_slot.base_url if deployment.to_slot_id else deployment.environment.url.rstrip("/")
+
+
+def _alert_labels(deployment, journey_name):
+    return {"deployment": str(deployment.pk), "journey": journey_name}
+
+
+def _severity(deployment):
+    # In production a failing journey asks for a decision: critical, so an incident opens and on-call is paged.
+    return AlertSeverity.CRITICAL if deployment.environment.is_production else AlertSeverity.WARNING
+
+
+def _alert(deployment, run):
+    summary = (
+        f"Deployment #{deployment.pk} ({deployment.release} to {deployment.environment}): journey "
+        f"“{run.journey_name}” failed at step “{run.failing_step}”."
+    )
+    if deployment.environment.is_production:
+        summary += " Decide: switch back, or keep the release."
+    try:
+        with transaction.atomic():
+            raise_alert(
+                environment=deployment.environment,
+                name=JOURNEY_ALERT,
+                severity=_severity(deployment),
+                summary=summary[:500],
+                source="deployments",
+                labels=_alert_labels(deployment, run.journey_name),
+            )
+    except Exception:  # the run row and the timeline still say it; the next round raises again
+        logger.exception("could not raise %s for deployment #%s", JOURNEY_ALERT, deployment.pk)
+
+
+def _resolve(deployment, journey_name):
+    try:
+        with transaction.atomic():
+            resolve_alert(
+                environment=deployment.environment, name=JOURNEY_ALERT, labels=_alert_labels(deployment, journey_name)
+            )
+    except Exception:
+        logger.exception("could not resolve %s for deployment #%s", JOURNEY_ALERT, deployment.pk)
+
+
+def run_journeys(deployment) -> str:
+    policy = deployment.environment.deployment_policy
+    journeys = list(policy.journeys.filter(enabled=True).prefetch_related("steps"))
+    if not journeys:
+        judge_item(
+            deployment,
+            JOURNEYS,
+            Verdict(False, f"No synthetic journey is enabled for {deployment.environment}: nothing was verified."),
+        )
+        return "journeys: none enabled"
+    base = live_url(deployment)
+    failed = []
+    for journey in journeys:
+        previous = deployment.journey_runs.filter(journey=journey).first()
+        started = timezone.now()
+        result = runner.run(base, runner.steps_of(journey))
+        run = JourneyRun.objects.create(
+            deployment=deployment,
+            journey=journey,
+            journey_name=journey.name,
+            started_at=started,
+            finished_at=timezone.now(),
+            passed=result.passed,
+            failing_step=result.failing_step,
+            detail=result.detail[:1000],
+        )
+        if not result.passed:
+            failed.append(run)
+            if previous is None or previous.passed:  # the timeline says it once, the alert stays firing
+                deployment_services.record(
+                    deployment,
+                    kind="alert",
+                    detail=f"Journey “{run.journey_name}” failed at step “{run.failing_step}” on {base}",
+                )
+            _alert(deployment, run)
+        elif previous is not None and not previous.passed:
+            deployment_services.record(deployment, kind="note", detail=f"Journey “{run.journey_name}” passes again")
+            _resolve(deployment, journey.name)
+    if failed:
+        detail = "; ".join(f"“{r.journey_name}” failed at step “{r.failing_step}”" for r in failed)
+        judge_item(deployment, JOURNEYS, Verdict(False, f"{detail} (on {base})."))
+        return f"journeys: {len(failed)} of {len(journeys)} failed"
+    judge_item(deployment, JOURNEYS, Verdict(True, f"{len(journeys)} journey(s) passed on {base}."))
+    return f"journeys: {len(journeys)} passed"
+
+
+def latest_runs(deployment):
+    """The most recent run of each journey of this deployment."""
+    seen, latest = set(), []
+    for run in deployment.journey_runs.select_related("kept_by"):
+        if run.journey_name not in seen:
+            seen.add(run.journey_name)
+            latest.append(run)
+    return sorted(latest, key=lambda r: r.journey_name)
+
+
+def awaiting_decision(deployment):
+    """Production's failed journeys nobody has decided on yet, while the release is still live."""
+    if deployment.status != S.SUCCEEDED or not deployment.environment.is_production:
+        return []
+    return [r for r in latest_runs(deployment) if not r.passed and r.kept_at is None]
+
+
+def keep_release(*, deployment_id, user, reason):
+    """A person decides to keep the release despite failing journeys: who, when and why are kept."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DeploymentRefused("Give a reason to keep the release: it is recorded with the decision.")
+    with transaction.atomic():
+        deployment = (
+            Deployment.objects.select_for_update(of=("self",)).select_related("environment").get(pk=deployment_id)
+        )
+        deployment_services.check_may_operate(user, deployment.environment)
+        if user is None:
+            raise NotAllowed("Keeping a release is a person's decision.")
+        if deployment.status != S.SUCCEEDED:
+            raise DeploymentRefused(
+                f"Deployment #{deployment.pk} is {deployment.get_status_display().lower()}: "
+                "there is no live release to keep."
+            )
+        pending = awaiting_decision(deployment)
+        if not pending:
+            raise DeploymentRefused(f"No failed journey awaits a decision on deployment #{deployment.pk}.")
+        now = timezone.now()
+        JourneyRun.objects.filter(pk__in=[r.pk for r in pending]).update(
+            kept_by=user, kept_at=now, keep_reason=reason[:300]
+        )
+        names = ", ".join(f"“{r.journey_name}”" for r in pending)
+        deployment_services.record(
+            deployment,
+            kind="decision",
+            actor=Actor.PERSON,
+            user=user,
+            detail=f"Release kept despite failing journey(s) {names}: {reason[:300]}",
+        )
+    return pending
+
+
+# --- Performance --------------------------------------------------------------------------------
+
+
+def _sample_now(deployment, policy):
+    """Without Prometheus, a fresh look at the load balancer's counters, so the bake period has figures."""
+    from deployments.drivers import balancer_for
+    from deployments.engine.traffic import sample
+
+    try:
+        balancer = balancer_for(policy)
+        if balancer.reports_stats and deployment.to_slot_id:
+            sample(deployment, balancer)
+    except DriverError as exc:
+        logger.warning("deployment #%s: no load-balancer sample: %s", deployment.pk, exc)
+
+
+def check_performance(deployment, now=None) -> str:
+    policy = deployment.environment.deployment_policy
+    now = now or timezone.now()
+    error_threshold, p95_threshold = progress.thresholds(deployment)
+    if not policy.prometheus_url:
+        _sample_now(deployment, policy)
+    try:
+        comparison = performance.compare(deployment, policy, now)
+    except DriverError as exc:
+        verdict = Verdict(False, f"Could not read the metrics: {exc}"[:500])
+        empty = performance.Figures(None, None, None)
+        comparison = performance.Comparison("Prometheus" if policy.prometheus_url else "HAProxy", empty, empty)
+    else:
+        minimum = 0 if policy.prometheus_url else policy.min_requests
+        verdict = Verdict(
+            *performance.judge(
+                comparison.new, error_threshold=error_threshold, p95_threshold=p95_threshold, min_requests=minimum
+            )
+        )
+    PerformanceReading.objects.create(
+        deployment=deployment,
+        taken_at=now,
+        source=comparison.source[:100],
+        new_error_rate=comparison.new.error_rate,
+        new_p95=comparison.new.p95,
+        new_requests=comparison.new.requests,
+        previous_error_rate=comparison.previous.error_rate,
+        previous_p95=comparison.previous.p95,
+        previous_requests=comparison.previous.requests,
+        error_threshold=error_threshold,
+        p95_threshold=p95_threshold,
+        passed=verdict.passed,
+        detail=verdict.detail[:500],
+    )
+    if verdict.passed and deployment.is_watching:
+        # Within the thresholds so far; the verdict is the bake period's, so the tick waits for its end.
+        verdict = Verdict(
+            False, f"{verdict.detail} So far: ticks when the bake period ends ({deployment.watching_until:%H:%M} UTC)."
+        )
+    judge_item(deployment, PERFORMANCE, verdict)
+    return f"performance: {'passed' if verdict.passed else 'not ticked'}"
+
+
+def latest_reading(deployment):
+    return deployment.performance.first()
+
+
+# --- Review error logs: a person's tick, with where they looked -----------------------------------
+
+
+def review_error_logs(*, deployment_id, user, link=""):
+    """A person ticks "Review error logs", saying where they looked (a URL, optional)."""
+    link = (link or "").strip()
+    if link:
+        try:
+            URLValidator(schemes=["http", "https"])(link)
+        except ValidationError:
+            raise DeploymentRefused(
+                f"“{link[:100]}” is not an http(s) URL: give the address where you looked."
+            ) from None
+        if len(link) > 500:
+            raise DeploymentRefused("The link is longer than 500 characters.")
+    with transaction.atomic():
+        entry = deployment_services.check_item(deployment_id=deployment_id, item_key=ERROR_LOGS, user=user)
+        if link:
+            DeploymentChecklistItem.objects.filter(pk=entry.pk).update(link=link)
+    return entry

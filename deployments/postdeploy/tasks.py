@@ -1,0 +1,37 @@
+"""Thin tasks of the post-deployment checklist. Named postdeploy.*, so they run on the `default` queue: they make
+HTTP calls to the storefront and to stakeholders, and engine ticks (`deployments`) never wait behind them."""
+
+from celery import shared_task
+
+from core.task_base import OpsTask
+from deployments.postdeploy import services
+
+NOTIFY_RETRIES = 4
+NOTIFY_RETRY_SECONDS = 60
+
+
+@shared_task(base=OpsTask, name=services.RUN_TASK)
+def run_checks(deployment_id: int) -> str:
+    """One round for one deployment: journeys, performance, status page, stakeholders. Idempotent."""
+    return services.run_round(deployment_id)
+
+
+@shared_task(base=OpsTask, name="postdeploy.run_due")
+def run_due() -> str:
+    """Beat, every 5 minutes: a round for each deployment in (or just past) its bake period."""
+    ids = services.due_deployment_ids()
+    for deployment_id in ids:
+        services.enqueue_round(deployment_id)
+    return f"{len(ids)} deployment(s) checked" if ids else "nothing in a bake period"
+
+
+@shared_task(base=OpsTask, bind=True, name=services.NOTIFY_TASK)
+def notify_stakeholders(self, deployment_id: int, channel: str) -> str:
+    """One try per run; bounded retries with a fixed delay. A delivery that gives up stays shown as failed."""
+    final = self.request.retries >= NOTIFY_RETRIES
+    try:
+        return services.deliver_notification(deployment_id=deployment_id, channel=channel, final=final)
+    except services.NotificationFailed as exc:
+        if final or exc.permanent:
+            return f"gave up after {self.request.retries + 1} attempt(s): {exc}"
+        raise self.retry(exc=exc, countdown=NOTIFY_RETRY_SECONDS, max_retries=NOTIFY_RETRIES) from exc
