@@ -250,6 +250,7 @@ class DeploymentAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     actions = [postdeploy_admin.run_post_deploy_checks]
+    has_operate_permission = postdeploy_admin.has_operate_permission
 
     def has_add_permission(self, request):
         return False

@@ -55,10 +55,17 @@ class ReleaseNotificationAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.action(description="Run the post-deployment checks now (and resend failed notifications)")
+def has_operate_permission(modeladmin, request):
+    """The "operate" admin-action permission: deployments.operate_deployment."""
+    return request.user.has_perm(deployment_services.OPERATE_PERMISSION)
+
+
+@admin.action(
+    description="Run the post-deployment checks now (and resend failed notifications)", permissions=["operate"]
+)
 def run_post_deploy_checks(modeladmin, request, queryset):
     """Enqueues a round per succeeded deployment; never waits on the storefront here."""
-    if not request.user.has_perm(deployment_services.OPERATE_PERMISSION):
+    if not has_operate_permission(modeladmin, request):
         raise PermissionDenied
     queued, skipped = [], []
     for deployment in queryset.select_related("environment"):

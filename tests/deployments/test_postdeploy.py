@@ -451,3 +451,54 @@ def test_command__deployment_not_succeeded__refused(production_once):
 
     with pytest.raises(CommandError, match="is rolled back"):
         call_command("post_deploy_checks", deployment=deployment.pk)
+
+
+class FakePrometheus:
+    """Answers every instant query with one value and keeps the queries, to see what the comparison asks."""
+
+    def __init__(self, value):
+        self.queries = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                from urllib.parse import parse_qs, urlsplit
+
+                fake.queries.append({k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()})
+                body = json.dumps(
+                    {"status": "success", "data": {"resultType": "vector", "result": [{"value": [0, str(value)]}]}}
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_performance__with_prometheus__catalog_queries_for_both_slots_and_the_previous_hour(production_once):
+    prometheus = FakePrometheus(0.5)
+    try:
+        DeploymentPolicy.objects.filter(environment=production_once).update(prometheus_url=prometheus.url)
+        deployment = _succeeded(production_once)
+
+        services.check_performance(deployment)
+    finally:
+        prometheus.close()
+
+    reading = services.latest_reading(deployment)
+    assert (reading.source, reading.new_error_rate, reading.new_p95, reading.passed) == ("Prometheus", 0.5, 0.5, True)
+    new, previous = prometheus.queries[0], prometheus.queries[2]
+    assert 'slot="green"' in new["query"] and "time" not in new
+    assert 'slot="blue"' in previous["query"] and "[1h]" in previous["query"]
+    assert float(previous["time"]) == pytest.approx(deployment.started_at.timestamp(), abs=0.01)
+    assert _item(deployment, "check_performance").checked
