@@ -72,14 +72,17 @@ def _item(deployment, key):
     return DeploymentChecklistItem.objects.get(deployment=deployment, item__key=key)
 
 
-def _operator(make_user, name="olivia"):
-    return make_user(
-        name,
-        "deployments.operate_deployment",
-        "deployments.deploy_production",
-        "deployments.check_checklist",
-        "deployments.view_deployment",
-    )
+OPERATOR_PERMISSIONS = ["operate_deployment", "deploy_production", "check_checklist", "view_deployment"]
+
+
+def _operator(make_user, name="olivia", codenames=OPERATOR_PERMISSIONS):
+    """A staff member with an unusable password (no hashing: these tests log in with force_login)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user(name, f"{name}@amarise.invalid", None, is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="deployments", codename__in=codenames))
+    return get_user_model().objects.get(pk=user.pk)
 
 
 # --- Seeds ------------------------------------------------------------------------------------------
@@ -185,7 +188,11 @@ def test_keep_release__without_permission__refused(production_once, broken_shop,
     services.run_journeys(deployment)
 
     with pytest.raises(NotAllowed):
-        services.keep_release(deployment_id=deployment.pk, user=make_user("viewer2"), reason="fine")
+        services.keep_release(
+            deployment_id=deployment.pk,
+            user=_operator(make_user, "viewer2", codenames=["view_deployment"]),
+            reason="fine",
+        )
 
     assert len(services.awaiting_decision(deployment)) == 2
 
@@ -502,3 +509,33 @@ def test_performance__with_prometheus__catalog_queries_for_both_slots_and_the_pr
     assert 'slot="blue"' in previous["query"] and "[1h]" in previous["query"]
     assert float(previous["time"]) == pytest.approx(deployment.started_at.timestamp(), abs=0.01)
     assert _item(deployment, "check_performance").checked
+
+
+def test_admin_keep__empty_reason__message_and_nothing_kept(production_once, broken_shop, make_user, client):
+    deployment = _succeeded(production_once, address=broken_shop.address)
+    services.run_journeys(deployment)
+    client.force_login(_operator(make_user))
+
+    response = client.post(reverse("admin:deployments_deployment_keep", args=[deployment.pk]), {"reason": ""},
+                           follow=True)  # fmt: skip
+
+    assert "Give a reason to keep the release" in response.content.decode()
+    assert len(services.awaiting_decision(deployment)) == 2
+
+
+def test_admin_action__run_checks__enqueues_a_round_and_never_runs_it_inline(
+    production_once, make_user, client, django_capture_on_commit_callbacks
+):
+    deployment = _succeeded(production_once)
+    client.force_login(_operator(make_user))
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = client.post(
+            reverse("admin:deployments_deployment_changelist"),
+            {"action": "run_post_deploy_checks", "_selected_action": [deployment.pk]},
+            follow=True,
+        )
+
+    assert "Post-deployment checks queued for #" in response.content.decode()
+    assert len(queued) == 2  # the email notice and the round, on commit
+    assert not deployment.journey_runs.exists()
