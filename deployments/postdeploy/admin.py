@@ -73,7 +73,7 @@ def run_post_deploy_checks(modeladmin, request, queryset):
             skipped.append(f"#{deployment.pk}")
             continue
         services.queue_notifications(deployment, retry_failed=True)
-        services.enqueue_round(deployment.pk)
+        services.enqueue_round(deployment.pk, force=True)
         queued.append(f"#{deployment.pk}")
     if queued:
         modeladmin.message_user(request, f"Post-deployment checks queued for {', '.join(queued)}.", messages.SUCCESS)

@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -43,6 +44,7 @@ RUN_TASK = "postdeploy.run_checks"
 NOTIFY_TASK = "postdeploy.notify_stakeholders"
 # After the bake period (or the success, without one) rounds go on this long: the last one judges performance.
 GRACE = timedelta(minutes=10)
+ROUND_SPACING_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -75,12 +77,23 @@ def due_deployment_ids(now=None):
     )
 
 
-def enqueue_round(deployment_id):
-    enqueue(RUN_TASK, deployment_id)
+def enqueue_round(deployment_id, *, force=False):
+    enqueue(RUN_TASK, deployment_id, **({"force": True} if force else {}))
 
 
-def run_round(deployment_id) -> str:
-    """Journeys, performance, status page and stakeholders for one succeeded deployment. Idempotent."""
+def _claim_round(deployment) -> bool:
+    """One round a minute per deployment, whoever asks (the success hook, beat): an atomic add in the cache."""
+    stamp = deployment.finished_at.timestamp() if deployment.finished_at else 0
+    try:
+        return cache.add(f"postdeploy:round:{deployment.pk}:{stamp:.6f}", 1, timeout=ROUND_SPACING_SECONDS)
+    except Exception:  # a cache outage costs a duplicate round at worst, never a missed one
+        logger.warning("post-deployment round claim: cache unavailable", exc_info=True)
+        return True
+
+
+def run_round(deployment_id, *, force=False) -> str:
+    """Journeys, performance, status page and stakeholders for one succeeded deployment. Idempotent; a second
+    round within a minute is skipped unless `force` (a person asked: the admin action, the command)."""
     deployment = (
         Deployment.objects.select_related("release", "environment__deployment_policy", "from_slot", "to_slot")
         .filter(pk=deployment_id)
@@ -90,6 +103,8 @@ def run_round(deployment_id) -> str:
         return "gone"
     if deployment.status != S.SUCCEEDED:
         return f"nothing to do: {deployment.status}"
+    if not _claim_round(deployment) and not force:
+        return "a round ran less than a minute ago"
     outcomes = [
         publish_release_note(deployment),
         queue_notifications(deployment),

@@ -11,9 +11,9 @@ NOTIFY_RETRY_SECONDS = 60
 
 
 @shared_task(base=OpsTask, name=services.RUN_TASK)
-def run_checks(deployment_id: int) -> str:
+def run_checks(deployment_id: int, force: bool = False) -> str:
     """One round for one deployment: journeys, performance, status page, stakeholders. Idempotent."""
-    return services.run_round(deployment_id)
+    return services.run_round(deployment_id, force=force)
 
 
 @shared_task(base=OpsTask, name="postdeploy.run_due")

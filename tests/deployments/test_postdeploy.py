@@ -129,8 +129,10 @@ def test_proof4__add_to_cart_500_on_new_slot__reported_on_deployment_and_alerts(
     assert "Journey “Add to cart” failed at step “Add to cart” — decide: switch back or keep." in page
     assert 'id="keep-release"' in page
 
+    # The success hook and beat asking within the minute: one round.
+    assert services.run_round(deployment.pk) == "a round ran less than a minute ago"
     # A second round: the alert stays firing (not duplicated), the timeline does not repeat itself.
-    services.run_journeys(deployment)
+    services.run_round(deployment.pk, force=True)
     assert Alert.objects.filter(name=services.JOURNEY_ALERT, environment=production_once).count() == 2
     assert deployment.events.filter(kind="alert", detail__contains="failed at step").count() == 2
 
@@ -539,3 +541,13 @@ def test_admin_action__run_checks__enqueues_a_round_and_never_runs_it_inline(
     assert "Post-deployment checks queued for #" in response.content.decode()
     assert len(queued) == 2  # the email notice and the round, on commit
     assert not deployment.journey_runs.exists()
+
+
+def test_command__succeeded_deployment__runs_a_round_by_hand(production_once, shop, capsys):
+    deployment = _succeeded(production_once, address=shop.address)
+
+    call_command("post_deploy_checks", deployment=deployment.pk)
+
+    out = capsys.readouterr().out
+    assert f"#{deployment.pk}: " in out and "journeys: 4 passed" in out
+    assert deployment.journey_runs.count() == 4

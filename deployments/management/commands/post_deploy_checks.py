@@ -33,5 +33,5 @@ class Command(BaseCommand):
         for deployment_id in ids:
             if resend:
                 services.queue_notifications(Deployment.objects.get(pk=deployment_id), retry_failed=True)
-            self.stdout.write(f"#{deployment_id}: {services.run_round(deployment_id)}")
+            self.stdout.write(f"#{deployment_id}: {services.run_round(deployment_id, force=True)}")
         self.stdout.write(self.style.SUCCESS(f"{len(ids)} deployment(s) checked."))
