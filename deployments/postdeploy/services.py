@@ -59,7 +59,10 @@ class Verdict:
 def judge_item(deployment, key, verdict: Verdict) -> bool:
     """Tick `key` when its check passed, as the engine ticks its items; otherwise keep why not. True if ticked now."""
     ticked = deployment_services.tick_engine_item(deployment, key) if verdict.passed else 0
-    DeploymentChecklistItem.objects.filter(deployment=deployment, item__key=key).update(note=verdict.detail[:500])
+    # A person's tick keeps its own account; the console's note follows its latest check.
+    DeploymentChecklistItem.objects.filter(deployment=deployment, item__key=key).filter(
+        Q(checked_at__isnull=True) | Q(source=Actor.ENGINE)
+    ).update(note=verdict.detail[:500])
     if ticked:
         deployment_services.record(
             deployment, kind="checklist", detail=f"Checked by the console: {key} — {verdict.detail[:300]}"
@@ -322,6 +325,9 @@ def run_journeys(deployment) -> str:
         )
         return "journeys: none enabled"
     base = live_url(deployment)
+    if not base.startswith(("http://", "https://")):
+        judge_item(deployment, JOURNEYS, Verdict(False, f"The live slot of {deployment.environment} has no address."))
+        return "journeys: no address"
     failed = []
     for journey in journeys:
         previous = deployment.journey_runs.filter(journey=journey).first()
@@ -355,6 +361,24 @@ def run_journeys(deployment) -> str:
         return f"journeys: {len(failed)} of {len(journeys)} failed"
     judge_item(deployment, JOURNEYS, Verdict(True, f"{len(journeys)} journey(s) passed on {base}."))
     return f"journeys: {len(journeys)} passed"
+
+
+RESOLVE_TASK = "postdeploy.resolve_journey_alerts"
+
+
+def on_rolled_back(sender, deployment_id, **kwargs):
+    """deployment_rolled_back (a rollback or a switch back): its journey alerts have nothing left to decide."""
+    enqueue(RESOLVE_TASK, deployment_id)
+
+
+def resolve_journey_alerts(deployment_id) -> str:
+    deployment = Deployment.objects.select_related("environment").filter(pk=deployment_id).first()
+    if deployment is None:
+        return "gone"
+    names = sorted(set(deployment.journey_runs.filter(passed=False).values_list("journey_name", flat=True)))
+    for name in names:
+        _resolve(deployment, name)
+    return f"resolved journey alerts: {', '.join(names)}" if names else "no journey alert"
 
 
 def latest_runs(deployment):

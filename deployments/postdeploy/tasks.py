@@ -35,3 +35,9 @@ def notify_stakeholders(self, deployment_id: int, channel: str) -> str:
         if final or exc.permanent:
             return f"gave up after {self.request.retries + 1} attempt(s): {exc}"
         raise self.retry(exc=exc, countdown=NOTIFY_RETRY_SECONDS, max_retries=NOTIFY_RETRIES) from exc
+
+
+@shared_task(base=OpsTask, name=services.RESOLVE_TASK)
+def resolve_journey_alerts(deployment_id: int) -> str:
+    """After a rollback or switch back: the release's failing-journey alerts resolve (nothing left to decide)."""
+    return services.resolve_journey_alerts(deployment_id)

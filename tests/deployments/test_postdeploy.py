@@ -432,9 +432,9 @@ def test_due__watching_or_just_finished__only(production_once):
     assert watching.pk in due and old.pk not in due and rolled.pk not in due
 
 
-def test_engine_success_hook__enqueues_one_round_on_commit(
-    production_once, django_capture_on_commit_callbacks, monkeypatch
-):
+@pytest.fixture
+def sent_tasks(monkeypatch):
+    """Tasks sent on commit, by name and arguments, instead of reaching the broker."""
     from core import tasks
 
     sent = []
@@ -447,12 +447,18 @@ def test_engine_success_hook__enqueues_one_round_on_commit(
             sent.append((self.name, tuple(args)))
 
     monkeypatch.setattr(tasks, "_task", FakeTask)
+    return sent
+
+
+def test_engine_success_hook__enqueues_one_round_on_commit(
+    production_once, django_capture_on_commit_callbacks, sent_tasks
+):
     deployment = _succeeded(production_once)
 
     with django_capture_on_commit_callbacks(execute=True):
         deployment_services.enqueue_post_deploy_checks(deployment)
 
-    assert sent == [("postdeploy.run_checks", (deployment.pk,))]
+    assert sent_tasks == [("postdeploy.run_checks", (deployment.pk,))]
 
 
 def test_command__deployment_not_succeeded__refused(production_once):
@@ -551,3 +557,30 @@ def test_command__succeeded_deployment__runs_a_round_by_hand(production_once, sh
     out = capsys.readouterr().out
     assert f"#{deployment.pk}: " in out and "journeys: 4 passed" in out
     assert deployment.journey_runs.count() == 4
+
+
+def test_rolled_back__journey_alerts_resolved(
+    production_once, broken_shop, django_capture_on_commit_callbacks, sent_tasks
+):
+    from deployments.signals import deployment_rolled_back
+
+    deployment = _succeeded(production_once, address=broken_shop.address)
+    services.run_journeys(deployment)
+    with django_capture_on_commit_callbacks(execute=True):
+        deployment_rolled_back.send(sender=Deployment, deployment_id=deployment.pk)
+    assert ("postdeploy.resolve_journey_alerts", (deployment.pk,)) in sent_tasks
+
+    assert services.resolve_journey_alerts(deployment.pk) == f"resolved journey alerts: Add to cart, {CHECKOUT}"
+    assert not Alert.objects.filter(name=services.JOURNEY_ALERT, status="firing").exists()
+
+
+def test_judge__a_persons_tick__keeps_its_note(production_once, make_user):
+    deployment = _succeeded(production_once)
+    deployment_services.check_item(
+        deployment_id=deployment.pk, item_key="update_status_page", user=_operator(make_user)
+    )
+
+    services.publish_release_note(deployment)  # no note: the console would say why not
+
+    item = _item(deployment, "update_status_page")
+    assert item.checked and item.note == ""
