@@ -9,7 +9,7 @@ from django.urls import path, reverse
 
 from deployments import services as deployment_services
 from deployments.exceptions import DeploymentRefused
-from deployments.postdeploy import services
+from deployments.postdeploy import notify, services
 from deployments.postdeploy.models import JourneyRun, JourneyStep, ReleaseNotification, SyntheticJourney
 
 
@@ -72,7 +72,7 @@ def run_post_deploy_checks(modeladmin, request, queryset):
         if deployment.status != "succeeded":
             skipped.append(f"#{deployment.pk}")
             continue
-        services.queue_notifications(deployment, retry_failed=True)
+        notify.queue_notifications(deployment, retry_failed=True)
         services.enqueue_round(deployment.pk, force=True)
         queued.append(f"#{deployment.pk}")
     if queued:

@@ -4,7 +4,7 @@ HTTP calls to the storefront and to stakeholders, and engine ticks (`deployments
 from celery import shared_task
 
 from core.task_base import OpsTask
-from deployments.postdeploy import services
+from deployments.postdeploy import notify, services
 
 NOTIFY_RETRIES = 4
 NOTIFY_RETRY_SECONDS = 60
@@ -25,13 +25,13 @@ def run_due() -> str:
     return f"{len(ids)} deployment(s) checked" if ids else "nothing in a bake period"
 
 
-@shared_task(base=OpsTask, bind=True, name=services.NOTIFY_TASK)
+@shared_task(base=OpsTask, bind=True, name=notify.NOTIFY_TASK)
 def notify_stakeholders(self, deployment_id: int, channel: str) -> str:
     """One try per run; bounded retries with a fixed delay. A delivery that gives up stays shown as failed."""
     final = self.request.retries >= NOTIFY_RETRIES
     try:
-        return services.deliver_notification(deployment_id=deployment_id, channel=channel, final=final)
-    except services.NotificationFailed as exc:
+        return notify.deliver_notification(deployment_id=deployment_id, channel=channel, final=final)
+    except notify.NotificationFailed as exc:
         if final or exc.permanent:
             return f"gave up after {self.request.retries + 1} attempt(s): {exc}"
         raise self.retry(exc=exc, countdown=NOTIFY_RETRY_SECONDS, max_retries=NOTIFY_RETRIES) from exc

@@ -4,6 +4,7 @@ from django import template
 
 from deployments.choices import ChecklistPhase
 from deployments.postdeploy import services
+from deployments.postdeploy.checklist import AUTOMATED, ERROR_LOGS
 
 register = template.Library()
 
@@ -14,8 +15,8 @@ def post_deploy(deployment, user):
     runs = services.latest_runs(deployment)
     return {
         "checklist": checklist,
-        "automated": services.AUTOMATED,
-        "error_logs": services.ERROR_LOGS,
+        "automated": AUTOMATED,
+        "error_logs": ERROR_LOGS,
         "runs": runs,
         "awaiting": services.awaiting_decision(deployment),
         "kept": [r for r in runs if r.kept_at],

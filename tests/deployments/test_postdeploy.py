@@ -26,7 +26,7 @@ from deployments.models import (
     ReleaseNotification,
     Slot,
 )
-from deployments.postdeploy import services
+from deployments.postdeploy import notify, services
 from deployments.public import published_release_notes
 from incidents.public import SIGNATURE_HEADER, sign
 from monitoring.models import Alert
@@ -295,12 +295,12 @@ def test_notify__on_success__email_and_signed_webhook_with_the_changelog_then_ti
 ):
     deployment = _succeeded(production_once, note="Gift wrapping")
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        services.queue_notifications(deployment)
+        notify.queue_notifications(deployment)
     assert len(queued) == 2  # a task per channel, on commit
     assert not _item(deployment, "notify_stakeholders").checked
 
     for channel in ("email", "webhook"):
-        services.deliver_notification(deployment_id=deployment.pk, channel=channel)
+        notify.deliver_notification(deployment_id=deployment.pk, channel=channel)
 
     (message,) = mail.outbox
     assert message.to == ["team@amarise.example", "cto@amarise.example"]
@@ -313,7 +313,7 @@ def test_notify__on_success__email_and_signed_webhook_with_the_changelog_then_ti
     assert payload["release"]["commits"] == [{"sha": "a1b2c3d", "message": "Cache the cart"}]
     assert _item(deployment, "notify_stakeholders").checked
     # Sent is sent: a duplicate task sends nothing twice.
-    assert services.deliver_notification(deployment_id=deployment.pk, channel="email") == "already sent"
+    assert notify.deliver_notification(deployment_id=deployment.pk, channel="email") == "already sent"
     assert len(mail.outbox) == 1
 
 
@@ -323,13 +323,13 @@ def test_notify__webhook_down__retried_then_failed_shown_and_not_ticked(producti
     deployment = _succeeded(production_once)
     ReleaseNotification.objects.create(deployment=deployment, channel="webhook")
 
-    with pytest.raises(services.NotificationFailed):
-        services.deliver_notification(deployment_id=deployment.pk, channel="webhook")
+    with pytest.raises(notify.NotificationFailed):
+        notify.deliver_notification(deployment_id=deployment.pk, channel="webhook")
     row = ReleaseNotification.objects.get(deployment=deployment)
     assert (row.state, row.attempts) == ("pending", 1) and "URLError" in row.last_error
 
-    with pytest.raises(services.NotificationFailed):
-        services.deliver_notification(deployment_id=deployment.pk, channel="webhook", final=True)
+    with pytest.raises(notify.NotificationFailed):
+        notify.deliver_notification(deployment_id=deployment.pk, channel="webhook", final=True)
     row.refresh_from_db()
     assert (row.state, row.attempts) == ("failed", 2)
     item = _item(deployment, "notify_stakeholders")
@@ -342,8 +342,8 @@ def test_notify__nobody_on_the_list__failed_at_once_and_says_why(production_once
     deployment = _succeeded(production_once)
     ReleaseNotification.objects.create(deployment=deployment, channel="email")
 
-    with pytest.raises(services.NotificationFailed) as failure:
-        services.deliver_notification(deployment_id=deployment.pk, channel="email")
+    with pytest.raises(notify.NotificationFailed) as failure:
+        notify.deliver_notification(deployment_id=deployment.pk, channel="email")
 
     assert failure.value.permanent
     assert "nobody is on the stakeholders' list" in _item(deployment, "notify_stakeholders").note

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from deployments.choices import DeploymentStatus
 from deployments.models import Deployment
-from deployments.postdeploy import services
+from deployments.postdeploy import notify, services
 
 
 class Command(BaseCommand):
@@ -32,6 +32,6 @@ class Command(BaseCommand):
             ids = services.due_deployment_ids()
         for deployment_id in ids:
             if resend:
-                services.queue_notifications(Deployment.objects.get(pk=deployment_id), retry_failed=True)
+                notify.queue_notifications(Deployment.objects.get(pk=deployment_id), retry_failed=True)
             self.stdout.write(f"#{deployment_id}: {services.run_round(deployment_id, force=True)}")
         self.stdout.write(self.style.SUCCESS(f"{len(ids)} deployment(s) checked."))
