@@ -584,3 +584,18 @@ def test_judge__a_persons_tick__keeps_its_note(production_once, make_user):
 
     item = _item(deployment, "update_status_page")
     assert item.checked and item.note == ""
+
+
+def test_api_start__release_note__kept_and_a_non_text_note_refused(production_once, client):
+    from tests.deployments.test_api import _post, _token
+
+    Release.objects.create(version="v2.2", ref="v2.2", ref_kind="tag", changelog="x")
+    headers = _token("production")
+    body = {"release": "v2.2", "environment": "production"}
+
+    refused = _post(client, "/api/deployments/", body | {"release_note": ["not", "text"]}, headers)
+    assert refused.status_code == 400 and not Deployment.objects.filter(release__version="v2.2").exists()
+
+    started = _post(client, "/api/deployments/", body | {"release_note": "Gift wrapping"}, headers)
+    assert started.status_code == 201
+    assert Deployment.objects.get(pk=started.json()["id"]).release_note == "Gift wrapping"
