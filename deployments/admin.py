@@ -25,6 +25,7 @@ from deployments.models import (
     SmokeCheck,
     TrafficStep,
 )
+from deployments.postdeploy import admin as postdeploy_admin
 from environments.public import Environment
 from incidents.public import Incident
 
@@ -218,6 +219,13 @@ class StartDeploymentForm(forms.Form):
     # Any release is accepted; the dropdown offers the recent ones (and the one asked for), not a year of them.
     release = forms.ModelChoiceField(queryset=Release.objects.all())
     environment = forms.ModelChoiceField(queryset=Environment.objects.filter(deployment_policy__isnull=False))
+    release_note = forms.CharField(
+        label="Public release note",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Optional. Published on the public status page (/status/) when the deployment succeeds.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -265,6 +273,8 @@ class DeploymentAdmin(admin.ModelAdmin):
     search_fields = ["release__version"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+    actions = [postdeploy_admin.run_post_deploy_checks]
+    has_operate_permission = postdeploy_admin.has_operate_permission
 
     def has_add_permission(self, request):
         return False
@@ -280,6 +290,7 @@ class DeploymentAdmin(admin.ModelAdmin):
             path("<int:pk>/act/<str:action>/", view(self.act_view), name="deployments_deployment_act"),
             path("<int:pk>/check/<slug:key>/", view(self.check_view), name="deployments_deployment_check"),
             path("<int:pk>/switch-back/", view(self.switch_back_view), name="deployments_deployment_switch_back"),
+            *postdeploy_admin.urls(self),
         ] + super().get_urls()
 
     @admin.display(description="Status", ordering="status")
@@ -349,6 +360,7 @@ class DeploymentAdmin(admin.ModelAdmin):
                     release=form.cleaned_data["release"],
                     environment=form.cleaned_data["environment"],
                     user=request.user,
+                    release_note=form.cleaned_data["release_note"],
                 )
             except DeploymentRefused as exc:
                 form.add_error(None, str(exc))

@@ -93,6 +93,8 @@ def start(request):
         or not isinstance(payload.get("environment"), str)
     ):
         return json_error(400, 'send {"release": "<version>", "environment": "<key>"}')
+    if not isinstance(payload.get("release_note", ""), str):
+        return json_error(400, '"release_note" is optional text for the public status page')
     auth.require_environment(request, payload["environment"])
     release = Release.objects.filter(version=payload["release"]).first()
     environment = Environment.objects.filter(key=payload["environment"]).first()
@@ -100,7 +102,11 @@ def start(request):
         return json_error(404, "unknown release or environment")
     try:
         deployment = services.start_deployment(
-            release=release, environment=environment, actor=Actor.CI, user=caller.user
+            release=release,
+            environment=environment,
+            actor=Actor.CI,
+            user=caller.user,
+            release_note=payload.get("release_note", ""),
         )
     except NotAllowed as exc:
         return json_error(403, str(exc))

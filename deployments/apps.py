@@ -11,4 +11,8 @@ class DeploymentsConfig(AppConfig):
         from deployments.dashboard import deployment_lines
 
         gates.register()
+        from deployments.postdeploy.services import on_rolled_back
+        from deployments.signals import deployment_rolled_back
+
+        deployment_rolled_back.connect(on_rolled_back, dispatch_uid="postdeploy.resolve_journey_alerts")
         register_section("deployments", order=10, lines=deployment_lines)

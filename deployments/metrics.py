@@ -30,12 +30,13 @@ def window_rate(samples) -> WindowRate:
     return WindowRate(requests=requests_seen, errors=errors)
 
 
-def prometheus_value(base_url: str, promql: str, *, timeout: float = 5.0) -> float | None:
-    """The single value of an instant PromQL query, or None when it returns no series."""
+def prometheus_value(base_url: str, promql: str, *, timeout: float = 5.0, at=None) -> float | None:
+    """The single value of an instant PromQL query (at `at`, a datetime, or now), or None when it returns no series."""
     import requests  # heavy: imported by the engine's sample, not by every command at start-up
 
+    params = {"query": promql} | ({"time": f"{at.timestamp():.3f}"} if at is not None else {})
     try:
-        response = requests.get(f"{base_url.rstrip('/')}/api/v1/query", params={"query": promql}, timeout=timeout)
+        response = requests.get(f"{base_url.rstrip('/')}/api/v1/query", params=params, timeout=timeout)
         body = response.json()
     except (requests.RequestException, ValueError) as exc:
         raise DriverError(f"Prometheus at {base_url}: {exc}") from exc

@@ -301,6 +301,13 @@ class Deployment(models.Model):
     rollback_trigger = models.ForeignKey(RollbackTrigger, null=True, blank=True, on_delete=models.SET_NULL)
     rollback_automatic = models.BooleanField(default=False)
     rollback_reason = models.CharField(max_length=300, blank=True)
+    release_note = models.TextField(
+        "public release note",
+        max_length=1000,
+        blank=True,
+        help_text="Optional. Published on the public status page when the deployment succeeds.",
+    )
+    release_note_published_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -426,6 +433,9 @@ class DeploymentChecklistItem(models.Model):
     checked_at = models.DateTimeField(null=True, blank=True)
     checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     source = models.CharField(max_length=8, choices=Actor.choices, blank=True)
+    # An automated item says why it is not ticked (or what passed); a person's tick may say where they looked.
+    note = models.CharField(max_length=500, blank=True)
+    link = models.URLField("where I looked", max_length=500, blank=True)
 
     class Meta:
         ordering = ["item__phase", "item__order"]
@@ -475,3 +485,13 @@ class ReleaseCommit(models.Model):
 
     def __str__(self):
         return f"{self.sha[:7]} {self.message[:60]}"
+
+
+# The post-deployment checklist's models (journeys, runs, readings, notifications) live in their own module.
+from deployments.postdeploy.models import (  # noqa: E402, F401
+    JourneyRun,
+    JourneyStep,
+    PerformanceReading,
+    ReleaseNotification,
+    SyntheticJourney,
+)

@@ -2,7 +2,15 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from core.seeding import seed_row
 from deployments import strategy
-from deployments.models import ChecklistItem, DeploymentPolicy, RollbackTrigger, SmokeCheck, TrafficStep
+from deployments.models import (
+    ChecklistItem,
+    DeploymentPolicy,
+    JourneyStep,
+    RollbackTrigger,
+    SmokeCheck,
+    SyntheticJourney,
+    TrafficStep,
+)
 from environments.public import Environment
 
 
@@ -35,6 +43,8 @@ def seed(report):
                 RollbackTrigger, lookup={"policy": policy, "kind": trigger.pop("kind")}, values=trigger, report=report
             )
 
+        seed_journeys(policy, report)
+
     for order, (key, phase, text, ci) in enumerate(strategy.CHECKLIST):
         seed_row(
             ChecklistItem,
@@ -50,3 +60,35 @@ def seed(report):
         values={"task": strategy.RECONCILE_TASK, "interval_id": every.pk, "enabled": True},
         report=report,
     )
+    every_5, _ = IntervalSchedule.objects.get_or_create(
+        every=strategy.POST_DEPLOY_EVERY_MINUTES, period=IntervalSchedule.MINUTES
+    )
+    seed_row(
+        PeriodicTask,
+        lookup={"name": "Post-deployment checks (bake period)"},
+        values={"task": strategy.POST_DEPLOY_TASK, "interval_id": every_5.pk, "enabled": True},
+        report=report,
+    )
+
+
+def seed_journeys(policy, report):
+    for order, (name, steps) in enumerate(strategy.JOURNEYS):
+        journey = seed_row(
+            SyntheticJourney, lookup={"policy": policy, "name": name}, values={"order": order}, report=report
+        )
+        if journey is None:
+            continue
+        for index, (step_name, method, path, form, status, body) in enumerate(steps):
+            seed_row(
+                JourneyStep,
+                lookup={"journey": journey, "order": index},
+                values={
+                    "name": step_name,
+                    "method": method,
+                    "path": path,
+                    "form": form,
+                    "expected_status": status,
+                    "body_contains": body,
+                },
+                report=report,
+            )

@@ -89,6 +89,11 @@ def enqueue_tick(deployment, *, countdown=0):
     enqueue("deployments.advance_deployment", deployment.pk, str(deployment.run_token), countdown=countdown)
 
 
+def enqueue_post_deploy_checks(deployment):
+    """The post-deployment checklist's first round (journeys, metrics, status page, stakeholders), on commit."""
+    enqueue("postdeploy.run_checks", deployment.pk)
+
+
 def new_run_token(deployment):
     deployment.run_token = uuid.uuid4()
     deployment.heartbeat_at = timezone.now()
@@ -132,7 +137,10 @@ def _steps_for(policy):
     return names
 
 
-def start_deployment(*, release, environment, actor=Actor.PERSON, user=None):
+RELEASE_NOTE_LIMIT = 1000
+
+
+def start_deployment(*, release, environment, actor=Actor.PERSON, user=None, release_note=""):
     """Create a deployment of `release` into `environment` and hand it to the engine.
 
     Under four-eyes it waits in AWAITING_APPROVAL for a second person (approve_deployment) instead; requesting
@@ -150,6 +158,11 @@ def start_deployment(*, release, environment, actor=Actor.PERSON, user=None):
     refusal = policy.refusal_for(release)
     if refusal:
         raise DeploymentRefused(refusal)
+    release_note = (release_note or "").strip()
+    if len(release_note) > RELEASE_NOTE_LIMIT:
+        raise DeploymentRefused(
+            f"The public release note is {len(release_note)} characters; keep it under {RELEASE_NOTE_LIMIT}."
+        )
     from deployments.steps import start_refusals
 
     refusals = start_refusals(release=release, environment=environment)
@@ -178,6 +191,7 @@ def start_deployment(*, release, environment, actor=Actor.PERSON, user=None):
                 from_slot=from_slot,
                 to_slot=to_slot,
                 created_by=user,
+                release_note=release_note,
             )
             DeploymentStep.objects.bulk_create(
                 DeploymentStep(deployment=deployment, name=name, order=i) for i, name in enumerate(_steps_for(policy))

@@ -68,3 +68,26 @@ CHECKLIST = [
 ]
 
 RECONCILE_TASK = "deployments.reconcile_deployments"
+
+# §4 "Verify key user journeys", seeded for every environment and editable per policy. A step is
+# (name, method, path, form, expected status, body text expected). Cookies carry over between a journey's steps;
+# checkout stops at the payment step, in the payment provider's sandbox.
+_PRODUCT = ("Product page", "GET", "/products/silk-scarf", "", 200, "Add to cart")
+_ADD = ("Add to cart", "POST", "/cart/add", "product=silk-scarf&quantity=1", 200, "Added to cart")
+JOURNEYS = [
+    ("Home page", [("Home page", "GET", "/", "", 200, "AMARISÉ")]),
+    ("Product page", [_PRODUCT]),
+    ("Add to cart", [_PRODUCT, _ADD, ("Cart", "GET", "/cart", "", 200, "silk-scarf")]),
+    (
+        "Checkout to payment (sandbox)",
+        [
+            _PRODUCT,
+            _ADD,
+            ("Checkout", "GET", "/checkout", "", 200, "Shipping"),
+            ("Shipping", "POST", "/checkout/shipping", "country=FR&method=standard", 200, "Payment"),
+            ("Payment step", "GET", "/checkout/payment?sandbox=1", "", 200, "sandbox"),
+        ],
+    ),
+]
+POST_DEPLOY_TASK = "postdeploy.run_due"
+POST_DEPLOY_EVERY_MINUTES = 5

@@ -6,6 +6,7 @@ from core.task_base import OpsTask
 from deployments import engine
 from deployments.engine.reconcile import reconcile
 from deployments.engine.switchback import carry_out
+from deployments.postdeploy import tasks as postdeploy_tasks  # noqa: F401 - registers postdeploy.* (default queue)
 
 
 @shared_task(base=OpsTask, name="deployments.advance_deployment")

@@ -121,12 +121,30 @@ def sign(secret: str, payload: bytes) -> str:
 
 
 def post_webhook(incident, event):
+    return _post_signed(webhook_payload(incident, event), event)
+
+
+def send_release_email(*, subject: str, text: str) -> str:
+    """A release notice to the stakeholders' list (OPS_INCIDENT_STAKEHOLDERS); '' when nobody is on it."""
+    to = conf.stakeholders()
+    if not to:
+        return ""
+    EmailMessage(subject, text, to=to).send(fail_silently=False)
+    return ", ".join(to)
+
+
+def post_release_webhook(payload: dict) -> str:
+    """A release notice on the signed webhook (event "release"); raises as the incident webhook does."""
+    return _post_signed({"event": "release", **payload}, "release")
+
+
+def _post_signed(body: dict, event: str):
     url, secret = conf.webhook_url(), conf.webhook_secret()
     if not secret:
         raise PermissionError("OPS_INCIDENT_WEBHOOK_SECRET is not set: the webhook is never sent unsigned")
     if not url.startswith(("https://", "http://")):
         raise PermissionError("OPS_INCIDENT_WEBHOOK_URL must be an http(s) URL")
-    payload = json.dumps(webhook_payload(incident, event), sort_keys=True).encode()
+    payload = json.dumps(body, sort_keys=True).encode()
     request = urllib.request.Request(  # noqa: S310 - scheme checked above
         url,
         data=payload,

@@ -4,13 +4,16 @@
 person (the admin), the engine (after a rollback) or an alert (monitoring's one alerting path) opened it.
 It refuses with IncidentRefused. With a `cause_key` a repeat joins the open incident of that cause and
 environment (its timeline gets the repeat) instead of opening a second; `open_or_join_incident` also says which.
+
+`send_release_email(subject=, text=)` and `post_release_webhook(payload)`: a release notice through the incidents
+channels (the stakeholders' email list, the signed webhook); they raise on failure, so the caller retries.
 """
 
 from incidents.choices import Source
 from incidents.conf import webhook_secret, webhook_url
 from incidents.exceptions import IncidentRefused
 from incidents.models import Incident, Severity
-from incidents.notify import SIGNATURE_HEADER, sign
+from incidents.notify import SIGNATURE_HEADER, post_release_webhook, send_release_email, sign
 from incidents.services import add_entry, open_incident, open_or_join_incident
 
 __all__ = [
@@ -22,6 +25,8 @@ __all__ = [
     "add_entry",
     "open_incident",
     "open_or_join_incident",
+    "post_release_webhook",
+    "send_release_email",
     "sign",
     "webhook_secret",
     "webhook_url",

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+from deployments.public import published_release_notes
 from environments.public import Environment
 from incidents import conf
 from incidents.choices import OPEN
@@ -76,5 +77,7 @@ def status_page(request):
             "open_incidents": [i for i in public if i.is_open],
             "recent_incidents": [i for i in public if not i.is_open],
             "recent_days": conf.status_page_recent_days(),
+            # Public release notes, published when their deployment succeeded (§4 "Update status page").
+            "release_notes": published_release_notes(since=since),
         },
     )

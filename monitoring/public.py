@@ -10,7 +10,8 @@
 - `active_alerts(environment=None, source=None, labels=None)`: the alerts still active (firing, silenced or
   acknowledged), to show a check's alerts on its own page.
 - `metric_query(key, environment=, slot=None)`: the catalog's PromQL (e.g. "error_rate", "response_time_p95")
-  for an environment, or one blue/green slot, so rollback triggers and alerts share one definition.
+  for an environment, or one blue/green slot, so rollback triggers and alerts share one definition; `window=`
+  ("1h") replaces the catalog's rate window for one query (the post-deployment comparison).
 - `prometheus_value(promql)`: its value from the configured Prometheus, or None.
 - `watches(environment)`: whether the console's Prometheus reads this environment's application metrics
   (a Prometheus is configured, the environment is monitored, a storefront or HAProxy target is scraped).

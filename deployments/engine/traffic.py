@@ -180,6 +180,7 @@ def _succeed(deployment):
         + (f"; watched for {policy.bake_minutes} min" if policy.bake_minutes else ""),
         fields={"watching_until": bake_end(policy, timezone.now())},
     )
+    services.enqueue_post_deploy_checks(deployment)
     if deployment.watching_until:
         next_tick(deployment, policy.sample_interval_seconds)  # the same run goes on: its ticks now watch
     return "succeeded"

@@ -31,6 +31,7 @@ ALL_SCOPES = ["flags:read", "flags:write", "deployments:write", "releases:write"
 CUSTOM_ADMIN_PERMISSIONS = {
     ("flags", "flag_values"): ("flags.change_flagstate",),
     ("core", "revoke"): ("core.revoke_apitoken",),
+    ("deployments", "operate"): ("deployments.operate_deployment",),
     ("migrations_log", "reverse"): ("migrations_log.add_reversemigration",),
     ("migrations_log", "acknowledge"): ("migrations_log.acknowledge_lint_finding",),
     ("migrations_log", "verify"): ("migrations_log.verify_migration_run",),

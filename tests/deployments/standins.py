@@ -252,3 +252,84 @@ class Shoppers:
 
 
 DEPLOY_COMMAND = f"{sys.executable} -m tests.deployments.deploy_stub {{address}} {{version}}"
+
+
+class Storefront:
+    """A slot as the synthetic journeys see it: home, a product page, a cookie-held cart, checkout to payment.
+
+    `failing` holds paths answered 500 (a bad release's broken add to cart); `delay_seconds` slows every answer.
+    """
+
+    def __init__(self, *, failing=(), delay_seconds=0.0):
+        self.failing = set(failing)
+        self.delay_seconds = delay_seconds
+        self.carts = {}
+        shop = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _send(self, status, body, cookie=None):
+                data = body.encode()
+                self.send_response(status)
+                if cookie:
+                    self.send_header("Set-Cookie", f"cart={cookie}; Path=/; HttpOnly")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _cart(self):
+                for part in (self.headers.get("Cookie") or "").split(";"):
+                    name, _, value = part.strip().partition("=")
+                    if name == "cart" and value in shop.carts:
+                        return value, shop.carts[value]
+                return None, None
+
+            def _answer(self, method):
+                if shop.delay_seconds:
+                    time.sleep(shop.delay_seconds)  # sleep-ok: a slow storefront is the scenario
+                url = urlsplit(self.path)
+                if url.path in shop.failing:
+                    return self._send(500, "Internal Server Error")
+                form = {}
+                if method == "POST":
+                    raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                    form = {k: v[0] for k, v in parse_qs(raw).items()}
+                cart_id, cart = self._cart()
+                if (method, url.path) == ("GET", "/"):
+                    return self._send(200, "<h1>AMARISÉ</h1>")
+                if method == "GET" and url.path.startswith("/products/"):
+                    return self._send(200, f"{url.path.rsplit('/', 1)[-1]} <button>Add to cart</button>")
+                if (method, url.path) == ("POST", "/cart/add"):
+                    cart_id = cart_id or f"c{len(shop.carts) + 1}"
+                    shop.carts.setdefault(cart_id, []).append(form.get("product", ""))
+                    return self._send(200, "Added to cart", cookie=cart_id)
+                if cart is None and url.path.startswith(("/cart", "/checkout")):
+                    return self._send(400, "Your cart is empty")
+                if (method, url.path) == ("GET", "/cart"):
+                    return self._send(200, "Cart: " + ", ".join(cart))
+                if (method, url.path) == ("GET", "/checkout"):
+                    return self._send(200, "Shipping address")
+                if (method, url.path) == ("POST", "/checkout/shipping"):
+                    return self._send(200, "Payment" if form.get("country") else "Shipping: country missing")
+                if (method, url.path) == ("GET", "/checkout/payment"):
+                    sandbox = parse_qs(url.query).get("sandbox") == ["1"]
+                    return self._send(200, "Payment (sandbox)" if sandbox else "Payment (LIVE)")
+                return self._send(404, "Not found")
+
+            def do_GET(self):
+                self._answer("GET")
+
+            def do_POST(self):
+                self._answer("POST")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        self.url = f"http://{self.address}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
