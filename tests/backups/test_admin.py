@@ -36,11 +36,16 @@ def test_back_up_now__posted__run_queued_and_task_enqueued_on_commit(ops, django
     database = ProtectedDatabase.objects.get()
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = ops.post(reverse("admin:backups_protecteddatabase_act", args=[database.pk]), {"action": "full"})
+        url = reverse("admin:backups_protecteddatabase_act", args=[database.pk])
+        asked = ops.post(url, {"action": "full"})  # the confirmation first: nothing queued
+        assert asked.status_code == 200 and b'name="action" value="full"' in asked.content
+        assert not BackupRun.objects.exists()
+        response = ops.post(url, {"action": "full", "confirm_reason": "before the schema change"})
 
     assert response.status_code == 302 and response["Location"] == _page(database)
     run = BackupRun.objects.get()
     assert (run.type, run.status, run.requested_by) == ("full", RunStatus.QUEUED, "ops")
+    assert run.events.get().reason == "requested: before the schema change"
     assert len(callbacks) == 1
 
 
@@ -50,7 +55,7 @@ def test_back_up_now__one_in_flight__refused_with_message(ops, django_capture_on
     url = reverse("admin:backups_protecteddatabase_act", args=[database.pk])
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = ops.post(url, {"action": "incr"}, follow=True)
+        response = ops.post(url, {"action": "incr", "confirm_reason": "test"}, follow=True)
 
     assert "already in flight" in response.content.decode()
     assert BackupRun.objects.count() == 1 and not callbacks
