@@ -21,13 +21,13 @@ RELEASE_ENVIRONMENT = EnvironmentKey.PRODUCTION.value
 
 
 def deployment_document(deployment):
-    done, total = progress.progress(deployment)
+    state = progress.progress(deployment)
     return {
         "id": deployment.pk,
         "release": deployment.release.version,
         "environment": deployment.environment.key,
         "status": deployment.status,
-        "progress": {"done": done, "total": total},
+        "progress": {"done": state.passed, "skipped": state.skipped, "failed": state.failed, "total": state.total},
         "traffic": dict(progress.traffic_split(deployment)),
         "steps": [
             {
