@@ -65,8 +65,8 @@ def actions() -> tuple[Action, ...]:
         ),  # fmt: skip
         Action(
             "production_flags",
-            "Change production flags (a change request) and approve others' requests",
-            ("flags.change_flagstate", "flags.change_production_flags"),
+            "Change or delete production flags (a change request) and approve others' requests",
+            ("flags.change_flagstate", "flags.change_production_flags", "flags.delete_flag"),
         ),
         Action(
             "deployments",
@@ -118,9 +118,12 @@ def actions() -> tuple[Action, ...]:
         ),  # fmt: skip
         Action(
             "policies",
-            "Edit policies: deployment (four-eyes too), backup, severity, thresholds, environments",
+            "Edit policies: deployment (four-eyes too), slots (mark the live one once), backup, severity, thresholds, "
+            "environments",
             (
                 "deployments.change_deploymentpolicy",
+                "deployments.add_slot",
+                "deployments.change_slot",
                 "deployments.add_trafficstep",
                 "deployments.change_trafficstep",
                 "deployments.delete_trafficstep",

@@ -95,6 +95,10 @@ def test_abort_action__recorded_with_the_person(production, v2, admin_client, ad
     assert deployment.status == S.ABORTED
     event = deployment.events.get(user=admin_user, new_status=S.ABORTED)
     assert event.detail == "Aborted by admin: wrong release picked"
+    from audit.models import AuditEntry
+
+    audited = AuditEntry.objects.filter(object_id=str(deployment.pk), content_type__model="deployment")
+    assert audited.filter(changes__reason=[None, "wrong release picked"]).exists()
 
 
 def test_rollback_action__refused_before_traffic__message_and_no_change(production, v2, admin_client, admin_user):
