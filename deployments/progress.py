@@ -84,7 +84,7 @@ def human_duration(seconds):
     if hours:
         return f"{hours} h {minutes} min"
     if minutes:
-        return f"{minutes} min {secs} s"
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
     return f"{secs} s"
 
 
@@ -144,11 +144,12 @@ def current_hold(deployment, policy):
 
 
 def total_duration(deployment):
-    """How long it ran, once it ended (from the engine's start, or from the request when it never started)."""
+    """How long it ran, once it ended; '' while it runs."""
     if deployment.finished_at is None:
         return ""
-    begin = deployment.started_at or deployment.created_at
-    return human_duration((deployment.finished_at - begin).total_seconds())
+    if deployment.started_at is None:
+        return "nothing; it ended before the engine started"
+    return human_duration((deployment.finished_at - deployment.started_at).total_seconds())
 
 
 def traffic_split(deployment):

@@ -75,7 +75,7 @@ def test_step_rows__manual_balancer_traffic_step__held_not_measured_and_times():
     rows = progress.step_rows(None, steps, policy=policy, now=NOW)
     assert [(r.label, r.tone, r.elapsed) for r in rows] == [
         ("Passed", "ops-ok", "45 s"),
-        (progress.NOT_MEASURED, "ops-warn", "3 min 0 s"),
+        (progress.NOT_MEASURED, "ops-warn", "3 min"),
         ("Running", "", "42 s"),
         ("Skipped", "ops-muted", ""),
     ]
@@ -102,6 +102,8 @@ def test_total_duration__ended__from_start_to_finish():
     deployment = Deployment(started_at=NOW, finished_at=NOW + timedelta(minutes=12, seconds=5))
     assert progress.total_duration(deployment) == "12 min 5 s"
     assert progress.total_duration(Deployment(started_at=NOW)) == ""
+    assert "never" not in progress.total_duration(deployment)
+    assert "before the engine started" in progress.total_duration(Deployment(finished_at=NOW))
     assert progress.human_duration(7500) == "2 h 5 min"
 
 
