@@ -16,7 +16,7 @@ def v2(db):
 
 
 def test_start_view__refused_release__error_shown_nothing_created(production, admin_client):
-    branch = Release.objects.create(version="rc", ref="release/2.0", ref_kind="branch")
+    Release.objects.create(version="rc", ref="release/2.0", ref_kind="branch")
     response = admin_client.post(
         reverse("admin:deployments_deployment_start"), {"release": "rc", "environment": production.pk}
     )
