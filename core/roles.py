@@ -65,8 +65,8 @@ def actions() -> tuple[Action, ...]:
         ),  # fmt: skip
         Action(
             "production_flags",
-            "Change or delete production flags (a change request) and approve others' requests",
-            ("flags.change_flagstate", "flags.change_production_flags", "flags.delete_flag"),
+            "Change production flags (a change request) and approve others' requests",
+            ("flags.change_flagstate", "flags.change_production_flags"),
         ),
         Action(
             "deployments",

@@ -464,6 +464,7 @@ class DeploymentAdmin(admin.ModelAdmin):
             "events": deployment.events.select_related("user"),
             "checklist": {phase.label: [c for c in checklist if c.item.phase == phase] for phase in ChecklistPhase},
             "live": progress.is_live(deployment),
+            "signature": progress.state_signature(deployment),
             "can_operate": request.user.has_perm("deployments.operate_deployment"),
             "can_check": request.user.has_perm("deployments.check_checklist"),
             "can_approve": not services.approval_refusal(deployment, request.user),
@@ -579,7 +580,9 @@ class DeploymentAdmin(admin.ModelAdmin):
             if self._act(request, lambda: actions[action](reason)):
                 done = {"approve": "Approved", "reject": "Rejected: the deployment is aborted"}.get(action)
                 text = done or f"{CONFIRMED[action]}: done; the engine takes it from here."
-                self.message_user(request, text, messages.SUCCESS)
+                # Tagged with the state it was said in: the page drops it once the deployment moved on.
+                said_in = progress.state_signature(Deployment.objects.get(pk=pk))
+                self.message_user(request, text, messages.SUCCESS, extra_tags=f"ops-state-{said_in}")
             return redirect(page)
 
         if action not in CONFIRMED_ACTIONS:

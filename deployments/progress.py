@@ -1,5 +1,6 @@
 """What the deployment page shows: progress, traffic split, and the error-rate/p95 series."""
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -224,6 +225,13 @@ def svg_chart(deployment, *, width=640, height=180):
     parts.append(f'<text x="{width - pad - 30}" y="{height - 8}" class="axis">{span:.0f}s</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def state_signature(deployment):
+    """Changes whenever the deployment moves on (status, traffic step, weights asked for, pause): a banner said in
+    one state is stale in another."""
+    said = f"{deployment.status}|{deployment.traffic_step}|{deployment.awaiting_weights}|{deployment.paused_from}"
+    return hashlib.sha1(said.encode(), usedforsecurity=False).hexdigest()[:12]
 
 
 def is_live(deployment):

@@ -49,6 +49,20 @@ def test_back_up_now__posted__run_queued_and_task_enqueued_on_commit(ops, django
     assert len(callbacks) == 1
 
 
+def test_back_up_now_list_action__asks_a_reason_then_queues_with_it(ops, django_capture_on_commit_callbacks):
+    database = ProtectedDatabase.objects.get()
+    url = reverse("admin:backups_protecteddatabase_changelist")
+    chosen = {"action": "back_up_full", "_selected_action": [database.pk], "index": 0}
+
+    asked = ops.post(url, chosen)
+    assert b"this is production" in asked.content and b'name="_selected_action"' in asked.content
+    assert not BackupRun.objects.exists()
+    with django_capture_on_commit_callbacks(execute=False):
+        ops.post(url, {**chosen, "confirm_reason": "before the migration"})
+
+    assert BackupRun.objects.get().events.get().reason == "requested: before the migration"
+
+
 def test_back_up_now__one_in_flight__refused_with_message(ops, django_capture_on_commit_callbacks):
     database = ProtectedDatabase.objects.get()
     BackupRun.objects.create(database=database, type="full")

@@ -130,3 +130,19 @@ def test_changelist__lists_with_progress(production, v2, admin_client, admin_use
     services.start_deployment(release=v2, environment=production, user=admin_user)
     body = admin_client.get(reverse("admin:deployments_deployment_changelist")).content.decode()
     assert "0/6" in body and "Start deployment" in body
+
+
+def test_confirm_weights__banner_carries_the_state_it_was_said_in(production, v2, admin_client, admin_user):
+    from deployments import progress
+
+    deployment = services.start_deployment(release=v2, environment=production, user=admin_user)
+    Deployment.objects.filter(pk=deployment.pk).update(
+        status=S.SHIFTING_TRAFFIC, traffic_step=0, awaiting_weights="blue 90 / green 10"
+    )
+    url = reverse("admin:deployments_deployment_act", args=[deployment.pk, "confirm"])
+    body = admin_client.post(url, follow=True).content.decode()
+    said_in = progress.state_signature(Deployment.objects.get(pk=deployment.pk))
+    assert f"ops-state-{said_in}" in body and f'data-signature="{said_in}"' in body
+    # The engine asks for the next weights: the page's state is no longer the banner's, so the page drops it
+    Deployment.objects.filter(pk=deployment.pk).update(awaiting_weights="blue 50 / green 50")
+    assert progress.state_signature(Deployment.objects.get(pk=deployment.pk)) != said_in
