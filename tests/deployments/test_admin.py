@@ -146,3 +146,16 @@ def test_confirm_weights__banner_carries_the_state_it_was_said_in(production, v2
     # The engine asks for the next weights: the page's state is no longer the banner's, so the page drops it
     Deployment.objects.filter(pk=deployment.pk).update(awaiting_weights="blue 50 / green 50")
     assert progress.state_signature(Deployment.objects.get(pk=deployment.pk)) != said_in
+
+
+def test_continue_action__asks_a_reason__resumes_with_it_on_the_timeline(production, v2, admin_client, admin_user):
+    deployment = services.start_deployment(release=v2, environment=production, user=admin_user)
+    Deployment.objects.filter(pk=deployment.pk).update(
+        status=S.PAUSED, paused_from=S.SHIFTING_TRAFFIC, traffic_weight=10, pause_reason="p95 over 3 s"
+    )
+    url = reverse("admin:deployments_deployment_act", args=[deployment.pk, "continue"])
+    page = admin_client.post(url).content.decode()
+    assert "goes on to the next step" in page and Deployment.objects.get(pk=deployment.pk).status == S.PAUSED
+    admin_client.post(url, {"confirm_reason": "p95 spike was the CDN, not us"})
+    assert Deployment.objects.get(pk=deployment.pk).status == S.SHIFTING_TRAFFIC
+    assert deployment.events.filter(detail="Continued by admin: p95 spike was the CDN, not us").exists()
