@@ -125,6 +125,8 @@ def write(instance, *, action: str, changes: dict, using: str, caller=None):
     from audit.models import AuditEntry
 
     user = caller.user if getattr(caller.user, "pk", None) else None
+    if caller.reason:  # a confirmed action (core.confirm): every row it writes says why
+        changes = {**changes, "reason": [None, caller.reason[:MAX_TEXT]]}
     try:
         text = str(instance)
     except Exception:  # a __str__ that needs a deleted relation must not stop the write it describes

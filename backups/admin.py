@@ -24,6 +24,7 @@ from backups.models import (
     ServiceTier,
 )
 from backups.overview import overview
+from core.confirm import Confirmation, confirm
 from core.paginators import EstimatedCountPaginator
 
 PAGE_ACTIONS = [
@@ -34,6 +35,27 @@ PAGE_ACTIONS = [
     ("check", "Run pgbackrest check"),
     ("rpo", "Check RPO and backup age now"),
 ]
+
+
+BACKUP_NOW = ("full", "incr")
+
+
+def backup_confirmation(databases, backup_type, *, cancel_url):
+    """What "Back up now" will do, for the confirmation page."""
+    names = ", ".join(f"{d.environment} ({d.stanza})" for d in databases)
+    kind = "A full" if backup_type == "full" else "An incremental"
+    effect = (
+        f"{kind} pgBackRest backup of {names} starts now, outside the schedule: it loads the database server while "
+        "it runs, and its retention may expire the oldest backup."
+    )
+    environments = sorted({d.environment.name for d in databases})
+    return Confirmation(
+        action=f"Back up now ({backup_type})",
+        effect=effect,
+        environment=", ".join(environments) or "—",
+        production=any(d.environment.is_production for d in databases),
+        cancel_url=cancel_url,
+    )
 
 
 def _actor(request):
@@ -191,17 +213,26 @@ class ProtectedDatabaseAdmin(SimpleHistoryAdmin):
     def act_view(self, request, pk):
         if request.method != "POST" or not self.has_change_permission(request):
             raise PermissionDenied
-        database = get_object_or_404(ProtectedDatabase, pk=pk)
+        database = get_object_or_404(ProtectedDatabase.objects.select_related("environment"), pk=pk)
         action = request.POST.get("action")
-        try:
-            self.message_user(request, self._act(request, database, action), messages.SUCCESS)
-        except BackupError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-        return self._page(pk)
 
-    def _act(self, request, database, action):
-        if action in ("full", "incr"):
-            run = services.request_backup(database_id=database.pk, backup_type=action, actor=_actor(request))
+        def perform(reason=""):
+            try:
+                self.message_user(request, self._act(request, database, action, reason=reason), messages.SUCCESS)
+            except BackupError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            return self._page(pk)
+
+        if action not in BACKUP_NOW:
+            return perform()
+        return confirm(request, backup_confirmation([database], action, cancel_url=self._page(pk).url), perform,
+                       admin_site=self.admin_site)  # fmt: skip
+
+    def _act(self, request, database, action, reason=""):
+        if action in BACKUP_NOW:
+            run = services.request_backup(
+                database_id=database.pk, backup_type=action, actor=_actor(request), reason=reason
+            )
             return f"Backup #{run.pk} ({run.get_type_display().lower()}) queued; its progress shows below."
         if action == "verify":
             services.request_verify(database_id=database.pk)
@@ -247,25 +278,33 @@ class ProtectedDatabaseAdmin(SimpleHistoryAdmin):
         if done:
             self.message_user(request, f"{what} queued for {', '.join(done)}.", messages.SUCCESS)
 
+    def _back_up(self, request, queryset, backup_type, what):
+        """The list's "Back up now" actions: asked with a reason first (core.confirm), then queued per database."""
+        databases = list(queryset.select_related("environment"))
+        actor = _actor(request)
+
+        def perform(reason):
+            self._bulk(
+                request,
+                databases,
+                lambda d: services.request_backup(
+                    database_id=d.pk, backup_type=backup_type, actor=actor, reason=reason
+                ),  # fmt: skip
+                what,
+            )
+            return None  # back to the list, as after any action
+
+        cancel = reverse("admin:backups_protecteddatabase_changelist")
+        return confirm(request, backup_confirmation(databases, backup_type, cancel_url=cancel), perform,
+                       admin_site=self.admin_site)  # fmt: skip
+
     @admin.action(description="Back up now (full)", permissions=["change"])
     def back_up_full(self, request, queryset):
-        actor = _actor(request)
-        self._bulk(
-            request,
-            queryset,
-            lambda d: services.request_backup(database_id=d.pk, backup_type="full", actor=actor),
-            "Full backup",
-        )
+        return self._back_up(request, queryset, "full", "Full backup")
 
     @admin.action(description="Back up now (incremental)", permissions=["change"])
     def back_up_incr(self, request, queryset):
-        actor = _actor(request)
-        self._bulk(
-            request,
-            queryset,
-            lambda d: services.request_backup(database_id=d.pk, backup_type="incr", actor=actor),
-            "Incremental",
-        )
+        return self._back_up(request, queryset, "incr", "Incremental")
 
     @admin.action(description="Verify now", permissions=["change"])
     def verify_now(self, request, queryset):

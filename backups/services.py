@@ -159,7 +159,9 @@ def request_bucket_check(*, bucket_id: int) -> None:
 # --- backup runs -----------------------------------------------------------------------------------------------
 
 
-def request_backup(*, database_id: int, backup_type: str, actor: str, enqueue: bool = True) -> BackupRun:
+def request_backup(
+    *, database_id: int, backup_type: str, actor: str, enqueue: bool = True, reason: str = ""
+) -> BackupRun:
     """Claim a queued run. A second one while one is in flight is refused, by the database itself."""
     if backup_type not in BackupType.values:
         raise BackupRefused(f"Unknown backup type {backup_type!r}: use full or incr.")
@@ -167,7 +169,7 @@ def request_backup(*, database_id: int, backup_type: str, actor: str, enqueue: b
     try:
         with transaction.atomic():
             run = BackupRun.objects.create(database=database, type=backup_type, requested_by=actor)
-            record_creation(run, actor=actor, reason="requested")
+            record_creation(run, actor=actor, reason=f"requested: {reason}" if reason else "requested")
     except IntegrityError:
         current = BackupRun.objects.filter(database=database, status__in=IN_FLIGHT).first()
         raise BackupRefused(

@@ -21,6 +21,7 @@ class Caller:
     session: bool = False  # authenticated by a session cookie
     ip: str = ""
     name: str = ""  # who, when no user acts: a command and its OS user, a task's name
+    reason: str = ""  # why, when the person confirmed the action with a reason (core.confirm)
 
     @property
     def label(self) -> str:

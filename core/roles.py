@@ -118,9 +118,12 @@ def actions() -> tuple[Action, ...]:
         ),  # fmt: skip
         Action(
             "policies",
-            "Edit policies: deployment (four-eyes too), backup, severity, thresholds, environments",
+            "Edit policies: deployment (four-eyes too), slots (mark the live one once), backup, severity, thresholds, "
+            "environments",
             (
                 "deployments.change_deploymentpolicy",
+                "deployments.add_slot",
+                "deployments.change_slot",
                 "deployments.add_trafficstep",
                 "deployments.change_trafficstep",
                 "deployments.delete_trafficstep",

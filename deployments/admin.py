@@ -1,17 +1,20 @@
+import re
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpResponseNotAllowed
+from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.confirm import Confirmation, confirm
 from deployments import progress, services
-from deployments.choices import ACTIVE, Actor, ChecklistPhase, DeploymentStatus, StepStatus
+from deployments.choices import ACTIVE, Actor, ChecklistPhase, DeploymentStatus, SlotRole, StepStatus
 from deployments.engine.switchback import status_label
 from deployments.exceptions import DeploymentRefused
 from deployments.models import (
@@ -31,7 +34,8 @@ from incidents.public import Incident
 
 _TONE = {
     "succeeded": "ops-ok",
-    "rolled_back": "ops-warn",
+    "rolled_back": "ops-bad",  # a rollback is red: the release did not make it
+    "rolling_back": "ops-bad",
     "paused": "ops-warn",
     "awaiting_checklist": "ops-warn",
     "awaiting_approval": "ops-warn",
@@ -175,10 +179,69 @@ def four_eyes_text(policy):
 
 @admin.register(Slot)
 class SlotAdmin(SimpleHistoryAdmin):
-    list_display = ["environment", "color", "address", "server_name", "role", "release"]
+    list_display = ["environment", "color", "address", "server_name", "role", "release", "mark_live_link"]
     list_filter = ["environment", "role"]
     list_select_related = ["environment", "release"]
-    readonly_fields = ["role", "release"]  # moved by the engine only
+    readonly_fields = ["role", "release", "mark_live_link"]  # moved by the engine only (once by a person, at setup)
+
+    def get_changelist_instance(self, request):
+        # Which environments have no live slot: one query for the page.
+        changelist = super().get_changelist_instance(request)
+        with_live = set(Slot.objects.filter(role=SlotRole.LIVE).values_list("environment_id", flat=True))
+        for slot in changelist.result_list:
+            slot.environment_has_live = slot.environment_id in with_live
+        return changelist
+
+    @admin.display(description="Live slot")
+    def mark_live_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        has_live = getattr(obj, "environment_has_live", None)
+        if has_live is None:
+            has_live = Slot.objects.filter(environment_id=obj.environment_id, role=SlotRole.LIVE).exists()
+        if has_live:
+            return "live" if obj.role == SlotRole.LIVE else "—"
+        return format_html(
+            '<a href="{}" class="button" data-mark-live="{}">Mark live…</a>',
+            reverse("admin:deployments_slot_mark_live", args=[obj.pk]),
+            obj.color,
+        )
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [path("<int:pk>/mark-live/", view(self.mark_live_view), name="deployments_slot_mark_live")] + (
+            super().get_urls()
+        )
+
+    def mark_live_view(self, request, pk):
+        """No slot is live (slots are added idle): a person names the one serving traffic, once, with a reason."""
+        slot = get_object_or_404(Slot.objects.select_related("environment", "release"), pk=pk)
+        if not request.user.has_perm(services.MARK_LIVE_PERMISSION):
+            raise PermissionDenied
+        back = reverse("admin:deployments_slot_changelist")
+
+        def perform(reason):
+            try:
+                services.mark_live_slot(slot_id=slot.pk, user=request.user, reason=reason)
+            except DeploymentRefused as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"{slot.environment}: {slot.color} is the live slot.", messages.SUCCESS)
+            return redirect(back)
+
+        confirmation = Confirmation(
+            action=f"Mark {slot.color} live",
+            effect=(
+                f"{slot.environment} gets {slot.color} ({slot.address}, {slot.release or 'release unknown'}) as its "
+                "live slot: the next deployment goes to the other slot and moves traffic away from this one. "
+                "Only a slot that already serves the environment's traffic should be marked; after this, only "
+                "deployments move the live role."
+            ),
+            environment=slot.environment.name,
+            production=slot.environment.is_production,
+            cancel_url=back,
+        )
+        return confirm(request, confirmation, perform, admin_site=self.admin_site)
 
     def set_history_delta_changes(self, request, historical_records, **kwargs):
         # The history page names each record after its slot, i.e. its environment: one query for the page.
@@ -212,13 +275,21 @@ class ReleaseAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
-RECENT_RELEASES = 50
+RELEASE_OPTIONS = 20
 
 
 class StartDeploymentForm(forms.Form):
-    # Any release is accepted; the dropdown offers the recent ones (and the one asked for), not a year of them.
-    release = forms.ModelChoiceField(queryset=Release.objects.all())
+    # The environment first: its source rule decides which releases are offered. The release is typed and
+    # searched (there are thousands), by version; anything the rule allows is accepted, not only what was offered.
     environment = forms.ModelChoiceField(queryset=Environment.objects.filter(deployment_policy__isnull=False))
+    release = forms.ModelChoiceField(
+        queryset=Release.objects.all(),
+        to_field_name="version",
+        widget=forms.TextInput(
+            attrs={"list": "release-options", "autocomplete": "off", "placeholder": "Type to search releases…"}
+        ),
+        error_messages={"invalid_choice": "No release with that version."},
+    )
     release_note = forms.CharField(
         label="Public release note",
         required=False,
@@ -227,13 +298,14 @@ class StartDeploymentForm(forms.Form):
         help_text="Optional. Published on the public status page (/status/) when the deployment succeeds.",
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        releases = list(Release.objects.order_by("-created_at", "-pk")[:RECENT_RELEASES])
-        wanted = str(self["release"].value() or "")
-        if wanted.isdigit() and int(wanted) not in {r.pk for r in releases}:
-            releases += list(Release.objects.filter(pk=int(wanted)))
-        self.fields["release"].widget.choices = [("", "---------"), *((r.pk, str(r)) for r in releases)]
+    def clean(self):
+        data = super().clean()
+        environment, release = data.get("environment"), data.get("release")
+        if environment and release:
+            refusal = environment.deployment_policy.refusal_for(release)
+            if refusal:
+                self.add_error("release", refusal)
+        return data
 
 
 class SwitchBackForm(forms.Form):
@@ -257,10 +329,90 @@ def _switch_back_context(request, deployment):
     }
 
 
-def _step_count(*, done=False):
+def glob_regex(pattern):
+    """A source rule's glob (release/*, v*) as an anchored PostgreSQL regular expression."""
+    parts = [".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern]
+    return "^" + "".join(parts) + "$"
+
+
+def allowed_releases(policy, query="", *, limit=RELEASE_OPTIONS):
+    """Newest releases `policy`'s source rule allows, whose version or ref contains `query`."""
+    releases = Release.objects.filter(ref_kind=policy.ref_kind, ref__regex=glob_regex(policy.ref_pattern))
+    query = query.strip()
+    if query:
+        releases = releases.filter(Q(version__icontains=query) | Q(ref__icontains=query))
+    found = releases.order_by("-created_at", "-pk")[:limit]
+    return [r for r in found if not policy.refusal_for(r)]  # the glob's own rule has the last word
+
+
+def start_preview(environment):
+    """What a start into `environment` would do: its rule, what is live now, the steps to come."""
+    policy = environment.deployment_policy
+    slots = list(Slot.objects.filter(environment=environment).select_related("release"))
+    live = [s for s in slots if s.role == SlotRole.LIVE]
+    if not policy.is_blue_green:
+        now = "direct deployment (no slots)"
+    elif len(live) == 1:
+        now = f"{live[0].color} is live on {live[0].release or 'an unknown release'}"
+    else:
+        now = f"{len(live)} live slots: a blue-green deployment needs exactly one"
+    holds = {f"traffic_{t.weight}": f"{t.weight}% for {progress.human_duration(t.hold_seconds)}"
+             for t in policy.traffic_steps.all()}  # fmt: skip
+    steps = [holds.get(name, name.replace("_", " ")) for name in services._steps_for(policy)]
+    notes = []
+    if policy.four_eyes:
+        notes.append("Four-eyes: a second person approves before anything moves.")
+    if policy.checklist_required:
+        notes.append("The pre-deployment checklist must be ticked before the engine starts.")
+    return {
+        "environment": environment.name,
+        "rule": policy.source_rule(),
+        "live": now,
+        "needs_live_slot": policy.is_blue_green and len(live) != 1,
+        "slots_url": reverse("admin:deployments_slot_changelist") + f"?environment__id__exact={environment.pk}",
+        "steps": steps,
+        "notes": notes,
+    }
+
+
+# Moves traffic or stops a deployment: asked with a reason (core.confirm), which the timeline and audit keep.
+CONFIRMED = {"rollback": "Roll back now", "abort": "Abort", "continue": "Continue", "confirm": "Weights are set"}
+CONFIRMED_ACTIONS = {"rollback", "abort", "continue"}
+
+
+def confirmation_for(deployment, action, *, cancel_url=""):
+    """What the confirmation page says will happen, and where."""
+    environment = deployment.environment
+    new, old = deployment.to_slot, deployment.from_slot
+    if action == "rollback":
+        effect = (
+            f"All traffic goes back to {old.color} ({old.release or 'its release'}) at once; {new.color}, "
+            f"now carrying {deployment.traffic_weight}% with {deployment.release}, is drained."
+        )
+    elif action == "abort":
+        effect = f"Deployment #{deployment.pk} of {deployment.release} stops: its remaining steps are skipped"
+        effect += f" and {new.color} goes back to idle." if new else "."
+        effect += " No traffic moves."
+    else:
+        resume = deployment.get_paused_from_display() or "shifting traffic"
+        effect = f"Deployment #{deployment.pk} of {deployment.release} resumes at {resume.lower()}"
+        if new:
+            effect += f": traffic on {new.color} ({deployment.traffic_weight}% now) goes on to the next step."
+        else:
+            effect += "."
+    return Confirmation(
+        action=CONFIRMED[action],
+        effect=effect,
+        environment=environment.name,
+        production=environment.is_production,
+        cancel_url=cancel_url,
+    )
+
+
+def _step_count(status=None):
     steps = DeploymentStep.objects.filter(deployment=OuterRef("pk"))
-    if done:
-        steps = steps.filter(status__in=[StepStatus.PASSED, StepStatus.SKIPPED])
+    if status:
+        steps = steps.filter(status=status)
     counted = steps.order_by().values("deployment").annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
@@ -286,6 +438,7 @@ class DeploymentAdmin(admin.ModelAdmin):
         view = self.admin_site.admin_view
         return [
             path("start/", view(self.start_view), name="deployments_deployment_start"),
+            path("start/options/", view(self.start_options_view), name="deployments_deployment_start_options"),
             path("<int:pk>/live/", view(self.live_view), name="deployments_deployment_live"),
             path("<int:pk>/act/<str:action>/", view(self.act_view), name="deployments_deployment_act"),
             path("<int:pk>/check/<slug:key>/", view(self.check_view), name="deployments_deployment_check"),
@@ -300,11 +453,25 @@ class DeploymentAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         # Progress in the list comes from annotations, not a query per row; subqueries, not a GROUP BY over
         # every deployment's steps, so only the page's rows are counted.
-        return super().get_queryset(request).annotate(steps_done=_step_count(done=True), steps_total=_step_count())
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                steps_passed=_step_count(StepStatus.PASSED),
+                steps_skipped=_step_count(StepStatus.SKIPPED),
+                steps_failed=_step_count(StepStatus.FAILED),
+                steps_total=_step_count(),
+            )
+        )
 
     @admin.display(description="Progress")
     def progress_text(self, obj):
-        return f"{obj.steps_done}/{obj.steps_total}"
+        # Skipped is not done: an aborted deployment whose steps were all skipped is 0/6, in red.
+        state = progress.progress_state(
+            obj.status, passed=obj.steps_passed, skipped=obj.steps_skipped, failed=obj.steps_failed,
+            total=obj.steps_total,
+        )  # fmt: skip
+        return format_html('<span class="{}">{}</span>', state.tone, state.label)
 
     @admin.display(description="Traffic on new slot")
     def traffic(self, obj):
@@ -313,22 +480,27 @@ class DeploymentAdmin(admin.ModelAdmin):
     # --- Pages -------------------------------------------------------------------------
 
     def _context(self, request, deployment):
-        done, total = progress.progress(deployment)
+        steps = list(deployment.steps.all())
+        state = progress.progress(deployment, steps)
+        policy = deployment.environment.deployment_policy
         checklist = list(deployment.checklist.select_related("item", "checked_by"))
         return {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": f"Deployment #{deployment.pk}: {deployment.release} → {deployment.environment}",
             "deployment": deployment,
-            "done": done,
-            "total": total,
-            "percent": round(100 * done / total) if total else 0,
+            "progress": state,
             "split": progress.traffic_split(deployment),
             "chart": progress.svg_chart(deployment),
-            "steps": deployment.steps.all(),
+            "measured": progress.measured(policy),
+            "policy": policy,
+            "hold": progress.current_hold(deployment, policy),
+            "total_duration": progress.total_duration(deployment),
+            "steps": progress.step_rows(deployment, steps, policy=policy),
             "events": deployment.events.select_related("user"),
             "checklist": {phase.label: [c for c in checklist if c.item.phase == phase] for phase in ChecklistPhase},
             "live": progress.is_live(deployment),
+            "signature": progress.state_signature(deployment),
             "can_operate": request.user.has_perm("deployments.operate_deployment"),
             "can_check": request.user.has_perm("deployments.check_checklist"),
             "can_approve": not services.approval_refusal(deployment, request.user),
@@ -353,7 +525,10 @@ class DeploymentAdmin(admin.ModelAdmin):
     def start_view(self, request):
         if not request.user.has_perm("deployments.operate_deployment"):
             raise PermissionDenied
-        form = StartDeploymentForm(request.POST or None, initial={"release": request.GET.get("release")})
+        initial = {"release": request.GET.get("release"), "environment": request.GET.get("environment")}
+        if (initial["release"] or "").isdigit():  # links name the release by id
+            initial["release"] = Release.objects.filter(pk=initial["release"]).values_list("version", flat=True).first()
+        form = StartDeploymentForm(request.POST or None, initial=initial)
         if request.method == "POST" and form.is_valid():
             try:
                 deployment = services.start_deployment(
@@ -371,11 +546,19 @@ class DeploymentAdmin(admin.ModelAdmin):
                     text = f"Deployment #{deployment.pk} started."
                 self.message_user(request, text, messages.SUCCESS)
                 return redirect(reverse("admin:deployments_deployment_change", args=[deployment.pk]))
+        chosen = form["environment"].value()
+        environment = (
+            Environment.objects.filter(pk=chosen, deployment_policy__isnull=False).first()
+            if str(chosen or "").isdigit()
+            else None
+        )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Start a deployment",
             "form": form,
+            "preview": start_preview(environment) if environment else None,
+            "options_url": reverse("admin:deployments_deployment_start_options"),
             "active": Deployment.objects.filter(status__in=ACTIVE).select_related("release", "environment"),
             "four_eyes_off": [
                 (p.environment, four_eyes_text(p))
@@ -384,6 +567,24 @@ class DeploymentAdmin(admin.ModelAdmin):
             ],
         }
         return TemplateResponse(request, "admin/deployments/deployment/start.html", context)
+
+    def start_options_view(self, request):
+        """The start form's search: releases the environment's rule allows matching ?q=, and its preview."""
+        if not request.user.has_perm("deployments.operate_deployment"):
+            raise PermissionDenied
+        environment = Environment.objects.filter(
+            pk=request.GET.get("environment") if str(request.GET.get("environment", "")).isdigit() else None,
+            deployment_policy__isnull=False,
+        ).first()
+        if environment is None:
+            return JsonResponse({"error": "Choose an environment first."}, status=400)
+        releases = allowed_releases(environment.deployment_policy, request.GET.get("q", "")[:100])
+        return JsonResponse(
+            {
+                "releases": [{"version": r.version, "ref": r.ref} for r in releases],
+                "preview": start_preview(environment),
+            }
+        )
 
     def _act(self, request, fn):
         try:
@@ -401,22 +602,33 @@ class DeploymentAdmin(admin.ModelAdmin):
             raise PermissionDenied
         note = request.POST.get("note", "")
         actions = {
-            "approve": lambda: services.approve(deployment_id=pk, user=request.user, note=note),
-            "reject": lambda: services.reject(deployment_id=pk, user=request.user, note=note),
-            "continue": lambda: services.continue_deployment(deployment_id=pk, user=request.user),
-            "rollback": lambda: services.roll_back_now(
-                deployment_id=pk, user=request.user, reason=request.POST.get("reason") or "Roll back now (manual)"
+            "approve": lambda reason: services.approve(deployment_id=pk, user=request.user, note=note),
+            "reject": lambda reason: services.reject(deployment_id=pk, user=request.user, note=note),
+            "continue": lambda reason: services.continue_deployment(deployment_id=pk, user=request.user, reason=reason),
+            "rollback": lambda reason: services.roll_back_now(deployment_id=pk, user=request.user, reason=reason),
+            "abort": lambda reason: services.abort(
+                deployment_id=pk, user=request.user, reason=f"Aborted by {request.user}: {reason}"
             ),
-            "abort": lambda: services.abort(deployment_id=pk, user=request.user),
-            "confirm": lambda: services.confirm_weights(deployment_id=pk, user=request.user),
+            "confirm": lambda reason: services.confirm_weights(deployment_id=pk, user=request.user),
         }
         if action not in actions:
             raise PermissionDenied
-        if self._act(request, actions[action]):
-            done = {"approve": "Approved", "reject": "Rejected: the deployment is aborted"}.get(action)
-            text = done or f"{action.capitalize()}: done; the engine takes it from here."
-            self.message_user(request, text, messages.SUCCESS)
-        return redirect(reverse("admin:deployments_deployment_change", args=[pk]))
+        page = reverse("admin:deployments_deployment_change", args=[pk])
+
+        def perform(reason=""):
+            if self._act(request, lambda: actions[action](reason)):
+                done = {"approve": "Approved", "reject": "Rejected: the deployment is aborted"}.get(action)
+                text = done or f"{CONFIRMED[action]}: done; the engine takes it from here."
+                # Tagged with the state it was said in: the page drops it once the deployment moved on.
+                said_in = progress.state_signature(Deployment.objects.get(pk=pk))
+                self.message_user(request, text, messages.SUCCESS, extra_tags=f"ops-state-{said_in}")
+            return redirect(page)
+
+        if action not in CONFIRMED_ACTIONS:
+            return perform()
+        deployment = get_object_or_404(Deployment.objects.select_related(*self.list_select_related), pk=pk)
+        confirmation = confirmation_for(deployment, action, cancel_url=page)
+        return confirm(request, confirmation, perform, admin_site=self.admin_site)
 
     def switch_back_view(self, request, pk):
         """A confirmation page with a required reason; the service checks and queues, the engine moves traffic."""

@@ -22,7 +22,7 @@ RELEASE_ENVIRONMENT = EnvironmentKey.PRODUCTION.value
 
 
 def deployment_document(deployment):
-    done, total = progress.progress(deployment)
+    state = progress.progress(deployment)
     return {
         "id": deployment.pk,
         "release": deployment.release.version,
@@ -30,7 +30,7 @@ def deployment_document(deployment):
         "status": deployment.status,
         "status_label": status_label(deployment),
         "watching_until": deployment.watching_until,
-        "progress": {"done": done, "total": total},
+        "progress": {"done": state.passed, "skipped": state.skipped, "failed": state.failed, "total": state.total},
         "traffic": dict(progress.traffic_split(deployment)),
         "steps": [
             {

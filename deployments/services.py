@@ -356,7 +356,7 @@ def _withdraws_own_request(deployment, user):
     )
 
 
-def continue_deployment(*, deployment_id, user):
+def continue_deployment(*, deployment_id, user, reason=""):
     with transaction.atomic():
         deployment = _locked(deployment_id)
         check_may_operate(user, deployment.environment)
@@ -368,7 +368,7 @@ def continue_deployment(*, deployment_id, user):
             resume_to,
             actor=Actor.PERSON,
             user=user,
-            reason="Continued by a person",
+            reason=f"Continued by {user}: {reason}" if reason else "Continued by a person",
             # The window that paused it starts afresh: the decision is not a pass for stale samples.
             fields={"paused_from": "", "pause_reason": "", "hold_started_at": timezone.now()},
         )
@@ -395,6 +395,7 @@ def roll_back_now(*, deployment_id, user, reason="Roll back now (manual)"):
         begin_rollback(
             deployment,
             reason=reason,
+            timeline_reason=f"Roll back now by {user}: {reason}" if user is not None else reason,
             detected_at=deployment.detected_at or timezone.now(),
             automatic=False,
             actor=Actor.PERSON,
@@ -478,3 +479,38 @@ def abort(*, deployment_id, user, reason="Aborted by a person"):
             # Only a slot this deployment was changing: a standby it never touched keeps the previous release.
             Slot.objects.filter(pk=deployment.to_slot_id).exclude(role=SlotRole.STANDBY).update(role=SlotRole.IDLE)
     return deployment
+
+
+# --- Setup -----------------------------------------------------------------------------------
+
+
+MARK_LIVE_PERMISSION = "deployments.change_slot"
+
+
+def mark_live_slot(*, slot_id, user, reason):
+    """Once, at setup: name the slot that serves the environment when none is live (slots are added idle).
+
+    After that only the engine moves the live role (a deployment's switch, a rollback). Refused while another slot
+    is live or a deployment is in flight; the reason goes into the slot's history and the audit.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise DeploymentRefused("Give a reason: it is kept in the slot's history.")
+    if user is None or not user.has_perm(MARK_LIVE_PERMISSION):
+        raise NotAllowed(f"{user or 'Nobody'} may not mark a live slot: that needs the 'change slot' permission.")
+    with transaction.atomic():
+        slot = Slot.objects.select_related("environment").get(pk=slot_id)
+        slots = list(Slot.objects.select_for_update().filter(environment_id=slot.environment_id).order_by("pk"))
+        live = [s for s in slots if s.role == SlotRole.LIVE]
+        if live:
+            raise DeploymentRefused(
+                f"{slot.environment} already has a live slot ({live[0].color}); deployments move it from now on."
+            )
+        if Deployment.objects.filter(environment_id=slot.environment_id, status__in=ACTIVE).exists():
+            raise DeploymentRefused(f"{slot.environment} has a deployment in flight: let it end first.")
+        slot = next(s for s in slots if s.pk == slot.pk)
+        slot.role = SlotRole.LIVE
+        slot._history_user = user
+        slot._change_reason = f"Marked live by {user}: {reason}"[:100]
+        slot.save(update_fields=["role"])
+    return slot

@@ -18,6 +18,7 @@ from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, JSON, YAML
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.confirm import Confirmation, confirm
 from core.imports import ImportPermissionMixin
 from environments.public import Environment
 from flags import services
@@ -92,6 +93,46 @@ class FlagAdmin(FlagValuesPermission, ImportPermissionMixin, ImportExportMixin, 
         super().save_model(request, obj, form, change)
         if not change:
             services.create_missing_states(flag_id=obj.pk, actor=request.user)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """Deleting goes through the service, with a reason: a flag production serves waits for a second person."""
+        flag = get_object_or_404(Flag, pk=object_id)
+        if not self.has_delete_permission(request, flag):
+            raise PermissionDenied
+        state = services.production_state(flag)
+        page = reverse("admin:flags_flag_change", args=[flag.pk])
+
+        def perform(reason):
+            try:
+                outcome = services.delete_flag(flag_id=flag.pk, actor=request.user, reason=reason)
+            except FlagError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return HttpResponseRedirect(page)
+            if outcome.change_request is not None:
+                self.message_user(
+                    request,
+                    f"Deleting {flag.key} → change request #{outcome.change_request.pk} awaits another user's "
+                    "approval; the flag stays until then.",
+                    messages.WARNING,
+                )
+                return HttpResponseRedirect(reverse("admin:flags_changerequest_change",
+                                                    args=[outcome.change_request.pk]))  # fmt: skip
+            self.message_user(request, f"{flag.key} deleted.", messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:flags_flag_changelist"))
+
+        if state is not None:
+            effect = (
+                f"{flag.key} is served in production (now {'on' if state.enabled else 'off'}): deleting it removes "
+                "it from every environment, and the storefront falls back to its default. As with changing it, a "
+                "change request is filed; the flag goes only when a second person approves."
+            )
+            action = f"Request deletion of {flag.key}"
+        else:
+            effect = f"{flag.key} is removed from every environment, with its history kept in the audit."
+            action = f"Delete {flag.key}"
+        confirmation = Confirmation(action=action, effect=effect, environment="Production" if state else "All",
+                                    production=state is not None, cancel_url=page)  # fmt: skip
+        return confirm(request, confirmation, perform, admin_site=self.admin_site)
 
     # --- the table: one column per environment, each cell a one-click flip ---
 
@@ -314,8 +355,8 @@ class CopyEnvironmentForm(forms.Form):
 
 @admin.register(ChangeRequest)
 class ChangeRequestAdmin(FlagValuesPermission, SimpleHistoryAdmin):
-    list_display = ["id", "flag", "environment", "requested_value", "status", "requested_by", "requested_at",
-                    "decided_by", "reason"]  # fmt: skip
+    list_display = ["id", "flag", "environment", "kind", "requested_value", "status", "requested_by",
+                    "requested_at", "decided_by", "reason"]  # fmt: skip
     list_filter = ["status"]
     list_select_related = ["state__flag", "state__environment", "requested_by", "decided_by"]
     search_fields = ["state__flag__key", "reason"]
@@ -366,11 +407,11 @@ class ChangeRequestAdmin(FlagValuesPermission, SimpleHistoryAdmin):
 
     @admin.display(description="Flag", ordering="state__flag__key")
     def flag(self, obj):
-        return obj.state.flag.key
+        return obj.state.flag.key if obj.state_id else f"{obj.flag_key} (deleted)"
 
     @admin.display(description="Environment")
     def environment(self, obj):
-        return obj.state.environment.name
+        return obj.state.environment.name if obj.state_id else "—"
 
     @admin.display(description="Value", boolean=True)
     def requested_value(self, obj):

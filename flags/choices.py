@@ -26,6 +26,11 @@ class ChangeRequestStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class ChangeKind(models.TextChoices):
+    SET = "set", "Set the value"
+    DELETE = "delete", "Delete the flag"
+
+
 CHANGE_REQUEST_TRANSITIONS = {
     ChangeRequestStatus.PENDING: {
         ChangeRequestStatus.APPLIED,

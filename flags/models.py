@@ -7,6 +7,7 @@ from flags.choices import (
     CHANGE_REQUEST_TRANSITIONS,
     SCHEDULED_CHANGE_TRANSITIONS,
     Category,
+    ChangeKind,
     ChangeRequestStatus,
     Kind,
     ScheduledChangeStatus,
@@ -84,8 +85,13 @@ class HistoryEvents:
 class ChangeRequest(HistoryEvents, models.Model):
     """A production change waiting for a second person's approval (§3's guarded production)."""
 
-    state = models.ForeignKey(FlagState, on_delete=models.CASCADE, related_name="change_requests")
-    enabled = models.BooleanField(help_text="The value requested.")
+    # Kept when the flag goes (an approved deletion): the request is the record of who asked and who approved.
+    state = models.ForeignKey(
+        FlagState, on_delete=models.SET_NULL, null=True, blank=True, related_name="change_requests"
+    )
+    flag_key = models.CharField(max_length=64, blank=True, help_text="The flag's key, kept after a deletion.")
+    kind = models.CharField(max_length=8, choices=ChangeKind.choices, default=ChangeKind.SET)
+    enabled = models.BooleanField(help_text="The value requested (a deletion keeps the value it found).")
     reason = models.CharField(max_length=300)
     status = models.CharField(max_length=16, choices=ChangeRequestStatus.choices, default=ChangeRequestStatus.PENDING)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -103,6 +109,10 @@ class ChangeRequest(HistoryEvents, models.Model):
         ordering = ["-requested_at"]
 
     def __str__(self):
+        if self.state_id is None:
+            return f"#{self.pk} {self.flag_key}: {self.get_kind_display().lower()}"
+        if self.kind == ChangeKind.DELETE:
+            return f"#{self.pk} delete {self.state.flag.key} (in production)"
         return f"#{self.pk} {self.state.flag.key} in {self.state.environment.key} → {'on' if self.enabled else 'off'}"
 
     TRANSITIONS = CHANGE_REQUEST_TRANSITIONS

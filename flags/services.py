@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from core.status import allowed, change_status, refusal
 from core.tasks import enqueue
-from environments.public import Environment
+from environments.public import Environment, EnvironmentKey
 from flags import conf, strategy
-from flags.choices import ChangeRequestStatus, Kind, ScheduledChangeStatus
+from flags.choices import ChangeKind, ChangeRequestStatus, Kind, ScheduledChangeStatus
 from flags.exceptions import FlagError, InvalidTransition, NotAllowed
 from flags.models import ChangeRequest, Flag, FlagState, ScheduledChange
 
@@ -20,6 +20,7 @@ CHANGE_PERMISSION = "flags.change_flagstate"
 PRODUCTION_PERMISSION = "flags.change_production_flags"
 ADD_FLAG_PERMISSION = "flags.add_flag"
 EDIT_FLAG_PERMISSION = "flags.change_flag"
+DELETE_FLAG_PERMISSION = "flags.delete_flag"
 # An import touches the flags (key, owner, kind...) and their cells: it needs the change permission for both.
 IMPORT_PERMISSIONS = (EDIT_FLAG_PERMISSION, CHANGE_PERMISSION)
 
@@ -108,7 +109,9 @@ def set_state(*, state_id: int, enabled: bool, actor, reason: str, source: str =
         if state.environment.is_production and conf.production_change_requests():
             if state.enabled == enabled:
                 return Outcome(state=state)
-            request = ChangeRequest(state=state, enabled=enabled, reason=reason, requested_by=actor, source=source)
+            request = ChangeRequest(
+                state=state, flag_key=state.flag.key, enabled=enabled, reason=reason, requested_by=actor, source=source
+            )
             request._change_reason = f"requested via {source}"
             request._history_user = actor
             request.save()
@@ -192,6 +195,11 @@ def approve(*, change_request_id: int, actor, note: str = "") -> Outcome:
         )
         _check_permission(actor, state)
         reason = f"{request.reason} (#{request.pk} by {request.requested_by}, approved by {actor})"
+        if request.kind == ChangeKind.DELETE:
+            _check_delete_permission(actor, state.flag, production=True)
+            _decide(request, ChangeRequestStatus.APPLIED, actor=actor, note=note)
+            _delete(state.flag, actor=actor, reason=reason)
+            return Outcome(state=state, applied=True)
         outcome = _apply(state, request.enabled, actor=actor, reason=reason[:100])
         _decide(request, ChangeRequestStatus.APPLIED, actor=actor, note=note)
         return outcome
@@ -220,6 +228,62 @@ def cancel(*, change_request_id: int, actor) -> ChangeRequest:
             raise NotAllowed("Only the requester can cancel a change request; reject it instead.")
         _decide(request, ChangeRequestStatus.CANCELLED, actor=actor, note="")
         return request
+
+
+# --- Deleting a flag ------------------------------------------------------------------------------
+
+
+def _check_delete_permission(actor, flag, *, production):
+    if actor is None or not actor.has_perm(DELETE_FLAG_PERMISSION):
+        raise NotAllowed(f"{actor or 'Nobody'} may not delete flags ({flag.key}).")
+    if production and not actor.has_perm(PRODUCTION_PERMISSION):
+        raise NotAllowed(
+            f"Deleting {flag.key}, which production serves, needs the 'Can change flag values in production' "
+            f"permission ({actor})."
+        )
+
+
+def production_state(flag):
+    """The flag's production cell, or None: a flag with one is a production object."""
+    production = FlagState.objects.filter(flag=flag, environment__key=EnvironmentKey.PRODUCTION)
+    return production.select_related("environment").first()
+
+
+def _delete(flag, *, actor, reason):
+    # Its change requests outlive it (state set null): they keep its key, so the record still names it.
+    ChangeRequest.objects.filter(state__flag=flag).update(flag_key=flag.key)
+    ChangeRequest.objects.filter(state__flag=flag, status=ChangeRequestStatus.PENDING).exclude(
+        kind=ChangeKind.DELETE
+    ).update(status=ChangeRequestStatus.CANCELLED, note="The flag was deleted.")
+    flag._history_user = actor
+    flag._change_reason = reason[:100]
+    flag.delete()
+
+
+def delete_flag(*, flag_id: int, actor, reason: str, source: str = "admin") -> Outcome:
+    """Delete a flag: the same four-eyes as changing it. A flag production serves becomes a change request of kind
+    delete that a second person approves (then it goes from every environment); any other flag goes at once."""
+    reason = _clean_reason(reason)
+    with transaction.atomic():
+        flag = Flag.objects.select_for_update().get(pk=flag_id)
+        state = production_state(flag)
+        _check_delete_permission(actor, flag, production=state is not None)
+        if state is not None and conf.production_change_requests():
+            pending = ChangeRequest.objects.filter(
+                state=state, kind=ChangeKind.DELETE, status=ChangeRequestStatus.PENDING
+            ).first()
+            if pending is not None:
+                return Outcome(state=state, change_request=pending)
+            request = ChangeRequest(
+                state=state, flag_key=flag.key, kind=ChangeKind.DELETE, enabled=state.enabled, reason=reason,
+                requested_by=actor, source=source,
+            )  # fmt: skip
+            request._change_reason = f"deletion requested via {source}"
+            request._history_user = actor
+            request.save()
+            return Outcome(state=state, change_request=request)
+        _delete(flag, actor=actor, reason=f"Deleted by {actor}: {reason}")
+        return Outcome(state=state or FlagState(flag=flag), applied=True)
 
 
 # --- Audit -----------------------------------------------------------------------------------------

@@ -204,7 +204,7 @@ class MigrationRun(models.Model):
     data_refreshed_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="The last data refresh of the environment when this ran (how old its data was).",
+        help_text="The environment's last data refresh when this ran: how old staging's data was.",
     )
 
     history = HistoricalRecords()

@@ -12,6 +12,7 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, YAML
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.confirm import Confirmation, confirm
 from core.formatting import human_duration
 from core.imports import ImportPermissionMixin
 from environments.public import Environment, EnvironmentKey, register_panel
@@ -252,13 +253,34 @@ class RefreshRunAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request):
             self.message_user(request, "You may not start refreshes.", messages.ERROR)
             return HttpResponseRedirect(changelist)
-        try:
-            run = services.start_run(kind=kind, requested_by=request.user.get_username())
-        except RefreshError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-            return HttpResponseRedirect(changelist)
-        self.message_user(request, f"{run} queued; its steps appear here as the worker runs them.", messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:refreshes_refreshrun_change", args=[run.pk]))
+
+        def perform(reason):
+            try:
+                run = services.start_run(kind=kind, requested_by=request.user.get_username(), reason=reason)
+            except RefreshError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return HttpResponseRedirect(changelist)
+            text = f"{run} queued; its steps appear here as the worker runs them."
+            self.message_user(request, text, messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:refreshes_refreshrun_change", args=[run.pk]))
+
+        # Both replace a database: asked with a reason (core.confirm), kept on the run's first event and the audit.
+        effects = {
+            RunKind.STAGING_REFRESH: (
+                "Refresh staging now",
+                "Staging",
+                "Staging's database is replaced by a masked copy of production's; whatever is in staging now is "
+                "lost. Staging is unavailable while the run swaps the databases.",
+            ),
+            RunKind.DEV_RESET: (
+                "Reset dev now",
+                "Dev",
+                "Dev's database is dropped and rebuilt from the seed data; whatever is in dev now is lost.",
+            ),
+        }
+        action, environment, effect = effects[RunKind(kind)]
+        confirmation = Confirmation(action=action, effect=effect, environment=environment, cancel_url=changelist)
+        return confirm(request, confirmation, perform, admin_site=self.admin_site)
 
     @admin.action(description="Cancel selected runs", permissions=["change"])
     def cancel_runs(self, request, queryset):

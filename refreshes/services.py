@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from core.status import change_status
+from core.status import change_status, record_creation
 from core.tasks import signature
 from environments.public import EmailMode, Environment, EnvironmentKey
 from migrations_log.public import replay_live_migrations
@@ -119,8 +119,11 @@ def save_masking_rule(*, rule: MaskingRule, actor, reason: str = "") -> MaskingR
 # --- Runs ---------------------------------------------------------------------------------------
 
 
-def start_run(*, kind: str, requested_by: str = "") -> RefreshRun:
-    """Create a run and enqueue its chain once committed. One run at a time per environment."""
+def start_run(*, kind: str, requested_by: str = "", reason: str = "") -> RefreshRun:
+    """Create a run and enqueue its chain once committed. One run at a time per environment.
+
+    `reason`: why a person replaces the environment's database now (the admin's confirmation); the run's first event.
+    """
     environment = Environment.objects.filter(key=_TARGET_OF[RunKind(kind)]).first()
     if environment is None:
         raise RefreshError(f"there is no {_TARGET_OF[RunKind(kind)]} environment: run `manage.py seed_strategy` first")
@@ -133,6 +136,8 @@ def start_run(*, kind: str, requested_by: str = "") -> RefreshRun:
         if busy is not None:
             raise RefreshError(f"{busy} is still going on {environment}; wait for it or cancel it")
         run = RefreshRun.objects.create(kind=kind, environment=environment, requested_by=requested_by)
+        if reason:
+            record_creation(run, actor=requested_by, reason=f"Requested by {requested_by or 'a person'}: {reason}")
         RefreshStep.objects.bulk_create(
             RefreshStep(run=run, name=name, position=i) for i, name in enumerate(STEPS[RunKind(kind)])
         )

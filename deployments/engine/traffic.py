@@ -16,6 +16,26 @@ from deployments.exceptions import DriverError
 from deployments.metrics import window_rate
 from deployments.models import MetricSample, Slot
 
+PASSED, NOT_MEASURED, INCONCLUSIVE = "passed", "not measured", "inconclusive"
+
+
+def hold_verdict(*, measured, requests, error_rate, min_requests, weight, hold_seconds):
+    """(verdict, what the step's log says) at the end of a hold with no trigger breached.
+
+    A manual load balancer measures nothing: the hold is "not measured", never a pass with 0 requests behind it.
+    A real one with fewer than `min_requests` in the hold is inconclusive: the engine pauses for a person.
+    """
+    if not measured:
+        return NOT_MEASURED, (
+            f"Held {hold_seconds:g} s at {weight}%: not measured (the manual load balancer reports no request "
+            "counters; nothing was checked)"
+        )
+    if requests < min_requests:
+        return INCONCLUSIVE, (
+            f"Inconclusive at {weight}%: {requests} requests in the hold, fewer than the {min_requests} a verdict needs"
+        )
+    return PASSED, f"{requests} requests, {error_rate:.2f}% 5xx over the hold"
+
 
 def apply_weight(deployment, balancer, weight):
     new, old = deployment.to_slot, deployment.from_slot
@@ -128,18 +148,13 @@ def shift(deployment):
         return f"holding {deployment.traffic_weight}%"
 
     held = window_rate(window(deployment, deployment.hold_started_at))
-    if balancer.reports_stats and held.requests < policy.min_requests:
-        return pause(
-            deployment,
-            f"Inconclusive at {deployment.traffic_weight}%: {held.requests} requests in the hold, "
-            f"fewer than the {policy.min_requests} a verdict needs",
-        )
-    finish_step(
-        deployment,
-        f"traffic_{step.weight}",
-        StepStatus.PASSED,
-        f"{held.requests} requests, {held.error_rate:.2f}% 5xx over the hold",
-    )
+    verdict, text = hold_verdict(
+        measured=balancer.reports_stats, requests=held.requests, error_rate=held.error_rate,
+        min_requests=policy.min_requests, weight=deployment.traffic_weight, hold_seconds=step.hold_seconds,
+    )  # fmt: skip
+    if verdict == INCONCLUSIVE:
+        return pause(deployment, text)
+    finish_step(deployment, f"traffic_{step.weight}", StepStatus.PASSED, text)
     if deployment.traffic_step + 1 < len(steps):
         return _enter_step(deployment, policy, balancer, steps, deployment.traffic_step + 1)
     return _succeed(deployment)

@@ -46,12 +46,31 @@ def test_back_up_now__posted__run_queued_and_task_enqueued_on_commit(ops, django
     database = ProtectedDatabase.objects.get()
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = ops.post(reverse("admin:backups_protecteddatabase_act", args=[database.pk]), {"action": "full"})
+        url = reverse("admin:backups_protecteddatabase_act", args=[database.pk])
+        asked = ops.post(url, {"action": "full"})  # the confirmation first: nothing queued
+        assert asked.status_code == 200 and b'name="action" value="full"' in asked.content
+        assert not BackupRun.objects.exists()
+        response = ops.post(url, {"action": "full", "confirm_reason": "before the schema change"})
 
     assert response.status_code == 302 and response["Location"] == _page(database)
     run = BackupRun.objects.get()
     assert (run.type, run.status, run.requested_by) == ("full", RunStatus.QUEUED, "ops")
+    assert run.events.get().reason == "requested: before the schema change"
     assert len(callbacks) == 1
+
+
+def test_back_up_now_list_action__asks_a_reason_then_queues_with_it(ops, django_capture_on_commit_callbacks):
+    database = ProtectedDatabase.objects.get()
+    url = reverse("admin:backups_protecteddatabase_changelist")
+    chosen = {"action": "back_up_full", "_selected_action": [database.pk], "index": 0}
+
+    asked = ops.post(url, chosen)
+    assert b"this is production" in asked.content and b'name="_selected_action"' in asked.content
+    assert not BackupRun.objects.exists()
+    with django_capture_on_commit_callbacks(execute=False):
+        ops.post(url, {**chosen, "confirm_reason": "before the migration"})
+
+    assert BackupRun.objects.get().events.get().reason == "requested: before the migration"
 
 
 def test_back_up_now__one_in_flight__refused_with_message(ops, django_capture_on_commit_callbacks):
@@ -60,7 +79,7 @@ def test_back_up_now__one_in_flight__refused_with_message(ops, django_capture_on
     url = reverse("admin:backups_protecteddatabase_act", args=[database.pk])
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = ops.post(url, {"action": "incr"}, follow=True)
+        response = ops.post(url, {"action": "incr", "confirm_reason": "test"}, follow=True)
 
     assert "already in flight" in response.content.decode()
     assert BackupRun.objects.count() == 1 and not callbacks

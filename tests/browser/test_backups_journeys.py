@@ -21,6 +21,9 @@ def test_journey__back_up_now__run_finishes_and_card_turns_green(worker, protect
     expect(page.locator("h1")).to_contain_text("Backups: Production")
     expect(page.locator("#bk-overall")).to_have_text("RED")
     page.get_by_role("button", name="Back up now (full)").click()
+    expect(page.locator("#confirm-environment")).to_have_text("Production")  # asked first, with a reason
+    page.fill("#confirm-reason", "first backup after setup")
+    page.click("#confirm-submit")
     expect(page.locator(".messagelist")).to_contain_text("queued")
     screenshot(page, "backups-run-queued")
 

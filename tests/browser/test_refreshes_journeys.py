@@ -44,6 +44,9 @@ def test_journey__rule_a_new_column_then_refresh_staging__leak_scan_passes(logge
 
     page.goto(f"{live_server.url}/admin/refreshes/refreshrun/")
     page.click("#refresh-staging-now")
+    expect(page.locator("#confirm-effect")).to_contain_text("masked copy of production")  # asked first
+    page.fill("#confirm-reason", "QA needs the new loyalty column")
+    page.click("#confirm-submit")
     expect(page.locator(".messagelist")).to_contain_text("queued")
     run = RefreshRun.objects.latest("pk")
     wait_until(lambda: RefreshRun.objects.get(pk=run.pk).is_finished, timeout=90, what="the staging refresh")

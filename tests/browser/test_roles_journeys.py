@@ -46,8 +46,8 @@ def test_journey__engineer_requests_production__release_manager_approves(
     # When the engineer requests v2.0 in production
     page = _login(browser, live_server, *engineer)
     page.goto(f"{live_server.url}/admin/deployments/deployment/start/")
-    page.select_option("#id_release", label="v2.0")
     page.select_option("#id_environment", label="Production")
+    page.fill("#id_release", "v2.0")
     page.click("input[value='Start deployment']")
 
     # Then it waits for approval, and the engineer's own page offers no Approve button

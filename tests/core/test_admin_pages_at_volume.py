@@ -167,16 +167,23 @@ def test_deployment_list__progress__counts_done_steps_of_each_deployment(admin_c
     DeploymentStep.objects.create(deployment=deployment, order=2, name="b", status="pending")
     # When the list is shown, then its progress reads 1/2
     row = admin_client.get(reverse("admin:deployments_deployment_changelist")).context["cl"].result_list[0]
-    assert (row.steps_done, row.steps_total) == (1, 2)
+    assert (row.steps_passed, row.steps_total) == (1, 2)
 
 
-def test_deployment_start__offers_recent_releases__accepts_any(admin_client):
-    # Given 60 releases; when the start page is shown, then the oldest is not in the dropdown
+def test_deployment_start__search__offers_the_rules_releases_newest_first(admin_client):
+    # Given 60 tag releases and a branch one; production deploys from tag v*
     releases = [_release(f"v3.{i}") for i in range(60)]
-    url = reverse("admin:deployments_deployment_start")
-    assert f'value="{releases[0].pk}"' not in admin_client.get(url).content.decode()
-    # When the oldest is asked for by link, then it is offered
-    assert f'value="{releases[0].pk}"' in admin_client.get(url, {"release": releases[0].pk}).content.decode()
+    Release.objects.create(version="rc-3", ref="release/3", ref_kind="branch")
+    production = Environment.objects.get(key="production")
+    url = reverse("admin:deployments_deployment_start_options")
+    # When the start form asks with nothing typed, then it gets the newest 20 the rule allows, not a year of them
+    offered = [r["version"] for r in admin_client.get(url, {"environment": production.pk}).json()["releases"]]
+    assert len(offered) == 20 and offered[0] == "v3.59" and "rc-3" not in offered
+    # When the oldest is typed, then it is found
+    found = admin_client.get(url, {"environment": production.pk, "q": "v3.0"}).json()["releases"]
+    assert [r["version"] for r in found] == [releases[0].version]
+    # And a branch release is never offered for production, even when typed
+    assert admin_client.get(url, {"environment": production.pk, "q": "rc"}).json()["releases"] == []
 
 
 def test_flag_page__more_changes__no_more_queries(admin_client, django_assert_max_num_queries):

@@ -16,9 +16,9 @@ def v2(db):
 
 
 def test_start_view__refused_release__error_shown_nothing_created(production, admin_client):
-    branch = Release.objects.create(version="rc", ref="release/2.0", ref_kind="branch")
+    Release.objects.create(version="rc", ref="release/2.0", ref_kind="branch")
     response = admin_client.post(
-        reverse("admin:deployments_deployment_start"), {"release": branch.pk, "environment": production.pk}
+        reverse("admin:deployments_deployment_start"), {"release": "rc", "environment": production.pk}
     )
     assert response.status_code == 200
     assert "Production deploys from tag v*" in response.content.decode()
@@ -27,7 +27,7 @@ def test_start_view__refused_release__error_shown_nothing_created(production, ad
 
 def test_start_view__valid__redirects_to_the_deployment(production, v2, admin_client):
     response = admin_client.post(
-        reverse("admin:deployments_deployment_start"), {"release": v2.pk, "environment": production.pk}
+        reverse("admin:deployments_deployment_start"), {"release": "v2.0", "environment": production.pk}
     )
     deployment = Deployment.objects.get()
     assert response.status_code == 302
@@ -82,16 +82,31 @@ def test_actions__need_the_operate_permission(production, v2, client, make_user,
 
 def test_abort_action__recorded_with_the_person(production, v2, admin_client, admin_user):
     deployment = services.start_deployment(release=v2, environment=production, user=admin_user)
-    admin_client.post(reverse("admin:deployments_deployment_act", args=[deployment.pk, "abort"]))
+    url = reverse("admin:deployments_deployment_act", args=[deployment.pk, "abort"])
+    # First the confirmation: production, what happens, a reason asked for; nothing done yet
+    page = admin_client.post(url).content.decode()
+    assert 'id="confirm-reason"' in page and "this is production" in page and "No traffic moves." in page
+    assert Deployment.objects.get(pk=deployment.pk).status == S.AWAITING_CHECKLIST
+    # A blank reason: asked again, nothing done
+    assert admin_client.post(url, {"confirm_reason": "  "}).status_code == 400
+    assert Deployment.objects.get(pk=deployment.pk).status == S.AWAITING_CHECKLIST
+    admin_client.post(url, {"confirm_reason": "wrong release picked"})
     deployment.refresh_from_db()
     assert deployment.status == S.ABORTED
-    assert deployment.events.filter(user=admin_user, new_status=S.ABORTED).exists()
+    event = deployment.events.get(user=admin_user, new_status=S.ABORTED)
+    assert event.detail == "Aborted by admin: wrong release picked"
+    from audit.models import AuditEntry
+
+    audited = AuditEntry.objects.filter(object_id=str(deployment.pk), content_type__model="deployment")
+    assert audited.filter(changes__reason=[None, "wrong release picked"]).exists()
 
 
 def test_rollback_action__refused_before_traffic__message_and_no_change(production, v2, admin_client, admin_user):
     deployment = services.start_deployment(release=v2, environment=production, user=admin_user)
     response = admin_client.post(
-        reverse("admin:deployments_deployment_act", args=[deployment.pk, "rollback"]), follow=True
+        reverse("admin:deployments_deployment_act", args=[deployment.pk, "rollback"]),
+        {"confirm_reason": "errors"},
+        follow=True,
     )
     assert "there is no traffic to roll back" in response.content.decode()
     assert Deployment.objects.get(pk=deployment.pk).status == S.AWAITING_CHECKLIST
@@ -115,3 +130,32 @@ def test_changelist__lists_with_progress(production, v2, admin_client, admin_use
     services.start_deployment(release=v2, environment=production, user=admin_user)
     body = admin_client.get(reverse("admin:deployments_deployment_changelist")).content.decode()
     assert "0/6" in body and "Start deployment" in body
+
+
+def test_confirm_weights__banner_carries_the_state_it_was_said_in(production, v2, admin_client, admin_user):
+    from deployments import progress
+
+    deployment = services.start_deployment(release=v2, environment=production, user=admin_user)
+    Deployment.objects.filter(pk=deployment.pk).update(
+        status=S.SHIFTING_TRAFFIC, traffic_step=0, awaiting_weights="blue 90 / green 10"
+    )
+    url = reverse("admin:deployments_deployment_act", args=[deployment.pk, "confirm"])
+    body = admin_client.post(url, follow=True).content.decode()
+    said_in = progress.state_signature(Deployment.objects.get(pk=deployment.pk))
+    assert f"ops-state-{said_in}" in body and f'data-signature="{said_in}"' in body
+    # The engine asks for the next weights: the page's state is no longer the banner's, so the page drops it
+    Deployment.objects.filter(pk=deployment.pk).update(awaiting_weights="blue 50 / green 50")
+    assert progress.state_signature(Deployment.objects.get(pk=deployment.pk)) != said_in
+
+
+def test_continue_action__asks_a_reason__resumes_with_it_on_the_timeline(production, v2, admin_client, admin_user):
+    deployment = services.start_deployment(release=v2, environment=production, user=admin_user)
+    Deployment.objects.filter(pk=deployment.pk).update(
+        status=S.PAUSED, paused_from=S.SHIFTING_TRAFFIC, traffic_weight=10, pause_reason="p95 over 3 s"
+    )
+    url = reverse("admin:deployments_deployment_act", args=[deployment.pk, "continue"])
+    page = admin_client.post(url).content.decode()
+    assert "goes on to the next step" in page and Deployment.objects.get(pk=deployment.pk).status == S.PAUSED
+    admin_client.post(url, {"confirm_reason": "p95 spike was the CDN, not us"})
+    assert Deployment.objects.get(pk=deployment.pk).status == S.SHIFTING_TRAFFIC
+    assert deployment.events.filter(detail="Continued by admin: p95 spike was the CDN, not us").exists()

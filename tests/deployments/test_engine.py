@@ -211,6 +211,9 @@ def test_manual_balancer__engine_waits_for_each_confirmation(worker, seeded_tx, 
     _wait_status(deployment, S.SUCCEEDED, S.PAUSED, S.FAILED)
     assert deployment.status == S.SUCCEEDED, _timeline(deployment)
     assert deployment.events.filter(user=person, detail__startswith="Weights set:").count() == 3
+    # Nothing was measured behind those holds, and the steps say so (issue 18: never "Passed — 0 requests")
+    holds = deployment.steps.filter(name__startswith="traffic_")
+    assert holds.count() == 3 and all("not measured" in step.output for step in holds)
 
 
 P95_QUERY = 'histogram_quantile(0.95, sum(rate(storefront_request_duration_seconds_bucket{slot="{slot}"}[3s])) by (le))'

@@ -248,7 +248,7 @@ def test_admin__approve_without_the_permission__403(four_eyes, v2, client, engin
 def test_admin__start_view__says_it_awaits_approval(four_eyes, v2, client, engineer):
     client.force_login(engineer)
     response = client.post(
-        reverse("admin:deployments_deployment_start"), {"release": v2.pk, "environment": four_eyes.pk}, follow=True
+        reverse("admin:deployments_deployment_start"), {"release": "v2.0", "environment": four_eyes.pk}, follow=True
     )
     assert "awaits approval by a second person" in response.content.decode()
     assert Deployment.objects.get().status == S.AWAITING_APPROVAL

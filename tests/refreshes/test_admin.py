@@ -76,16 +76,21 @@ def test_environment_page__shows_last_runs_with_leak_scan_and_test_logins(seeded
 
 
 def test_refresh_staging_now__post__queues_a_run_and_shows_it(seeded, admin_client):
-    response = admin_client.post(reverse("admin:refreshes_start_run", args=["staging_refresh"]))
+    url = reverse("admin:refreshes_start_run", args=["staging_refresh"])
+    asked = admin_client.post(url)  # the confirmation first: nothing queued
+    assert b"masked copy of production" in asked.content and not RefreshRun.objects.exists()
+    response = admin_client.post(url, {"confirm_reason": "QA needs last week's orders"})
     run = RefreshRun.objects.get()
+    assert run.events.get().reason == "Requested by admin: QA needs last week's orders"
     assert run.kind == RunKind.STAGING_REFRESH and run.status == RunStatus.PENDING and run.requested_by == "admin"
     assert response.url == reverse("admin:refreshes_refreshrun_change", args=[run.pk])
     assert [s.name for s in run.steps.all()] == ["preflight", "copy", "mask", "verify", "load", "cleanup"]
 
 
 def test_refresh_staging_now__already_running__refused_with_message(seeded, admin_client):
-    admin_client.post(reverse("admin:refreshes_start_run", args=["staging_refresh"]))
-    response = admin_client.post(reverse("admin:refreshes_start_run", args=["staging_refresh"]), follow=True)
+    url = reverse("admin:refreshes_start_run", args=["staging_refresh"])
+    admin_client.post(url, {"confirm_reason": "first"})
+    response = admin_client.post(url, {"confirm_reason": "second"}, follow=True)
     assert "still going" in response.content.decode()
     assert RefreshRun.objects.count() == 1
 

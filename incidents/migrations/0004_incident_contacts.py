@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('environments', '0001_initial'),
-        ('incidents', '0002_timeline_append_only'),
+        ('incidents', '0003_incident_cause_key_one_open_per_cause'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
