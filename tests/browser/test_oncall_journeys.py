@@ -178,3 +178,49 @@ def test_navigation__sections__celery_internals_hidden__styled_403(world, orm, p
     screenshot(page, "after/refused-403")
     page.click("#go-back")
     expect(page.locator("#site-name")).to_be_visible()
+
+
+def test_consistency__status_page_production_only__request_buttons_and_marker__failed_run_page__human_durations(
+    world, orm, page
+):
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from environments.models import Environment
+    from flags.models import FlagState
+    from flags.services import set_state
+    from refreshes.models import RefreshRun
+
+    url = world["url"]
+    # The public status page shows production only (OPS_STATUS_PAGE_ENVIRONMENTS defaults to it).
+    page.goto(f"{url}/status/")
+    expect(page.locator("body")).to_contain_text("Production")
+    expect(page.locator("body")).not_to_contain_text("Staging")
+    expect(page.locator("body")).not_to_contain_text("Dev")
+
+    # A production flip by another person is a pending request: a marker in the matrix, buttons on its page.
+    other = get_user_model().objects.create_superuser("ops2", "ops2@amarise.invalid", PASSWORD)
+    state = FlagState.objects.filter(environment__key="production").select_related("flag").first()
+    outcome = set_state(state_id=state.pk, enabled=not state.enabled, actor=other, reason="journey: item 9")
+    assert outcome.change_request is not None
+    _login(page, url)
+    page.goto(f"{url}/admin/flags/flag/")
+    expect(page.locator(f'[data-pending="{state.flag.key}"]')).to_contain_text("pending")
+    page.goto(f"{url}/admin/flags/changerequest/{outcome.change_request.pk}/change/")
+    expect(page.locator("#approve-request")).to_have_text("Approve and apply")
+    expect(page.locator("#reject-request")).to_be_visible()
+
+    # A failed refresh run: titled by the run, not "Change refresh run"; its duration reads like a person's.
+    finished = timezone.now()
+    run = RefreshRun.objects.create(
+        kind="staging_refresh", environment=Environment.objects.get(key="staging"), status="failed",
+        started_at=finished - timedelta(minutes=2, seconds=3), finished_at=finished,
+        error="pg_dump: connection refused",
+    )  # fmt: skip
+    page.goto(f"{url}/admin/refreshes/refreshrun/{run.pk}/change/")
+    expect(page.locator("h1")).not_to_contain_text("Change refresh run")
+    expect(page.locator("#content")).to_contain_text("pg_dump: connection refused")
+    page.goto(f"{url}/admin/refreshes/refreshrun/")
+    expect(page.locator("#result_list")).to_contain_text("2 min 3 s")
+    expect(page.locator("#result_list")).not_to_contain_text("0:02:03")
+    screenshot(page, "oncall-consistency")
