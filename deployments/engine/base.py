@@ -3,7 +3,6 @@
 import logging
 from dataclasses import dataclass
 
-import requests
 from django.db import transaction
 from django.utils import timezone
 
@@ -26,6 +25,8 @@ class Probe:
 
 def probe(url, *, expected_status=None, body_contains=""):
     try:
+        import requests  # only probes need it; start-up stays light (tests/test_startup.py)
+
         response = requests.get(url, timeout=PROBE_TIMEOUT, allow_redirects=False)
     except requests.RequestException as exc:
         return Probe(False, f"GET {url}: {type(exc).__name__}")

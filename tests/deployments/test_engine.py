@@ -190,7 +190,7 @@ def test_manual_balancer__engine_waits_for_each_confirmation(worker, seeded_tx, 
     staging = env("staging")
     DeploymentPolicy.objects.filter(environment=staging).update(
         balancer="manual", deploy_command=DEPLOY_COMMAND, health_interval_seconds=0.2, health_passes_required=2,
-        sample_interval_seconds=0.2,
+        sample_interval_seconds=0.2, bake_minutes=0,  # no watch ticks left writing when the test's flush runs
     )  # fmt: skip
     staging.deployment_policy.traffic_steps.update(hold_seconds=0.3)
     v1 = Release.objects.create(version="v1", ref="release/1", ref_kind="branch")
