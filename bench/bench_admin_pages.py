@@ -64,7 +64,7 @@ def _drop(name):
 def named_pages():
     """(label, url) of the pages the issue's table names, at this database's data."""
     from django.contrib import admin
-    from django.db.models import Count
+    from django.db.models import F
     from django.urls import reverse
 
     from backups.models import ProtectedDatabase, RpoCheck
@@ -79,7 +79,12 @@ def named_pages():
         except Exception as exc:  # a page another change renamed or removed: say so, measure the rest
             pages.append((label, f"!{type(exc).__name__}: {exc}"))
 
-    release = Release.objects.annotate(size=Count("migration_set")).order_by("-size", "-pk").first()
+    release = (
+        Release.objects.filter(migration_set__isnull=False)
+        .annotate(size=F("migration_set__size"))
+        .order_by("-size", "-pk")
+        .first()
+    )
     if release is not None:
         add(f"Migrations matrix of release {release.version} ({release.size} migrations)",
             "migrations_log_release_matrix", release.pk)  # fmt: skip

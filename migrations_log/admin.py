@@ -3,7 +3,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -23,18 +22,10 @@ from migrations_log.models import (
     MigrationRun,
     MigrationRunEvent,
     MigrationTarget,
-    ReleaseMigration,
     ReverseMigration,
 )
 
 RECENT_RELEASES = 20
-
-
-def _releases_with_migrations():
-    # EXISTS, not a DISTINCT join: a year holds over a million release-migration rows.
-    return Release.objects.filter(Exists(ReleaseMigration.objects.filter(release=OuterRef("pk")))).order_by(
-        "-created_at", "-pk"
-    )
 
 
 def recent_release_filter(path):
@@ -45,7 +36,7 @@ def recent_release_filter(path):
         parameter_name = "release"
 
         def lookups(self, request, model_admin):
-            releases = list(_releases_with_migrations()[:RECENT_RELEASES])
+            releases = list(services.releases_with_migrations()[:RECENT_RELEASES])
             chosen = _release_id(self.value())
             if chosen and chosen not in {r.pk for r in releases}:
                 releases += list(Release.objects.filter(pk=chosen))
@@ -226,7 +217,7 @@ class MigrationAdmin(SimpleHistoryAdmin):
         ] + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):
-        releases = _releases_with_migrations()[:RECENT_RELEASES]
+        releases = services.releases_with_migrations()[:RECENT_RELEASES]
         return super().changelist_view(request, {"releases": releases, **(extra_context or {})})
 
     def matrix_view(self, request, release_id):

@@ -6,10 +6,9 @@ ITEM_KEY = "migrations_tested"
 
 
 def migrations_are_tested(deployment) -> bool:
-    from migrations_log.models import ReleaseMigration
-    from migrations_log.services import migrations_tested
+    from migrations_log.services import migrations_tested, release_migrations
 
-    if not ReleaseMigration.objects.filter(release_id=deployment.release_id).exists():
+    if not release_migrations(deployment.release).exists():
         return False  # no migrations registered for this release: the console cannot vouch for them
     return migrations_tested(release=deployment.release, environment=deployment.environment)
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import connection, models, transaction
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
@@ -112,18 +112,82 @@ class Migration(models.Model):
         return f"{self.identifier}.sql"
 
 
-class ReleaseMigration(models.Model):
-    """A release's migration set: every file its migrations directory held when it was registered."""
+# Registrations are numbered across all releases by this PostgreSQL sequence (created by migration 0006): a
+# number is never handed out twice, even after a release's set is deleted or a registration rolls back.
+REGISTRATION_NUMBERS = "migrations_log_registration_number"
+# Held until the registering transaction ends: two registrations must not diff against the same latest set.
+_REGISTRATION_LOCK = "migrations_log.migration_set"
 
-    release = models.ForeignKey("deployments.Release", on_delete=models.CASCADE, related_name="migration_set")
-    migration = models.ForeignKey(Migration, on_delete=models.PROTECT, related_name="in_releases")
+
+class MigrationSet(models.Model):
+    """A release's migration set, as last registered: the migrations whose spans cover its number `seq`.
+
+    Every registration (a re-registration too) takes the next number and writes only what changed since the
+    latest registration, so storage grows with the changes, not with releases × migrations."""
+
+    release = models.OneToOneField("deployments.Release", on_delete=models.CASCADE, related_name="migration_set")
+    seq = models.PositiveBigIntegerField(unique=True, help_text="Registration number: later registrations are higher.")
+    size = models.PositiveIntegerField(help_text="How many migrations the set holds (for lists, not for rules).")
 
     class Meta:
-        ordering = ["migration__sequence", "migration__identifier"]
-        constraints = [models.UniqueConstraint(fields=["release", "migration"], name="release_migration_once")]
+        ordering = ["seq"]
 
     def __str__(self):
-        return f"{self.release}: {self.migration}"
+        return f"{self.release}: {self.size} migration(s), registration {self.seq}"
+
+    @classmethod
+    def record(cls, release, migrations):
+        """Register `migrations` as `release`'s whole set, under the next registration number.
+
+        Compared with the latest registration (the open spans): an added migration opens a span at the new
+        number, a removed one closes its span at the number before, an unchanged one costs nothing."""
+        wanted = {getattr(m, "pk", m) for m in migrations}
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [_REGISTRATION_LOCK])
+                cursor.execute("SELECT nextval(%s)", [REGISTRATION_NUMBERS])
+                (seq,) = cursor.fetchone()
+            still_open = set(MigrationSpan.objects.filter(last_seq__isnull=True).values_list("migration_id", flat=True))
+            MigrationSpan.objects.filter(last_seq__isnull=True, migration_id__in=still_open - wanted).update(
+                last_seq=seq - 1
+            )
+            MigrationSpan.objects.bulk_create(
+                MigrationSpan(migration_id=m, first_seq=seq) for m in sorted(wanted - still_open)
+            )
+            migration_set, _ = cls.objects.update_or_create(release=release, defaults={"seq": seq, "size": len(wanted)})
+        return migration_set
+
+
+class MigrationSpanQuerySet(models.QuerySet):
+    def covering(self, seq):
+        """Spans holding registration `seq` (a number or an expression such as OuterRef)."""
+        return self.filter(Q(first_seq__lte=seq), Q(last_seq__isnull=True) | Q(last_seq__gte=seq))
+
+
+class MigrationSpan(models.Model):
+    """`migration` was in every registered set numbered first_seq…last_seq (no last_seq: it still is)."""
+
+    migration = models.ForeignKey(Migration, on_delete=models.PROTECT, related_name="spans")
+    first_seq = models.PositiveBigIntegerField()
+    last_seq = models.PositiveBigIntegerField(null=True, blank=True)
+
+    objects = MigrationSpanQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["migration", "first_seq"]
+        constraints = [
+            # The latest set holds a migration once: at most one open span each.
+            models.UniqueConstraint(
+                fields=["migration"], condition=Q(last_seq__isnull=True), name="migration_span_open_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(last_seq__isnull=True) | Q(last_seq__gte=models.F("first_seq")),
+                name="migration_span_not_empty",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.migration}: registrations {self.first_seq}–{self.last_seq or 'now'}"
 
 
 class LintFinding(models.Model):

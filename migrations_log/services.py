@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from core.git_refs import ref_problem
@@ -20,8 +20,9 @@ from migrations_log.models import (
     LintFinding,
     Migration,
     MigrationRun,
+    MigrationSet,
+    MigrationSpan,
     MigrationTarget,
-    ReleaseMigration,
     ReverseMigration,
     checksum,
 )
@@ -155,9 +156,8 @@ def register_release(*, version, files, ref="", ref_kind="", actor=Actor.PERSON,
                     for f in findings[f"{identifier}.sql"]
                 )
                 new.append(migration)
-            ReleaseMigration.objects.get_or_create(release=release, migration=migration)
-        # A re-registered release's set is exactly its directory now.
-        ReleaseMigration.objects.filter(release=release).exclude(migration__identifier__in=by_identifier).delete()
+        # A re-registered release's set is exactly its directory now (under a new registration number).
+        MigrationSet.record(release, new + unchanged)
         for migration in new:
             evaluate_drops(migration)
     return Registered(release=release, new=new, unchanged=unchanged)
@@ -194,9 +194,9 @@ def deprecation_in_production(deprecation, *, dropping) -> bool:
         Deployment.objects.filter(
             environment__key=EnvironmentKey.PRODUCTION,
             status=DeploymentStatus.SUCCEEDED,
-            release__migration_set__migration=deprecation.migration,
+            release__in=releases_holding(deprecation.migration),
         )
-        .exclude(release__migration_set__migration=dropping)
+        .exclude(release__in=releases_holding(dropping))
         .exists()
     )
 
@@ -241,8 +241,25 @@ def _at_least(environment, key):
     return threshold is not None and environment.order >= threshold
 
 
+# --- Migration sets: the only way to read them (spans of registration numbers, see MigrationSet) ------------
+
+
 def release_migrations(release):
-    return Migration.objects.filter(in_releases__release=release).order_by("sequence", "identifier")
+    """The migrations `release`'s directory held when it was last registered, in the order they apply."""
+    seq = MigrationSet.objects.filter(release=release).order_by().values("seq")
+    held = MigrationSpan.objects.covering(seq).filter(migration=OuterRef("pk"))
+    return Migration.objects.filter(Exists(held)).order_by("sequence", "identifier")
+
+
+def releases_holding(migration):
+    """The releases whose registered set holds `migration`."""
+    spans = MigrationSpan.objects.filter(migration=migration).covering(OuterRef("migration_set__seq"))
+    return Release.objects.filter(Exists(spans))
+
+
+def releases_with_migrations():
+    """Releases registered with at least one migration, newest first."""
+    return Release.objects.filter(migration_set__size__gt=0).order_by("-created_at", "-pk")
 
 
 def pending(*, release, environment):

@@ -18,7 +18,7 @@ from backups.models import BackupRun, ProtectedDatabase, RpoCheck
 from deployments.models import Deployment, DeploymentStep, Release, Slot
 from environments.models import Environment
 from flags.models import FlagState
-from migrations_log.models import LintFinding, Migration, MigrationRun, ReleaseMigration
+from migrations_log.models import LintFinding, Migration, MigrationRun, MigrationSet
 from refreshes.models import RefreshRun
 
 pytestmark = pytest.mark.django_db
@@ -81,7 +81,7 @@ class Migrations:
                 identifier=f"{self.count:04d}_step", sequence=self.count, release=self.release, sql="SELECT 1;",
                 sha256="0" * 64, classification="additive", estimate_seconds=1.0,
             )  # fmt: skip
-            ReleaseMigration.objects.create(release=self.release, migration=migration)
+            MigrationSet.record(self.release, Migration.objects.filter(release=self.release))
             LintFinding.objects.create(migration=migration, line=1, rule="r", severity="warning", message="m",
                                        acknowledged_by=self.user)  # fmt: skip
             for environment in self.environments:

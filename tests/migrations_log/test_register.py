@@ -10,8 +10,8 @@ from deployments.models import Release
 from environments.models import Environment
 from migrations_log.choices import Classification, RunActor, RunStatus
 from migrations_log.exceptions import MigrationRefused
-from migrations_log.models import Deprecation, LintFinding, Migration, MigrationRun, ReleaseMigration
-from migrations_log.services import register_release
+from migrations_log.models import Deprecation, LintFinding, Migration, MigrationRun
+from migrations_log.services import register_release, release_migrations
 from tests.migrations_log.helpers import BASE
 
 
@@ -37,7 +37,7 @@ def test_register_release__new_directory__migrations_recorded_with_checksum_and_
     assert first.sha256 == hashlib.sha256(BASE["0001_add_gift_wrap.sql"].encode()).hexdigest()
     assert first.release.version == "v2.0" and first.release.ref_kind == "tag"
     assert first.classification == Classification.ADDITIVE and first.estimate_seconds == 1.0
-    assert ReleaseMigration.objects.filter(release__version="v2.0").count() == 2
+    assert release_migrations(Release.objects.get(version="v2.0")).count() == 2
 
 
 def test_register_release__same_directory_again__unchanged_nothing_new(seeded):
@@ -45,7 +45,7 @@ def test_register_release__same_directory_again__unchanged_nothing_new(seeded):
     again = register_release(version="v2.1", files=BASE)
     assert again.new == [] and len(again.unchanged) == 2
     assert Migration.objects.get(identifier="0001_add_gift_wrap").release.version == "v2.0"
-    assert ReleaseMigration.objects.filter(release__version="v2.1").count() == 2
+    assert release_migrations(Release.objects.get(version="v2.1")).count() == 2
 
 
 def test_register_release__modified_applied_migration__refused_naming_environments(seeded):
