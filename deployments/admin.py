@@ -3,6 +3,7 @@ import re
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseNotAllowed, JsonResponse
@@ -74,6 +75,8 @@ class DeploymentPolicyAdmin(SimpleHistoryAdmin):
     inlines = [TrafficStepInline, RollbackTriggerInline, SmokeCheckInline]
     # Four-eyes changes only through its own page (a service call with a reason), never with the rest of the form.
     readonly_fields = ["four_eyes_switch"]
+    # The webhook and Prometheus URLs: a bare host means https (Django 6's default, said now, no warning).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
         (
             None,
