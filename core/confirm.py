@@ -15,9 +15,13 @@ GET, or a POST without a reason, renders the page (nothing is done); the POST fi
 (an admin action's name and selected rows, a form's values) ride along as hidden inputs. A POST with a valid reason
 runs `perform(reason)` with the reason on the current caller, so every audit entry the action writes carries it;
 the service writes it into its own timeline. A blank or multi-line reason shows the page again, nothing done.
+
+`summary` adds rows under the effect ("From" / "To" of a switch back); `refusal` says why it can't be done now:
+the page shows it with no button, and a POST does nothing (409). The service still checks: `perform` may render
+`refused(...)` when the state moved between the page and the click.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django import forms
 from django.template.response import TemplateResponse
@@ -37,6 +41,8 @@ class Confirmation:
     environment: str  # where: "Production"
     production: bool = False
     cancel_url: str = ""
+    summary: tuple[tuple[str, str], ...] = ()  # (label, value) rows: what moves, from where to where
+    refusal: str = ""  # why not now: shown instead of the reason and the button
 
 
 class ReasonForm(forms.Form):
@@ -64,11 +70,23 @@ def carried_fields(request):
 
 def confirm(request, confirmation: Confirmation, perform, *, admin_site, action_url=""):
     """Ask for the reason, or act with it; see the module's docstring."""
+    if confirmation.refusal:
+        return _page(request, confirmation, ReasonForm(), admin_site, action_url,
+                     status=409 if request.method == "POST" else 200)  # fmt: skip
     form = ReasonForm(request.POST if request.method == "POST" and REASON in request.POST else None)
     if form.is_bound and form.is_valid():
         reason = form.cleaned_data[REASON]
         with acting(current().but(reason=reason)):
             return perform(reason)
+    return _page(request, confirmation, form, admin_site, action_url, status=400 if form.is_bound else 200)
+
+
+def refused(request, confirmation: Confirmation, why: str, *, admin_site):
+    """The page again, saying why the service refused (the state moved since the page was shown)."""
+    return _page(request, replace(confirmation, refusal=why), ReasonForm(), admin_site, "", status=409)
+
+
+def _page(request, confirmation, form, admin_site, action_url, *, status):
     context = {
         **admin_site.each_context(request),
         "title": f"{confirmation.action}: {confirmation.environment}",
@@ -77,4 +95,4 @@ def confirm(request, confirmation: Confirmation, perform, *, admin_site, action_
         "carried": carried_fields(request),
         "action_url": action_url or request.get_full_path(),
     }
-    return TemplateResponse(request, "admin/core/confirm.html", context, status=400 if form.is_bound else 200)
+    return TemplateResponse(request, "admin/core/confirm.html", context, status=status)

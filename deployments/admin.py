@@ -3,6 +3,7 @@ import re
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseNotAllowed, JsonResponse
@@ -12,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from core.confirm import Confirmation, confirm
+from core.confirm import Confirmation, confirm, refused
 from deployments import progress, services
 from deployments.choices import ACTIVE, Actor, ChecklistPhase, DeploymentStatus, SlotRole, StepStatus
 from deployments.engine.switchback import status_label
@@ -74,6 +75,8 @@ class DeploymentPolicyAdmin(SimpleHistoryAdmin):
     inlines = [TrafficStepInline, RollbackTriggerInline, SmokeCheckInline]
     # Four-eyes changes only through its own page (a service call with a reason), never with the rest of the form.
     readonly_fields = ["four_eyes_switch"]
+    # The webhook and Prometheus URLs: a bare host means https (Django 6's default, said now, no warning).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
         (
             None,
@@ -308,14 +311,6 @@ class StartDeploymentForm(forms.Form):
         return data
 
 
-class SwitchBackForm(forms.Form):
-    reason = forms.CharField(
-        max_length=300,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Kept in the timeline and the incident, e.g. 'checkout errors reported by support'.",
-    )
-
-
 def _switch_back_context(request, deployment):
     """For _switch_back.html: the button only when the switch back is allowed for this person now."""
     if deployment.status == DeploymentStatus.ROLLED_BACK:
@@ -406,6 +401,34 @@ def confirmation_for(deployment, action, *, cancel_url=""):
         environment=environment.name,
         production=environment.is_production,
         cancel_url=cancel_url,
+    )
+
+
+def switch_back_confirmation(deployment, *, refusal="", cancel_url=""):
+    """What a switch back moves, from which slot and release to which; `refusal` when it can't be done now."""
+    environment = deployment.environment
+    new, old = deployment.to_slot, deployment.from_slot
+    summary = ()
+    if new and old:
+        effect = (
+            f"All traffic goes back to {old.color}, which still runs {old.release or 'no release'}, once 3 health "
+            f"probes of it pass. {new.color} ({deployment.release}) keeps running with no traffic, for "
+            "investigation. The deployment is recorded as rolled back, and an incident opens."
+        )
+        summary = (
+            ("From", f"{new.color} · {deployment.release} ({deployment.traffic_weight}% of traffic now)"),
+            ("To", f"{old.color} · {old.release or 'no release'}"),
+        )
+    else:
+        effect = f"Deployment #{deployment.pk} of {deployment.release} has no standby slot to go back to."
+    return Confirmation(
+        action="Switch back now",
+        effect=effect,
+        environment=environment.name,
+        production=environment.is_production,
+        cancel_url=cancel_url,
+        summary=summary,
+        refusal=refusal,
     )
 
 
@@ -631,33 +654,26 @@ class DeploymentAdmin(admin.ModelAdmin):
         return confirm(request, confirmation, perform, admin_site=self.admin_site)
 
     def switch_back_view(self, request, pk):
-        """A confirmation page with a required reason; the service checks and queues, the engine moves traffic."""
+        """core.confirm's page with what moves; the service checks again and queues, the engine moves traffic."""
         if not request.user.has_perm(services.OPERATE_PERMISSION):
             raise PermissionDenied
         deployment = get_object_or_404(Deployment.objects.select_related(*self.list_select_related), pk=pk)
-        form = SwitchBackForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
+        page = reverse("admin:deployments_deployment_change", args=[pk])
+        confirmation = switch_back_confirmation(
+            deployment, refusal=services.switch_back_refusal(deployment, request.user), cancel_url=page
+        )
+
+        def perform(reason):
             try:
-                services.switch_back(deployment_id=pk, user=request.user, reason=form.cleaned_data["reason"])
+                services.switch_back(deployment_id=pk, user=request.user, reason=reason)
             except DeploymentRefused as exc:
-                form.add_error(None, str(exc))
-            else:
-                self.message_user(
-                    request,
-                    f"Switch back requested: all traffic goes back to {deployment.from_slot.color} "
-                    f"({deployment.from_slot.release}) once its health probes pass.",
-                    messages.SUCCESS,
-                )
-                return redirect(reverse("admin:deployments_deployment_change", args=[pk]))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": f"Switch back deployment #{deployment.pk}?",
-            "deployment": deployment,
-            "form": form,
-            "refusal": services.switch_back_refusal(deployment, request.user),
-        }
-        return TemplateResponse(request, "admin/deployments/deployment/switch_back.html", context)
+                return refused(request, confirmation, str(exc), admin_site=self.admin_site)
+            old = deployment.from_slot
+            self.message_user(request, f"Switch back requested: all traffic goes back to {old.color} ({old.release}) "
+                              "once its health probes pass.", messages.SUCCESS)  # fmt: skip
+            return redirect(page)
+
+        return confirm(request, confirmation, perform, admin_site=self.admin_site)
 
     def check_view(self, request, pk, key):
         if request.method != "POST":

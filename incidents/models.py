@@ -305,6 +305,9 @@ class NotificationAttempt(models.Model):
         return f"{self.channel} {self.event} #{self.attempt}: {'sent' if self.ok else self.error[:60]}"
 
 
+CONTACT_TWICE = "An incident contact with this address already exists for this environment and severity."
+
+
 class Contact(models.Model):
     """Who is told of an environment's incidents: added as a stakeholder to each new incident of that
     environment at that severity (or at any severity when none is set), beside OPS_INCIDENT_STAKEHOLDERS.
@@ -326,9 +329,13 @@ class Contact(models.Model):
     class Meta:
         ordering = ["environment__order", "severity__order", "email"]
         verbose_name = "incident contact"
+        # Once per environment and severity, "every severity" (NULL) included: two partial unique indexes rather
+        # than nulls_distinct=False, which SQLite (the embedded default of `make run`) cannot build (W047).
         constraints = [
             models.UniqueConstraint(fields=["environment", "severity", "email"], name="contact_once",
-                                    nulls_distinct=False),
+                                    condition=Q(severity__isnull=False), violation_error_message=CONTACT_TWICE),
+            models.UniqueConstraint(fields=["environment", "email"], name="contact_once_every_severity",
+                                    condition=Q(severity__isnull=True), violation_error_message=CONTACT_TWICE),
         ]  # fmt: skip
 
     def __str__(self):

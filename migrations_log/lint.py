@@ -8,6 +8,7 @@ from pathlib import Path
 
 from migrations_log import conf, strategy
 from migrations_log.choices import Severity
+from migrations_log.sql import char_column
 
 
 class LintUnavailable(RuntimeError):
@@ -18,7 +19,7 @@ class LintUnavailable(RuntimeError):
 class Finding:
     file: str
     line: int  # 1-based
-    column: int
+    column: int  # 0-based, in characters (squawk's are in bytes)
     rule: str
     severity: str
     message: str
@@ -77,7 +78,7 @@ def lint(files: dict[str, str], analyses: dict) -> dict[str, list[Finding]]:
             Finding(
                 file=name,
                 line=line,
-                column=int(raw.get("column", 0)),
+                column=char_column(files[name], line, int(raw.get("column", 0))),
                 rule=rule,
                 severity=severity_of(rule),
                 message=raw.get("message", ""),

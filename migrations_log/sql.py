@@ -79,8 +79,21 @@ def _drops(stmt):
     return []
 
 
-def _line_of(data: bytes, offset: int) -> int:
-    return data.count(b"\n", 0, offset) + 1
+def _line_of(sql: str, offset: int) -> int:
+    # pglast gives offsets in characters, not bytes: counted in the str, an é or ☕ before them shifts nothing.
+    return sql.count("\n", 0, offset) + 1
+
+
+def _column_of(sql: str, offset: int) -> int:
+    """1-based, in characters."""
+    return offset - (sql.rfind("\n", 0, offset) + 1) + 1
+
+
+def char_column(sql: str, line: int, byte_column: int) -> int:
+    """squawk counts columns in bytes (0-based): the same column counted in characters of that line."""
+    lines = sql.splitlines()
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    return len(text.encode()[:byte_column].decode(errors="ignore"))
 
 
 def analyse(sql: str, *, filename: str = "migration") -> Analysis:
@@ -88,21 +101,22 @@ def analyse(sql: str, *, filename: str = "migration") -> Analysis:
     from pglast import ast, parse_sql
     from pglast.parser import ParseError
 
-    data = sql.encode()
     try:
         raws = parse_sql(sql)
     except ParseError as exc:
         location = exc.args[1] if len(exc.args) > 1 and exc.args[1] is not None else None
-        where = f" at line {_line_of(data, location)}" if location is not None else ""
+        where = (
+            f" at line {_line_of(sql, location)}, column {_column_of(sql, location)}" if location is not None else ""
+        )
         raise SqlRefused(f"{filename}: PostgreSQL cannot parse it{where}: {exc.args[0]}.") from None
     statements = []
     for raw in raws:
         start = raw.stmt_location or 0
-        end = start + raw.stmt_len if raw.stmt_len else len(data)
-        text = data[start:end].decode().strip()
+        end = start + raw.stmt_len if raw.stmt_len else len(sql)
+        text = sql[start:end].strip()
         # pglast's location includes leading comments and blank lines; the statement starts at its first token.
-        body_start = start + (len(data[start:end]) - len(data[start:end].lstrip()))
-        line = _line_of(data, body_start)
+        body_start = start + (len(sql[start:end]) - len(sql[start:end].lstrip()))
+        line = _line_of(sql, body_start)
         stmt = raw.stmt
         if isinstance(stmt, ast.TransactionStmt):
             raise SqlRefused(
@@ -113,7 +127,7 @@ def analyse(sql: str, *, filename: str = "migration") -> Analysis:
             Statement(
                 sql=text,
                 line=line,
-                end_line=_line_of(data, end),
+                end_line=_line_of(sql, end),
                 transactional=not _non_transactional(stmt),
                 drops=_drops(stmt),
                 renames=isinstance(stmt, ast.RenameStmt),

@@ -6,7 +6,8 @@ class RefreshError(Exception):
 
 
 class FailClosed(RefreshError):
-    """The source schema has columns nobody ruled: nothing is copied until someone does."""
+    """The source schema has columns nobody ruled (nothing is copied until someone does), or the copy cannot be
+    made safe (a materialized view that cannot be rebuilt from the masked rows): staging stays as it was."""
 
 
 class InvalidTransition(RefreshError, core.status.InvalidTransition):

@@ -5,13 +5,16 @@ computes the HMACs, and dictionary picks are index lookups in small tables.
 """
 
 from concurrent.futures import ThreadPoolExecutor
+from graphlib import TopologicalSorter
 
+import psycopg
 from psycopg import sql
 
 from refreshes import dictionaries
 from refreshes.choices import PERSONAL_STRATEGIES, Strategy
+from refreshes.exceptions import FailClosed
 from refreshes.models import looks_personal
-from refreshes.schema import WORK_SCHEMA
+from refreshes.schema import NOT_SYSTEM, WORK_SCHEMA
 
 WORK = WORK_SCHEMA  # schema of the console's working tables inside the scratch copy
 NAME_DICTIONARIES = {"first_name", "last_name", "name"}
@@ -212,6 +215,62 @@ def apply(connect, rules, columns, *, key: str, parallel: int = 1) -> dict:
         with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="mask") as pool:
             touched.update(pool.map(run, updates))
     return touched
+
+
+# Which materialized views each one reads, directly or through plain views (pg_depend of their rewrite rules).
+_MATVIEW_READS = """
+WITH RECURSIVE reads(mv, rel) AS (
+    SELECT r.ev_class, d.refobjid FROM pg_rewrite r
+    JOIN pg_class m ON m.oid = r.ev_class AND m.relkind = 'm'
+    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass
+    WHERE d.refobjid <> r.ev_class
+  UNION
+    SELECT reads.mv, d.refobjid FROM reads
+    JOIN pg_class v ON v.oid = reads.rel AND v.relkind = 'v'
+    JOIN pg_rewrite r ON r.ev_class = v.oid
+    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass
+    WHERE d.refobjid <> v.oid
+)
+SELECT reads.mv, reads.rel FROM reads
+JOIN pg_class c ON c.oid = reads.rel AND c.relkind = 'm' WHERE reads.mv <> reads.rel
+"""
+
+
+def refresh_materialized_views(conn) -> list[str]:
+    """Rebuild every populated materialized view, in every schema, from the masked tables; those read first.
+
+    pg_restore filled them from the rows as they were restored, before masking: left alone they would carry
+    production's values into staging. One that cannot be rebuilt fails the step, closed, naming it.
+    Unpopulated ones (WITH NO DATA) hold nothing and stay so.
+    """
+    views = {
+        oid: (schema, name)
+        for oid, schema, name in conn.execute(
+            f"""
+            SELECT c.oid, n.nspname, c.relname FROM pg_class c
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind = 'm' AND c.relispopulated AND {NOT_SYSTEM} AND n.nspname <> %s
+            """,  # noqa: S608 - constant text, no input
+            [WORK],
+        ).fetchall()
+    }
+    order = TopologicalSorter({oid: set() for oid in views})
+    for view, reads in conn.execute(_MATVIEW_READS).fetchall():
+        if view in views and reads in views:
+            order.add(view, reads)
+    refreshed = []
+    for oid in order.static_order():
+        name = ".".join(views[oid])
+        try:
+            with conn.transaction():
+                conn.execute(sql.SQL("REFRESH MATERIALIZED VIEW {}").format(sql.Identifier(*views[oid])))
+        except psycopg.Error as exc:
+            raise FailClosed(
+                f"refused, fail closed: materialized view {name} could not be rebuilt from the masked data "
+                f"({str(exc).splitlines()[0]}); left as restored it would hold production's values"
+            ) from exc
+        refreshed.append(name)
+    return refreshed
 
 
 def is_masked(conn) -> bool:

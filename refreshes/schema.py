@@ -96,8 +96,9 @@ class SchemaCheck:
         return text
 
 
-def read_columns(conn) -> list[Column]:
-    """Every column of every ordinary or partitioned table in every schema but the system ones and the work schema."""
+def read_columns(conn, *, kinds=("r", "p")) -> list[Column]:
+    """Every column of every ordinary or partitioned table (`kinds`: pg_class.relkind) in every schema but the
+    system ones and the work schema."""
     rows = conn.execute(
         f"""
         SELECT n.nspname, c.relname, a.attname,
@@ -109,12 +110,17 @@ def read_columns(conn) -> list[Column]:
         JOIN pg_namespace n ON n.oid = c.relnamespace
         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
         JOIN pg_type t ON t.oid = a.atttypid
-        WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND {NOT_SYSTEM} AND n.nspname <> %s
+        WHERE c.relkind = ANY(%s) AND NOT c.relispartition AND {NOT_SYSTEM} AND n.nspname <> %s
         ORDER BY n.nspname, c.relname, a.attnum
         """,  # noqa: S608 - constant text, no input
-        [WORK_SCHEMA],
+        [list(kinds), WORK_SCHEMA],
     ).fetchall()
     return [Column(*row) for row in rows]
+
+
+def read_matview_columns(conn) -> list[Column]:
+    """Every column of every materialized view: data of its own, which the leak scan reads like a table's."""
+    return read_columns(conn, kinds=("m",))
 
 
 def has_work_schema(conn) -> bool:

@@ -6,7 +6,7 @@ from psycopg import sql
 
 from refreshes.choices import Strategy
 from refreshes.masking import PHONE_RE, WORK
-from refreshes.schema import NOT_SYSTEM, count_rows
+from refreshes.schema import NOT_SYSTEM, count_rows, read_matview_columns
 
 _SCANNED_TYPES = {"text", "character varying", "character", "citext", "inet"}
 # Columns that would carry a real payment provider id; none may hold a value in staging.
@@ -14,8 +14,9 @@ PAYMENT_ID = re.compile(r"provider_id|payment_intent|stripe|card_fingerprint|pay
 
 
 def leak_scan(conn, rules, columns) -> dict:
-    """Look for any production value ruled personal anywhere in the copy: whole values in every text column,
-    and words, emails and phone numbers inside the free text. Reports where and how many, never the values."""
+    """Look for any production value ruled personal anywhere in the copy: whole values in every text column
+    (of tables and materialized views, as `columns` lists them), and words, emails and phone numbers inside the
+    free text. Reports where and how many, never the values."""
     values = sql.Identifier(WORK, "prod_values")
     free_text = {r.key for r in rules if r.strategy == Strategy.SCRUB}
     leaks = []
@@ -154,7 +155,7 @@ def verify(conn, rules, columns, *, source_counts: dict, source_joins: dict) -> 
     payment_ids = payment_ids_left(conn, columns)
     if payment_ids:
         problems.append("payment provider ids remain: " + ", ".join(payment_ids))
-    scan = leak_scan(conn, rules, columns)
+    scan = leak_scan(conn, rules, columns + read_matview_columns(conn))  # a view's rows are data too
     if not scan["passed"]:
         problems.append(
             "leak scan found production values in " + ", ".join(f"{x['column']} ({x['rows']})" for x in scan["leaks"])

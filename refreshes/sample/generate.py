@@ -11,6 +11,7 @@ from psycopg import sql
 HERE = Path(__file__).resolve().parent
 SCHEMA_SQL = (HERE / "schema.sql").read_text()
 CONSTRAINTS_SQL = (HERE / "constraints.sql").read_text()
+VIEWS_SQL = (HERE / "views.sql").read_text()
 TABLES = [
     "customers", "addresses", "payment_methods", "rituals", "moods", "products", "orders", "carts", "order_items",
     "reviews", "wishlists", "newsletter_subscriptions", "sessions", "auth_tokens",
@@ -198,6 +199,7 @@ def build(conn, *, customers: int) -> dict:
         for statement in _STATEMENTS:
             conn.execute(_render(statement, params))
         conn.execute(CONSTRAINTS_SQL)
+        conn.execute(VIEWS_SQL)
     conn.execute("ANALYZE")
     return count_rows(conn, TABLES)
 

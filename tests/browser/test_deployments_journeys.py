@@ -52,9 +52,12 @@ def test_journey__bake_period__switch_back_with_a_reason__traffic_on_blue__open_
     expect(page.locator("#deployment-status")).to_have_text("Succeeded, watching (5 min left)")
     expect(page.locator("#traffic-split")).to_contain_text("green 100%")
     page.click("#switch-back-button")
-    page.fill("#id_reason", "checkout errors reported by support")
+    # core.confirm's page, saying what moves: green with v2.0 → blue with the previous release
+    expect(page.locator("#confirm-summary")).to_contain_text("green · v2.0 (100% of traffic now)")
+    expect(page.locator("#confirm-summary dd").last).to_have_text("blue · v1")
+    page.fill("#confirm-reason", "checkout errors reported by support")
     screenshot(page, "deployment-switch-back-confirm")
-    page.click("#confirm-switch-back")
+    page.click("#confirm-submit")
 
     expect(page.locator("#traffic-split")).to_have_text("blue 100%", timeout=15_000)
     expect(page.locator("#deployment-status")).to_have_text("Rolled back")

@@ -46,3 +46,22 @@ def test_confirm__reason__performs_with_the_reason_on_the_caller(admin_user):
                        admin_site=admin.site)  # fmt: skip
     assert response.content == b"done" and seen == [("5xx at 12%", "5xx at 12%")]
     assert current().reason == ""  # only while the action runs
+
+
+@pytest.mark.django_db
+def test_confirm__summary_rows_shown_escaped(admin_user):
+    summary = Confirmation(**{**CONFIRMATION.__dict__, "summary": (("From", "green · <b>v2.0</b>"), ("To", "blue"))})
+    body = confirm(_post({}, admin_user), summary, None, admin_site=admin.site).render().content.decode()
+    assert 'id="confirm-summary"' in body and "green · &lt;b&gt;v2.0&lt;/b&gt;" in body and "<dt>To</dt>" in body
+
+
+@pytest.mark.django_db
+def test_confirm__refused__says_why_no_button__a_reason_does_nothing(admin_user):
+    done = []
+    refused = Confirmation(**{**CONFIRMATION.__dict__, "refusal": "blue no longer holds the previous release."})
+    page = confirm(_post({}, admin_user), refused, done.append, admin_site=admin.site).render()
+    body = page.content.decode()
+    assert 'id="confirm-refusal"' in body and "no longer holds the previous release" in body
+    assert 'id="confirm-submit"' not in body and 'id="confirm-cancel"' in body
+    forced = confirm(_post({"confirm_reason": "errors"}, admin_user), refused, done.append, admin_site=admin.site)
+    assert forced.status_code == 409 and done == []

@@ -31,6 +31,7 @@ from deployments.public import published_release_notes
 from incidents.public import SIGNATURE_HEADER, sign
 from monitoring.models import Alert
 from tests.deployments.standins import Storefront, free_port
+from tests.incidents.standins import WebhookReceiver
 
 CHECKOUT = "Checkout to payment (sandbox)"
 
@@ -256,33 +257,9 @@ def test_start__release_note__kept_on_the_deployment(production_once):
 # --- Stakeholders -----------------------------------------------------------------------------------
 
 
-class Receiver:
-    def __init__(self):
-        self.requests = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver.requests.append((dict(self.headers), body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def receiver(monkeypatch):
-    server = Receiver()
+    server = WebhookReceiver()  # the incidents tests' stand-in: one receiver for every signed webhook
     monkeypatch.setenv("OPS_INCIDENT_WEBHOOK_URL", server.url)
     monkeypatch.setenv("OPS_INCIDENT_WEBHOOK_SECRET", "s3cret")
     monkeypatch.setenv("OPS_INCIDENT_STAKEHOLDERS", "team@amarise.example, cto@amarise.example")
@@ -306,9 +283,9 @@ def test_notify__on_success__email_and_signed_webhook_with_the_changelog_then_ti
     assert message.to == ["team@amarise.example", "cto@amarise.example"]
     assert message.subject == "Released: v2.0 to Production"
     assert "Faster checkout" in message.body and "a1b2c3d Cache the cart" in message.body
-    ((headers, body),) = receiver.requests
-    assert headers[SIGNATURE_HEADER] == sign("s3cret", body)
-    payload = json.loads(body)
+    (request,) = receiver.requests
+    assert request["headers"][SIGNATURE_HEADER] == sign("s3cret", request["body"])
+    payload = request["json"]
     assert payload["event"] == "release" and payload["release"]["changelog"] == "Faster checkout"
     assert payload["release"]["commits"] == [{"sha": "a1b2c3d", "message": "Cache the cart"}]
     assert _item(deployment, "notify_stakeholders").checked

@@ -183,22 +183,45 @@ def test_command__refused_in_plain_words__nothing_changes(succeeded):
     assert not succeeded.events.exists()
 
 
-def test_admin__button_only_when_allowed__confirmation_needs_a_reason(succeeded, client, make_user):
+def test_admin__button_only_when_allowed__shared_confirmation_says_what_moves_and_needs_a_reason(
+    succeeded, client, make_user
+):
     person = make_user("oncall", "deployments.view_deployment", "deployments.operate_deployment",
                        "deployments.deploy_production")  # fmt: skip
     client.force_login(person)
     page = client.get(f"/admin/deployments/deployment/{succeeded.pk}/change/").content.decode()
     assert 'id="switch-back-button"' in page and "Succeeded, watching (30 min left)" in page
 
+    # The confirmation is core.confirm's page, with what moves: from the new slot and release to the old
     confirm = f"/admin/deployments/deployment/{succeeded.pk}/switch-back/"
-    blank = client.post(confirm, {"reason": ""})
-    assert blank.status_code == 200 and "This field is required" in blank.content.decode()
+    asked = client.get(confirm).content.decode()
+    new, old = succeeded.to_slot, succeeded.from_slot
+    assert 'id="confirm-reason"' in asked and 'id="confirm-submit"' in asked
+    assert f"{new.color} · {succeeded.release}" in asked and f"{old.color} · {old.release}" in asked
+    blank = client.post(confirm, {"confirm_reason": "  "})
+    assert blank.status_code == 400 and "Give a reason" in blank.content.decode()
     assert not succeeded.events.exists()
 
+    # Refused: the page says why, and offers no button; a POST with a reason changes nothing either
     Slot.objects.filter(pk=succeeded.from_slot_id).update(role=SlotRole.IDLE)
     page = client.get(f"/admin/deployments/deployment/{succeeded.pk}/change/").content.decode()
     assert 'id="switch-back-button"' not in page
-    assert "no longer holds the previous release" in client.get(confirm).content.decode()
+    refused = client.get(confirm).content.decode()
+    assert "no longer holds the previous release" in refused and 'id="confirm-refusal"' in refused
+    assert 'id="confirm-submit"' not in refused
+    forced = client.post(confirm, {"confirm_reason": "checkout errors"})
+    assert forced.status_code == 409 and "no longer holds the previous release" in forced.content.decode()
+    assert not succeeded.events.exists()
+
+
+def test_admin__switch_back_with_a_reason__queued_with_it(succeeded, client, make_user):
+    person = make_user("oncall", "deployments.view_deployment", "deployments.operate_deployment",
+                       "deployments.deploy_production")  # fmt: skip
+    client.force_login(person)
+    done = client.post(f"/admin/deployments/deployment/{succeeded.pk}/switch-back/",
+                       {"confirm_reason": "checkout errors from support"})  # fmt: skip
+    assert done.status_code == 302 and done.url == f"/admin/deployments/deployment/{succeeded.pk}/change/"
+    assert succeeded.events.filter(detail="Switch back requested: checkout errors from support", user=person).exists()
 
 
 def test_admin__list_shows_watching(succeeded, client, make_user):

@@ -71,7 +71,8 @@ class SMTPServer:
 
 
 class WebhookReceiver:
-    """Records what a chat tool's incoming webhook would receive."""
+    """Records what a chat tool's incoming webhook would receive: every signed webhook the console sends
+    (incidents, release notifications), each as {"headers", "body" (bytes), "json"}."""
 
     def __init__(self):
         self.requests = []
@@ -79,8 +80,9 @@ class WebhookReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.requests.append({"headers": dict(self.headers), "body": body, "json": json.loads(body)})
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                payload = json.loads(body) if body else None
+                receiver.requests.append({"headers": dict(self.headers), "body": body, "json": payload})
                 self.send_response(204)
                 self.end_headers()
 

@@ -148,3 +148,34 @@ def test_seed__rerun_after_operator_edit__edit_kept(seeded):
     assert Severity.objects.get(key="critical").detection_minutes == 3
     assert any("critical: detection_minutes" in k for k in report.kept)
     assert not [c for c in report.created if "severity" in c]
+
+
+@pytest.mark.parametrize("severity_key", [None, "high"])
+def test_contact__same_address_twice_for_an_environment_and_severity__refused_by_the_database(seeded, severity_key):
+    from django.db import IntegrityError
+
+    from incidents.models import Contact
+
+    staging = Environment.objects.get(key="staging")
+    severity = Severity.objects.get(key=severity_key) if severity_key else None
+    Contact.objects.create(environment=staging, severity=severity, email="lead@amarise.example")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Contact.objects.create(environment=staging, severity=severity, email="lead@amarise.example")
+    other = None if severity else Severity.objects.get(key="high")
+    Contact.objects.create(environment=staging, severity=other, email="lead@amarise.example")  # another rule: fine
+    assert Contact.objects.filter(email="lead@amarise.example").count() == 2
+
+
+def test_contact_constraint__embedded_sqlite_default__system_check_clean(tmp_path):
+    # What `make run` checks on migrate: the database's own checks (W047 when SQLite cannot build a constraint).
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}} | {"VAR_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "manage.py", "check", "--database", "default"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "System check identified no issues" in done.stdout, done.stdout + done.stderr

@@ -6,7 +6,7 @@ import pytest
 from migrations_log.choices import Severity
 from migrations_log.lint import lint, run_squawk
 from migrations_log.services import register_release
-from migrations_log.sql import analyse
+from migrations_log.sql import SqlRefused, analyse
 
 TIMEOUTS = "SET lock_timeout = '2s';\nSET statement_timeout = '60s';\n"
 
@@ -89,6 +89,39 @@ def test_lint__drop_finding__carries_what_pglast_says_it_drops():
     sql = TIMEOUTS + "ALTER TABLE public.orders DROP COLUMN gift_note, DROP COLUMN legacy_code;\nDROP TABLE a, s.b;\n"
     drops = {f.drops for f in _findings(sql) if f.rule in {"ban-drop-column", "ban-drop-table"}}
     assert drops == {"orders.gift_note,orders.legacy_code", "a,b"}
+
+
+ACCENTED = "-- café crème ☕: the channel every order came from\n"
+
+
+def test_analyse__multi_byte_characters_in_comments__statements_on_their_own_lines():
+    sql = ACCENTED + "SELECT 1;\n\n-- naïve drop\nALTER TABLE orders DROP COLUMN gift_note;\n"
+    first, second = analyse(sql).statements
+    assert (first.sql, first.line, first.end_line) == ("SELECT 1", 2, 2)
+    assert (second.sql, second.line, second.drops) == (
+        "ALTER TABLE orders DROP COLUMN gift_note",
+        5,
+        ["orders.gift_note"],
+    )
+
+
+def test_analyse__parse_error_after_multi_byte_characters__right_line_and_column():
+    with pytest.raises(SqlRefused, match=r"0002_m.sql: PostgreSQL cannot parse it at line 4, column 1: syntax error"):
+        analyse(ACCENTED + "SELECT 1; -- déjà vu\n\nSELEC 2;\n", filename="0002_m.sql")
+    line = "SELECT 'crème brûlée' 2;"
+    with pytest.raises(SqlRefused, match=rf"at line 2, column {line.index(' 2;') + 2}: syntax error at or near \"2\""):
+        analyse(ACCENTED + line + "\n")
+
+
+def test_lint__multi_byte_characters__findings_at_the_right_line_column_and_statement():
+    sql = TIMEOUTS + ACCENTED + "ALTER TABLE orders /* déjà */ ADD COLUMN channel text NOT NULL;\n"
+    sql += "-- naïve\nALTER TABLE orders DROP COLUMN gift_note;\n"
+    found = {f.rule: f for f in _findings(sql)}
+    required, dropped = found["adding-required-field"], found["ban-drop-column"]
+    lines = sql.splitlines()
+    assert lines[required.line - 1][required.column :].startswith("ADD COLUMN channel")
+    assert (dropped.line, dropped.drops) == (lines.index("ALTER TABLE orders DROP COLUMN gift_note;") + 1,
+                                             "orders.gift_note")  # fmt: skip
 
 
 def test_lint__other_squawk_rules__kept_as_warnings():

@@ -29,6 +29,7 @@ for _key, _var in VARS.items():
     os.environ.setdefault(_var, f"{SERVER}{PREFIX}{_key}")
 
 CUSTOMERS = 120
+SYSTEM = {"pg_catalog", "information_schema"}
 
 
 def db_url(name):
@@ -123,13 +124,13 @@ def targets_tx(seeded_tx):
 
 
 def text_of_database(name):
-    """Every text value of every table in every schema but PostgreSQL's own, as one string: for independent checks
-    of what leaked."""
+    """Every text value of every table and materialized view in every schema but PostgreSQL's own, as one string:
+    for independent checks of what leaked."""
     with psycopg.connect(db_url(name)) as conn:
         tables = conn.execute(
-            "SELECT schemaname, tablename FROM pg_tables "
-            "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') AND schemaname NOT LIKE 'pg\\_%%'"
+            "SELECT schemaname, tablename FROM pg_tables UNION ALL SELECT schemaname, matviewname FROM pg_matviews"
         ).fetchall()
+        tables = [(schema, name) for schema, name in tables if schema not in SYSTEM and not schema.startswith("pg_")]
         parts = []
         for table in tables:
             for (row,) in conn.execute(sql.SQL("SELECT t::text FROM {} t").format(sql.Identifier(*table))):

@@ -47,6 +47,45 @@ def test_staging_refresh__masked_copy__no_production_email_name_or_phone_anywher
     assert email.endswith("@customers.invalid") and phone.startswith("+1 555 ")
     assert query(staging_name, "SELECT count(*) FROM payment_methods")[0][0] == 0
     assert query(staging_name, "SELECT count(*) FROM orders WHERE payment_provider_id IS NOT NULL")[0][0] == 0
+    # the materialized views are rebuilt from the masked rows, not left as pg_restore filled them
+    audience = "SELECT customer_id, email FROM marketing_audience ORDER BY customer_id"
+    masked = "SELECT id, email FROM customers WHERE marketing_opt_in ORDER BY id"
+    assert query(staging_name, audience) == query(staging_name, masked) and len(query(production, audience)) > 0
+    top = "SELECT customer_id, email FROM marketing_top_customers ORDER BY customer_id"
+    assert {e for _, e in query(staging_name, top)} <= {e for _, e in query(staging_name, masked)}
+
+
+def test_leak_scan__materialized_view_left_unmasked__found_and_staging_untouched(
+    targets, production, staging_name, monkeypatch
+):
+    first = run_directly(RunKind.STAGING_REFRESH)
+    assert first.status == RunStatus.SUCCEEDED
+    before = query(staging_name, "SELECT email FROM marketing_audience ORDER BY customer_id")
+    monkeypatch.setattr(masking, "refresh_materialized_views", lambda conn: [])  # the refresh forgotten, simulated
+
+    run = run_directly(RunKind.STAGING_REFRESH)
+    assert run.status == RunStatus.FAILED and run.leak_scan_passed is False
+    leaked = {leak["column"] for leak in run.leak_scan["leaks"]}
+    assert {"public.marketing_audience.email", "public.marketing_audience.phone"} <= leaked
+    assert "public.marketing_top_customers.email" in leaked and "marketing_audience.email" in run.error
+    assert query(staging_name, "SELECT email FROM marketing_audience ORDER BY customer_id") == before
+
+
+def test_mask__materialized_view_that_cannot_be_rebuilt__fails_closed_naming_it(
+    targets, mutable_production, staging_name
+):
+    with psycopg.connect(db_url(mutable_production)) as conn:  # a view whose query refuses masked rows
+        conn.execute(
+            "CREATE FUNCTION real_only(text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN "
+            "IF $1 LIKE '%%.invalid' THEN RAISE EXCEPTION 'not a real address'; END IF; RETURN $1; END $$"
+        )
+        conn.execute("CREATE MATERIALIZED VIEW real_emails AS SELECT real_only(email) AS email FROM customers")
+    run = run_directly(RunKind.STAGING_REFRESH)
+    assert run.status == RunStatus.FAILED
+    assert run.steps.get(name="mask").status == StepStatus.FAILED
+    assert "public.real_emails" in run.error and "could not be rebuilt" in run.error and "fail closed" in run.error
+    assert databases_like(staging_name) == []  # staging never got the copy
+    assert databases_like(f"_{run.pk}_{run.token}") == []
 
 
 def test_staging_refresh__joins_and_foreign_keys__hold(targets, production, staging_name):
