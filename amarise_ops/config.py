@@ -132,8 +132,11 @@ def filesystem_broker_options(var_dir: Path):
 
 
 def redis_client_options(timeout: float) -> dict:
-    """redis-py options for Django's cache: bounded connect and read, no retry (a hung Redis costs one timeout)."""
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
+    """redis-py options for Django's cache: bounded connect and read, no retry (a hung Redis costs one timeout).
 
-    return {"socket_timeout": timeout, "socket_connect_timeout": timeout, "retry": Retry(NoBackoff(), 0)}
+    The pool is named by its path, so settings import no redis (see amarise_ops/redis_pool.py)."""
+    return {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "pool_class": "amarise_ops.redis_pool.NoRetryConnectionPool",
+    }

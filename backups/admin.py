@@ -10,7 +10,6 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 
-from backups import drills, monitor, services
 from backups.exceptions import BackupError
 from backups.models import (
     AssetBucket,
@@ -23,9 +22,10 @@ from backups.models import (
     RpoCheck,
     ServiceTier,
 )
-from backups.overview import overview
 from core.confirm import Confirmation, confirm
 from core.paginators import EstimatedCountPaginator
+
+# Services, engines and pages are imported in the functions that use them: start-up stays light (issue 19).
 
 PAGE_ACTIONS = [
     ("full", "Back up now (full)"),
@@ -77,6 +77,8 @@ class BackupPolicyAdmin(SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         # The admin saves inside one transaction: the beat rows change with the policy, or neither does.
+        from backups import services
+
         super().save_model(request, obj, form, change)
         services.apply_policy_schedule(obj)
 
@@ -85,6 +87,8 @@ class BackupPolicyAdmin(SimpleHistoryAdmin):
 
     @admin.display(description="Beat schedule (follows this policy)")
     def beat_schedule(self, obj):
+        from backups import services
+
         if not obj.pk:
             return "Set after saving."
         rows = services.policy_schedules(obj)
@@ -172,6 +176,8 @@ class ProtectedDatabaseAdmin(SimpleHistoryAdmin):
 
     def get_changelist_instance(self, request):
         # Each row's status and last backup from a few queries for the page, not several per database.
+        from backups import monitor
+
         changelist = super().get_changelist_instance(request)
         changelist.result_list = list(changelist.result_list)
         latest = monitor.latest_records([d.pk for d in changelist.result_list])
@@ -182,6 +188,8 @@ class ProtectedDatabaseAdmin(SimpleHistoryAdmin):
 
     @admin.display(description="Status")
     def status_badge(self, obj):
+        from backups import monitor
+
         findings = getattr(obj, "findings", None) or monitor.status(obj)
         red = [f.name for f in findings if not f.ok]
         return format_html('<span class="{}">{}</span>', "ops-bad" if red else "ops-ok",
@@ -189,6 +197,8 @@ class ProtectedDatabaseAdmin(SimpleHistoryAdmin):
 
     @admin.display(description="Last good backup")
     def last_backup(self, obj):
+        from backups import monitor
+
         run = obj.last_good_run if hasattr(obj, "last_good_run") else monitor.last_good(obj)
         return f"{run.label} ({run.get_type_display().lower()})" if run else "none"
 
@@ -200,6 +210,8 @@ class ProtectedDatabaseAdmin(SimpleHistoryAdmin):
                                                                     args=[obj.pk]))  # fmt: skip
 
     def page_view(self, request, pk):
+        from backups.overview import overview
+
         database = get_object_or_404(ProtectedDatabase.objects.select_related("policy", "environment"), pk=pk)
         if not self.has_view_permission(request, database):
             raise PermissionDenied
@@ -229,6 +241,8 @@ class ProtectedDatabaseAdmin(SimpleHistoryAdmin):
                        admin_site=self.admin_site)  # fmt: skip
 
     def _act(self, request, database, action, reason=""):
+        from backups import drills, services
+
         if action in BACKUP_NOW:
             run = services.request_backup(
                 database_id=database.pk, backup_type=action, actor=_actor(request), reason=reason
@@ -249,6 +263,8 @@ class ProtectedDatabaseAdmin(SimpleHistoryAdmin):
         raise BackupError(f"Unknown action {action!r}.")
 
     def restore_view(self, request, pk):
+        from backups import drills
+
         if request.method != "POST" or not self.has_change_permission(request):
             raise PermissionDenied
         database = get_object_or_404(ProtectedDatabase, pk=pk)
@@ -280,6 +296,8 @@ class ProtectedDatabaseAdmin(SimpleHistoryAdmin):
 
     def _back_up(self, request, queryset, backup_type, what):
         """The list's "Back up now" actions: asked with a reason first (core.confirm), then queued per database."""
+        from backups import services
+
         databases = list(queryset.select_related("environment"))
         actor = _actor(request)
 
@@ -308,15 +326,21 @@ class ProtectedDatabaseAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Verify now", permissions=["change"])
     def verify_now(self, request, queryset):
+        from backups import services
+
         self._bulk(request, queryset, lambda d: services.request_verify(database_id=d.pk), "Verify")
 
     @admin.action(description="Drill now", permissions=["change"])
     def drill_now(self, request, queryset):
+        from backups import drills
+
         self._bulk(request, queryset, lambda d: drills.request_drill(database_id=d.pk, actor=_actor(request)), "Drill")
 
     @admin.action(description="Check RPO now", permissions=["change"])
     def check_rpo_now(self, request, queryset):
         """Beat's minute-by-minute RPO and backup-age check, by hand: queued for a worker, never run here."""
+        from backups import services
+
         check = services.request_rpo_check
         self._bulk(request, queryset, lambda d: check(database_id=d.pk), "RPO and backup-age check")
 
@@ -393,6 +417,8 @@ class AssetBucketAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Check the bucket now", permissions=["change"])
     def check_now(self, request, queryset):
+        from backups import services
+
         for bucket in queryset:
             services.request_bucket_check(bucket_id=bucket.pk)
         self.message_user(request, f"Bucket check queued for {queryset.count()} bucket(s).", messages.SUCCESS)

@@ -7,13 +7,14 @@ from django.utils import timezone
 from backups import conf
 from backups.choices import BackupType, RunStatus
 from backups.models import BackupRun, ProtectedDatabase, RpoCheck
-from backups.monitor import _short
-from backups.overview import age
 from core.dashboard import CardLine
 
 
 def backup_lines(environments):
     """On each environment's card: its last good backup and the RPO, green or red. One query for all cards."""
+    from backups.monitor import _short
+    from backups.overview import age
+
     now = timezone.now()
     good = BackupRun.objects.filter(database=OuterRef("pk"), status=RunStatus.GOOD).order_by("-finished_at")
     rpo = RpoCheck.objects.filter(database=OuterRef("pk")).order_by("-checked_at")

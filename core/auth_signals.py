@@ -3,16 +3,19 @@
 from django.contrib.auth import get_user_model
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
-from core import tokens
 from core.models import ApiToken, ServiceAccount
 
 
 def _token_changed(sender, instance, **kwargs):
+    from core import tokens
+
     if getattr(instance, "digest", None):  # m2m changes made from the environment side carry no token
         tokens.forget(instance.digest)
 
 
 def _owner_changed(sender, instance, **kwargs):
+    from core import tokens
+
     tokens.forget_owner(instance.pk)
 
 

@@ -14,9 +14,7 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.confirm import Confirmation, confirm, refused
-from deployments import progress, services
 from deployments.choices import ACTIVE, Actor, ChecklistPhase, DeploymentStatus, SlotRole, StepStatus
-from deployments.engine.switchback import status_label
 from deployments.exceptions import DeploymentRefused
 from deployments.models import (
     ChecklistItem,
@@ -32,6 +30,8 @@ from deployments.models import (
 from deployments.postdeploy import admin as postdeploy_admin
 from environments.public import Environment
 from incidents.public import Incident
+
+# Services, engines and pages are imported in the functions that use them: start-up stays light (issue 19).
 
 _TONE = {
     "succeeded": "ops-ok",
@@ -142,6 +142,8 @@ class DeploymentPolicyAdmin(SimpleHistoryAdmin):
         ] + super().get_urls()
 
     def four_eyes_view(self, request, pk):
+        from deployments import services
+
         policy = get_object_or_404(DeploymentPolicy.objects.select_related("environment"), pk=pk)
         if not self.has_change_permission(request, policy):
             raise PermissionDenied
@@ -218,6 +220,8 @@ class SlotAdmin(SimpleHistoryAdmin):
 
     def mark_live_view(self, request, pk):
         """No slot is live (slots are added idle): a person names the one serving traffic, once, with a reason."""
+        from deployments import services
+
         slot = get_object_or_404(Slot.objects.select_related("environment", "release"), pk=pk)
         if not request.user.has_perm(services.MARK_LIVE_PERMISSION):
             raise PermissionDenied
@@ -313,6 +317,8 @@ class StartDeploymentForm(forms.Form):
 
 def _switch_back_context(request, deployment):
     """For _switch_back.html: the button only when the switch back is allowed for this person now."""
+    from deployments import services
+
     if deployment.status == DeploymentStatus.ROLLED_BACK:
         incident = Incident.objects.filter(deployment=deployment).only("pk", "title").first()
         return {"can_switch_back": False, "incident": incident}
@@ -342,6 +348,8 @@ def allowed_releases(policy, query="", *, limit=RELEASE_OPTIONS):
 
 def start_preview(environment):
     """What a start into `environment` would do: its rule, what is live now, the steps to come."""
+    from deployments import progress, services
+
     policy = environment.deployment_policy
     slots = list(Slot.objects.filter(environment=environment).select_related("release"))
     live = [s for s in slots if s.role == SlotRole.LIVE]
@@ -471,6 +479,8 @@ class DeploymentAdmin(admin.ModelAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj):
+        from deployments.engine.switchback import status_label  # the engine loads when a page needs it
+
         return format_html('<span class="{}">{}</span>', _TONE.get(obj.status, ""), status_label(obj))
 
     def get_queryset(self, request):
@@ -490,6 +500,8 @@ class DeploymentAdmin(admin.ModelAdmin):
     @admin.display(description="Progress")
     def progress_text(self, obj):
         # Skipped is not done: an aborted deployment whose steps were all skipped is 0/6, in red.
+        from deployments import progress
+
         state = progress.progress_state(
             obj.status, passed=obj.steps_passed, skipped=obj.steps_skipped, failed=obj.steps_failed,
             total=obj.steps_total,
@@ -503,6 +515,9 @@ class DeploymentAdmin(admin.ModelAdmin):
     # --- Pages -------------------------------------------------------------------------
 
     def _context(self, request, deployment):
+        from deployments import progress, services
+        from deployments.engine.switchback import status_label
+
         steps = list(deployment.steps.all())
         state = progress.progress(deployment, steps)
         policy = deployment.environment.deployment_policy
@@ -546,6 +561,8 @@ class DeploymentAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/deployments/deployment/_live.html", self._context(request, deployment))
 
     def start_view(self, request):
+        from deployments import services
+
         if not request.user.has_perm("deployments.operate_deployment"):
             raise PermissionDenied
         initial = {"release": request.GET.get("release"), "environment": request.GET.get("environment")}
@@ -618,6 +635,8 @@ class DeploymentAdmin(admin.ModelAdmin):
         return True
 
     def act_view(self, request, pk, action):
+        from deployments import progress, services
+
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         needed = services.APPROVE_PERMISSION if action in {"approve", "reject"} else services.OPERATE_PERMISSION
@@ -655,6 +674,8 @@ class DeploymentAdmin(admin.ModelAdmin):
 
     def switch_back_view(self, request, pk):
         """core.confirm's page with what moves; the service checks again and queues, the engine moves traffic."""
+        from deployments import services
+
         if not request.user.has_perm(services.OPERATE_PERMISSION):
             raise PermissionDenied
         deployment = get_object_or_404(Deployment.objects.select_related(*self.list_select_related), pk=pk)
@@ -676,6 +697,8 @@ class DeploymentAdmin(admin.ModelAdmin):
         return confirm(request, confirmation, perform, admin_site=self.admin_site)
 
     def check_view(self, request, pk, key):
+        from deployments import services
+
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not request.user.has_perm("deployments.check_checklist"):

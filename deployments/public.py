@@ -1,11 +1,14 @@
-"""The deployments app's front door: what other apps may use. Nothing else is imported across apps."""
+"""The deployments app's front door: what other apps may use. Nothing else is imported across apps.
+
+create_release, the release notes and ExecutionResult load on first use (module __getattr__), not when another
+app's admin imports this module at start-up (tests/test_startup.py).
+"""
+
+from typing import TYPE_CHECKING
 
 from deployments.choices import ACTIVE, Actor, DeploymentStatus, RefKind
-from deployments.drivers.executors import ExecutionResult
 from deployments.exceptions import DeploymentRefused
 from deployments.models import Deployment, Release, ReleaseCommit
-from deployments.postdeploy.notes import PublishedNote, published_release_notes
-from deployments.services import create_release
 from deployments.signals import deployment_rolled_back
 from deployments.steps import (
     PreTrafficStep,
@@ -13,6 +16,27 @@ from deployments.steps import (
     register_pre_traffic_step,
     register_start_guard,
 )
+
+if TYPE_CHECKING:
+    from deployments.drivers.executors import ExecutionResult
+    from deployments.postdeploy.notes import PublishedNote, published_release_notes
+    from deployments.services import create_release
+
+
+def __getattr__(name):
+    if name == "create_release":
+        from deployments.services import create_release
+
+        return create_release
+    if name in {"PublishedNote", "published_release_notes"}:
+        from deployments.postdeploy import notes
+
+        return getattr(notes, name)
+    if name == "ExecutionResult":
+        from deployments.drivers.executors import ExecutionResult
+
+        return ExecutionResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def waiting_for_a_person(environment_ids=None) -> list[tuple]:

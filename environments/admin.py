@@ -4,11 +4,12 @@ from django.template.loader import render_to_string
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from environments import services
 from environments.choices import EnvironmentKey, HealthStatus
 from environments.dashboard import health_summary
 from environments.models import Environment, RequiredVariable
 from environments.panels import panels
+
+# Services, engines and pages are imported in the functions that use them: start-up stays light (issue 19).
 
 _BADGE = {HealthStatus.UP: "ops-ok", HealthStatus.DOWN: "ops-bad"}
 
@@ -81,6 +82,8 @@ class EnvironmentAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Run health check now", permissions=["change"])
     def run_health_check_now(self, request, queryset):
+        from environments import services  # here, not at start-up: it reaches monitoring and incidents
+
         ids, skipped = services.queue_health_checks(environment_ids=queryset.values_list("pk", flat=True))
         if ids:
             self.message_user(

@@ -21,11 +21,18 @@ from simple_history.admin import SimpleHistoryAdmin
 from core.confirm import Confirmation, confirm
 from core.imports import ImportPermissionMixin
 from environments.public import Environment
-from flags import services
-from flags.choices import ChangeRequestStatus, ScheduledChangeStatus
+from flags.choices import (
+    CHANGE_PERMISSION,
+    IMPORT_PERMISSIONS,
+    PRODUCTION_PERMISSION,
+    ChangeRequestStatus,
+    ScheduledChangeStatus,
+)
 from flags.exceptions import FlagError
 from flags.models import ChangeRequest, Flag, FlagState, ScheduledChange
 from flags.resources import FlagMatrixResource
+
+# Services, engines and pages are imported in the functions that use them: start-up stays light (issue 19).
 
 
 class EnvironmentActionForm(ActionForm):
@@ -54,7 +61,7 @@ class FlagValuesPermission:
     """Actions that change flag values are offered to whoever the flags service lets change them."""
 
     def has_flag_values_permission(self, request):
-        return request.user.has_perm(services.CHANGE_PERMISSION)
+        return request.user.has_perm(CHANGE_PERMISSION)
 
 
 @admin.register(Flag)
@@ -69,7 +76,7 @@ class FlagAdmin(FlagValuesPermission, ImportPermissionMixin, ImportExportMixin, 
     readonly_fields = ["values", "audit"]
     fields = ["key", "category", "description", "owner", "kind", "values", "audit"]
     resource_classes = [FlagMatrixResource]
-    import_permissions = services.IMPORT_PERMISSIONS
+    import_permissions = IMPORT_PERMISSIONS
     formats = [CSV, JSON, YAML]
     change_list_template = "admin/flags/flag/change_list.html"
 
@@ -90,12 +97,16 @@ class FlagAdmin(FlagValuesPermission, ImportPermissionMixin, ImportExportMixin, 
         return actions
 
     def save_model(self, request, obj, form, change):
+        from flags import services
+
         super().save_model(request, obj, form, change)
         if not change:
             services.create_missing_states(flag_id=obj.pk, actor=request.user)
 
     def delete_view(self, request, object_id, extra_context=None):
         """Deleting goes through the service, with a reason: a flag production serves waits for a second person."""
+        from flags import services
+
         flag = get_object_or_404(Flag, pk=object_id)
         if not self.has_delete_permission(request, flag):
             raise PermissionDenied
@@ -137,6 +148,8 @@ class FlagAdmin(FlagValuesPermission, ImportPermissionMixin, ImportExportMixin, 
     # --- the table: one column per environment, each cell a one-click flip ---
 
     def get_list_display(self, request):
+        from flags import services
+
         environments = list(Environment.objects.order_by("order"))
         token = get_token(request)
         # Cells with a change request waiting for a second person carry a marker linking to it.
@@ -182,6 +195,8 @@ class FlagAdmin(FlagValuesPermission, ImportPermissionMixin, ImportExportMixin, 
 
     @admin.display(description="Audit history")
     def audit(self, obj):
+        from flags import services
+
         if not obj or not obj.pk:
             return "—"
         from django.template.loader import render_to_string
@@ -204,6 +219,8 @@ class FlagAdmin(FlagValuesPermission, ImportPermissionMixin, ImportExportMixin, 
             raise PermissionDenied
 
     def toggle_view(self, request, state_id):
+        from flags import services
+
         self._require_post(request)
         state = get_object_or_404(FlagState.objects.select_related("environment"), pk=state_id)
         if not services.may_change(request.user, state.environment):
@@ -220,6 +237,8 @@ class FlagAdmin(FlagValuesPermission, ImportPermissionMixin, ImportExportMixin, 
         return _back(request, reverse("admin:flags_flag_changelist"))
 
     def revert_view(self, request, history_id):
+        from flags import services
+
         self._require_post(request)
         try:
             outcome = services.revert(history_id=history_id, actor=request.user)
@@ -230,6 +249,8 @@ class FlagAdmin(FlagValuesPermission, ImportPermissionMixin, ImportExportMixin, 
         return _back(request, reverse("admin:flags_flag_changelist"))
 
     def copy_view(self, request):
+        from flags import services
+
         form = CopyEnvironmentForm(request.POST or None)
         diff = None
         if request.method == "POST" and form.is_valid():
@@ -250,12 +271,14 @@ class FlagAdmin(FlagValuesPermission, ImportPermissionMixin, ImportExportMixin, 
         return TemplateResponse(request, "admin/flags/copy_environment.html", context)
 
     def drift_view(self, request):
+        from flags import services
+
         context = {**self.admin_site.each_context(request), "title": "Drift report",
                    "report": services.drift_report(), "opts": self.model._meta}  # fmt: skip
         return TemplateResponse(request, "admin/flags/drift.html", context)
 
     def stale_view(self, request):
-        from flags import conf
+        from flags import conf, services
 
         context = {**self.admin_site.each_context(request), "title": "Stale flags", "days": conf.stale_days(),
                    "flags": services.stale_flags(), "opts": self.model._meta}  # fmt: skip
@@ -264,6 +287,8 @@ class FlagAdmin(FlagValuesPermission, ImportPermissionMixin, ImportExportMixin, 
     # --- bulk actions ---
 
     def _bulk(self, request, queryset, enabled):
+        from flags import services
+
         env_id = request.POST.get("environment")
         if not env_id:
             self.message_user(request, "Choose the environment to change first.", messages.ERROR)
@@ -294,9 +319,9 @@ class FlagAdmin(FlagValuesPermission, ImportPermissionMixin, ImportExportMixin, 
 def _with_values_for(request, fields):
     """`fields` with "values" swapped for the variant that offers only the flips the user may make."""
     user = request.user
-    if not user.has_perm(services.CHANGE_PERMISSION):
+    if not user.has_perm(CHANGE_PERMISSION):
         variant = "values_read_only"
-    elif not user.has_perm(services.PRODUCTION_PERMISSION):
+    elif not user.has_perm(PRODUCTION_PERMISSION):
         variant = "values_outside_production"
     else:
         variant = "values"
@@ -372,6 +397,7 @@ class ChangeRequestAdmin(FlagValuesPermission, SimpleHistoryAdmin):
         ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+
         change_request = ChangeRequest.objects.filter(pk=object_id).first()
         extra = {**(extra_context or {})}
         if change_request is not None:
@@ -381,18 +407,21 @@ class ChangeRequestAdmin(FlagValuesPermission, SimpleHistoryAdmin):
             extra["own_request"] = change_request.requested_by_id == request.user.pk
         return super().change_view(request, object_id, form_url, extra)
 
-    _DECISIONS = {"approve": (services.approve, "approved and applied"), "reject": (services.reject, "rejected"),
-                  "cancel": (services.cancel, "cancelled")}  # fmt: skip
+    # The services function of each verb, by name: services load on first use, not at start-up.
+    _DECISIONS = {"approve": ("approve", "approved and applied"), "reject": ("reject", "rejected"),
+                  "cancel": ("cancel", "cancelled")}  # fmt: skip
 
     def decide_view(self, request, pk, verb):
         """Approve, reject or cancel one request from its page: the same services as the list's actions."""
         if request.method != "POST" or verb not in self._DECISIONS:
             raise PermissionDenied
         if not self.has_flag_values_permission(request):
-            raise PermissionDenied(services.CHANGE_PERMISSION)
-        fn, done = self._DECISIONS[verb]
+            raise PermissionDenied(CHANGE_PERMISSION)
+        from flags import services
+
+        name, done = self._DECISIONS[verb]
         try:
-            fn(change_request_id=pk, actor=request.user)
+            getattr(services, name)(change_request_id=pk, actor=request.user)
         except FlagError as exc:
             self.message_user(request, str(exc), messages.ERROR)
         else:
@@ -428,14 +457,20 @@ class ChangeRequestAdmin(FlagValuesPermission, SimpleHistoryAdmin):
 
     @admin.action(description="Approve and apply", permissions=["flag_values"])
     def approve(self, request, queryset):
+        from flags import services
+
         self._each(request, queryset, services.approve, "approved and applied")
 
     @admin.action(description="Reject", permissions=["flag_values"])
     def reject(self, request, queryset):
+        from flags import services
+
         self._each(request, queryset, services.reject, "rejected")
 
     @admin.action(description="Cancel my request", permissions=["flag_values"])
     def cancel(self, request, queryset):
+        from flags import services
+
         self._each(request, queryset, services.cancel, "cancelled")
 
 
@@ -448,6 +483,8 @@ class ScheduledChangeForm(forms.ModelForm):
         labels = {"state": "Flag in environment", "enabled": "Set to on", "run_at": "At"}
 
     def clean(self):
+        from flags import services
+
         cleaned = super().clean()
         state = cleaned.get("state")
         if state is not None and self.actor is not None:
@@ -480,6 +517,8 @@ class ScheduledChangeAdmin(FlagValuesPermission, SimpleHistoryAdmin):
         return []
 
     def save_model(self, request, obj, form, change):
+        from flags import services
+
         if change:
             return
         # The form has checked the permission; schedule_change checks it again inside the service.
@@ -494,6 +533,8 @@ class ScheduledChangeAdmin(FlagValuesPermission, SimpleHistoryAdmin):
     @admin.action(description="Cancel", permissions=["flag_values"])
     def cancel(self, request, queryset):
         # The service checks the permission to make each change (production's for a production cell).
+        from flags import services
+
         for change in queryset.filter(status=ScheduledChangeStatus.SCHEDULED):
             try:
                 services.cancel_scheduled_change(scheduled_change_id=change.pk, actor=request.user)

@@ -64,3 +64,12 @@ SCHEDULED_CHANGE_TRANSITIONS = {
     ScheduledChangeStatus.FAILED: set(),
     ScheduledChangeStatus.CANCELLED: set(),
 }
+
+
+CHANGE_PERMISSION = "flags.change_flagstate"
+PRODUCTION_PERMISSION = "flags.change_production_flags"
+ADD_FLAG_PERMISSION = "flags.add_flag"
+EDIT_FLAG_PERMISSION = "flags.change_flag"
+DELETE_FLAG_PERMISSION = "flags.delete_flag"
+# An import touches the flags (key, owner, kind...) and their cells: it needs the change permission for both.
+IMPORT_PERMISSIONS = (EDIT_FLAG_PERMISSION, CHANGE_PERMISSION)

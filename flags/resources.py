@@ -11,7 +11,6 @@ from django.core.exceptions import ValidationError
 from import_export import fields, resources
 
 from environments.public import Environment
-from flags import services
 from flags.exceptions import FlagError
 from flags.models import Flag, FlagState
 
@@ -94,6 +93,8 @@ class FlagMatrixResource(resources.ModelResource):
 
     def save_instance(self, instance, is_create, row, **kwargs):
         """The flag's own fields through services.save_flag (permission checked; a new flag's cells by §2's rule)."""
+        from flags import services
+
         user = kwargs.get("user")
         if not is_create and not self._edited(instance):
             return self.after_save_instance(instance, row, **kwargs)  # unchanged: no history row, no audit row
@@ -110,6 +111,8 @@ class FlagMatrixResource(resources.ModelResource):
 
     def after_save_instance(self, instance, row, **kwargs):
         """Every cell the file sets goes through set_state: permissions, and production becomes a change request."""
+        from flags import services
+
         user = kwargs.get("user")
         if FlagState.objects.filter(flag=instance).count() < len(self.environments):
             services.create_missing_states(flag_id=instance.pk, actor=user)  # an environment added since

@@ -12,17 +12,20 @@ from core.status import allowed, change_status, refusal
 from core.tasks import enqueue
 from environments.public import Environment, EnvironmentKey
 from flags import conf, strategy
-from flags.choices import ChangeKind, ChangeRequestStatus, Kind, ScheduledChangeStatus
+from flags.choices import (  # the permissions live with the vocabulary, so the admin reads them at start-up
+    ADD_FLAG_PERMISSION,
+    CHANGE_PERMISSION,
+    DELETE_FLAG_PERMISSION,
+    EDIT_FLAG_PERMISSION,
+    IMPORT_PERMISSIONS,
+    PRODUCTION_PERMISSION,
+    ChangeKind,
+    ChangeRequestStatus,
+    Kind,
+    ScheduledChangeStatus,
+)
 from flags.exceptions import FlagError, InvalidTransition, NotAllowed
 from flags.models import ChangeRequest, Flag, FlagState, ScheduledChange
-
-CHANGE_PERMISSION = "flags.change_flagstate"
-PRODUCTION_PERMISSION = "flags.change_production_flags"
-ADD_FLAG_PERMISSION = "flags.add_flag"
-EDIT_FLAG_PERMISSION = "flags.change_flag"
-DELETE_FLAG_PERMISSION = "flags.delete_flag"
-# An import touches the flags (key, owner, kind...) and their cells: it needs the change permission for both.
-IMPORT_PERMISSIONS = (EDIT_FLAG_PERMISSION, CHANGE_PERMISSION)
 
 
 @dataclass

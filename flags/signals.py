@@ -2,10 +2,10 @@
 
 from django.db.models.signals import post_delete, post_save
 
-from flags import documents
-
 
 def _state_changed(sender, instance, **kwargs):
+    from flags import documents
+
     try:
         key = instance.environment.key
     except Exception:  # the environment itself is being deleted; its own signal refreshes it
@@ -15,6 +15,7 @@ def _state_changed(sender, instance, **kwargs):
 
 def _flag_changed(sender, instance, **kwargs):
     from environments.public import Environment
+    from flags import documents
 
     for key in Environment.objects.values_list("key", flat=True):
         documents.refresh_on_commit(key)
@@ -22,6 +23,8 @@ def _flag_changed(sender, instance, **kwargs):
 
 def _environment_changed(sender, instance, **kwargs):
     # Clears a negative-cache entry for a new environment, and the document of a deleted one.
+    from flags import documents
+
     documents.refresh_on_commit(instance.key)
 
 

@@ -16,7 +16,6 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from core.formatting import age as age_text
 from core.formatting import human_duration, instant
-from incidents import export, metrics, services
 from incidents.choices import OPEN, TRANSITIONS, IncidentStatus, Phase
 from incidents.exceptions import IncidentRefused
 from incidents.models import (
@@ -30,6 +29,8 @@ from incidents.models import (
     SeverityPolicy,
     Stakeholder,
 )
+
+# Services, engines and pages are imported in the functions that use them: start-up stays light (issue 19).
 
 _MARK = {True: ("ops-ok", "✔ met"), False: ("ops-bad", "✘ missed"), None: ("", "—")}
 _STATUS_TONE = {"investigating": "ops-bad", "mitigated": "ops-warn", "resolved": "ops-ok", "postmortem_done": "ops-ok"}
@@ -53,6 +54,8 @@ class ContactAdmin(SimpleHistoryAdmin):
         return obj is None and super().has_change_permission(request)  # remove and add instead of editing
 
     def save_model(self, request, obj, form, change):
+        from incidents import services
+
         try:
             saved = services.add_contact(environment=obj.environment.key, email=obj.email,
                                          severity=obj.severity.key if obj.severity_id else None, role=obj.role,
@@ -62,9 +65,13 @@ class ContactAdmin(SimpleHistoryAdmin):
         obj.pk = saved.pk
 
     def delete_model(self, request, obj):
+        from incidents import services
+
         services.remove_contact(contact_id=obj.pk, user=request.user)
 
     def delete_queryset(self, request, queryset):
+        from incidents import services
+
         for contact in queryset:
             services.remove_contact(contact_id=contact.pk, user=request.user)
 
@@ -142,6 +149,8 @@ class IncidentForm(forms.ModelForm):
     )
 
     def clean(self):
+        from incidents import services
+
         data = super().clean()
         if self.instance.pk is None and not self.errors:
             # The opening rules are the service's; shown here so a refusal is a form error, not a crash.
@@ -356,6 +365,8 @@ class IncidentAdmin(SimpleHistoryAdmin):
     # --- Saving ----------------------------------------------------------------------------
 
     def save_model(self, request, obj, form, change):
+        from incidents import services
+
         if change:
             super().save_model(request, obj, form, change)
         else:
@@ -393,6 +404,8 @@ class IncidentAdmin(SimpleHistoryAdmin):
 
     def work_context(self, incident):
         """The top of the incident page: where it stands, its phases against the targets, who has it."""
+        from incidents import services
+
         ack = services.acknowledged_entry(incident)
         end = incident.resolved_at if not incident.is_open else None
         phases = [
@@ -421,6 +434,8 @@ class IncidentAdmin(SimpleHistoryAdmin):
         return None
 
     def acknowledge_view(self, request, pk):
+        from incidents import services
+
         if refused := self._post_only(request):
             return refused
         self._require_operate(request)
@@ -434,6 +449,8 @@ class IncidentAdmin(SimpleHistoryAdmin):
         return redirect(reverse("admin:incidents_incident_change", args=[pk]))
 
     def note_view(self, request, pk):
+        from incidents import services
+
         if refused := self._post_only(request):
             return refused
         incident = get_object_or_404(Incident, pk=pk)
@@ -448,6 +465,8 @@ class IncidentAdmin(SimpleHistoryAdmin):
         return redirect(reverse("admin:incidents_incident_change", args=[pk]))
 
     def correct_view(self, request, pk):
+        from incidents import services
+
         if refused := self._post_only(request):
             return refused
         self._require_operate(request)
@@ -473,6 +492,8 @@ class IncidentAdmin(SimpleHistoryAdmin):
             raise PermissionDenied
 
     def status_view(self, request, pk, status):
+        from incidents import services
+
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         self._require_operate(request)
@@ -485,6 +506,8 @@ class IncidentAdmin(SimpleHistoryAdmin):
         return redirect(reverse("admin:incidents_incident_change", args=[pk]))
 
     def postmortem_view(self, request, pk):
+        from incidents import services
+
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         self._require_operate(request)
@@ -502,6 +525,8 @@ class IncidentAdmin(SimpleHistoryAdmin):
         return redirect(reverse("admin:incidents_incident_change", args=[pk]))
 
     def export_view(self, request, pk):
+        from incidents import export
+
         incident = get_object_or_404(Incident, pk=pk)
         if not self.has_view_permission(request, incident):
             raise PermissionDenied
@@ -510,6 +535,8 @@ class IncidentAdmin(SimpleHistoryAdmin):
         return response
 
     def metrics_view(self, request):
+        from incidents import export, metrics
+
         if not self.has_view_permission(request):
             raise PermissionDenied
         windows = []

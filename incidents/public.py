@@ -7,14 +7,37 @@ environment (its timeline gets the repeat) instead of opening a second; `open_or
 
 `send_release_email(subject=, text=)` and `post_release_webhook(payload)`: a release notice through the incidents
 channels (the stakeholders' email list, the signed webhook); they raise on failure, so the caller retries.
+
+The services and the notifications load on first use (module __getattr__), not when another app's admin imports
+this module at start-up (tests/test_startup.py).
 """
+
+from typing import TYPE_CHECKING
 
 from incidents.choices import Source
 from incidents.conf import webhook_secret, webhook_url
 from incidents.exceptions import IncidentRefused
 from incidents.models import Incident, Severity
-from incidents.notify import SIGNATURE_HEADER, post_release_webhook, send_release_email, sign
-from incidents.services import add_entry, open_incident, open_or_join_incident
+
+if TYPE_CHECKING:
+    from incidents.notify import SIGNATURE_HEADER, post_release_webhook, send_release_email, sign
+    from incidents.services import add_entry, open_incident, open_or_join_incident
+
+_NOTIFY = {"SIGNATURE_HEADER", "post_release_webhook", "send_release_email", "sign"}
+_SERVICES = {"add_entry", "open_incident", "open_or_join_incident"}
+
+
+def __getattr__(name):
+    if name in _NOTIFY:
+        from incidents import notify
+
+        return getattr(notify, name)
+    if name in _SERVICES:
+        from incidents import services
+
+        return getattr(services, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "SIGNATURE_HEADER",

@@ -12,7 +12,6 @@ from simple_history.admin import SimpleHistoryAdmin
 from core.formatting import human_duration
 from core.paginators import EstimatedCountPaginator
 from deployments.public import Actor, RefKind, Release
-from migrations_log import services
 from migrations_log.choices import Classification, RunStatus, Severity
 from migrations_log.exceptions import MigrationRefused
 from migrations_log.models import (
@@ -24,6 +23,8 @@ from migrations_log.models import (
     MigrationTarget,
     ReverseMigration,
 )
+
+# Services, engines and pages are imported in the functions that use them: start-up stays light (issue 19).
 
 RECENT_RELEASES = 20
 
@@ -201,10 +202,14 @@ class MigrationAdmin(SimpleHistoryAdmin):
         return super().get_queryset(request).prefetch_related("findings")
 
     def has_reverse_permission(self, request):
+        from migrations_log import services
+
         return request.user.has_perm(services.REVERSE_PERMISSION)
 
     @admin.action(description="Create reverse migration (a draft a person completes)", permissions=["reverse"])
     def create_reverse_migration(self, request, queryset):
+        from migrations_log import services
+
         for migration in queryset:
             draft = services.create_reverse_draft(migration_id=migration.pk, user=request.user)
             self.message_user(request, f"Draft {draft.identifier} recorded: complete it under Reverse migrations.")
@@ -221,6 +226,8 @@ class MigrationAdmin(SimpleHistoryAdmin):
         return super().changelist_view(request, {"releases": releases, **(extra_context or {})})
 
     def matrix_view(self, request, release_id):
+        from migrations_log import services
+
         if not self.has_view_permission(request):
             raise PermissionDenied
         release = get_object_or_404(Release, pk=release_id)
@@ -241,6 +248,8 @@ class MigrationAdmin(SimpleHistoryAdmin):
         return TemplateResponse(request, "admin/migrations_log/matrix.html", context)
 
     def upload_view(self, request):
+        from migrations_log import services
+
         if not request.user.has_perm("migrations_log.add_migration"):
             raise PermissionDenied
         form = UploadForm(request.POST or None, request.FILES or None)
@@ -331,6 +340,8 @@ class LintFindingAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Acknowledge selected warnings (give the reason above)", permissions=["acknowledge"])
     def acknowledge_warnings(self, request, queryset):
+        from migrations_log import services
+
         for finding in queryset:
             try:
                 services.acknowledge(finding_id=finding.pk, user=request.user, reason=request.POST.get("reason", ""))
@@ -396,6 +407,8 @@ class MigrationRunAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Verify selected staging runs", permissions=["verify"])
     def verify_runs(self, request, queryset):
+        from migrations_log import services
+
         for run in queryset.filter(status=RunStatus.APPLIED):
             try:
                 services.verify_run(run_id=run.pk, user=request.user)

@@ -6,9 +6,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from monitoring import pages, services
 from monitoring.exceptions import EngineUnavailable, MonitoringRefused
 from monitoring.models import Alert, AlertEvent, AlertNotification, Metric, OnCall, ScrapeTarget, Silence, Threshold
+
+# Services, engines and pages are imported in the functions that use them: start-up stays light (issue 19).
 
 OPERATE_PERMISSION = "monitoring.operate_alert"
 
@@ -16,11 +17,13 @@ OPERATE_PERMISSION = "monitoring.operate_alert"
 class ServiceSaveMixin:
     """Saves go through the service (promtool first); a refusal shows its message and changes nothing."""
 
-    service = None
+    service = None  # the name of the services function that saves this model
 
     def save_model(self, request, obj, form, change):
-        type(self).service(**{self.model._meta.model_name if self.model is not ScrapeTarget else "target": obj},
-                           user=request.user)  # fmt: skip
+        from monitoring import services
+
+        field = self.model._meta.model_name if self.model is not ScrapeTarget else "target"
+        getattr(services, self.service)(**{field: obj}, user=request.user)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
@@ -32,15 +35,19 @@ class ServiceSaveMixin:
             return HttpResponseRedirect(request.get_full_path())
 
     def delete_queryset(self, request, queryset):
+        from monitoring import services
+
         services.delete_rows(queryset=queryset, user=request.user)
 
     def delete_model(self, request, obj):
+        from monitoring import services
+
         services.delete_rows(queryset=type(obj).objects.filter(pk=obj.pk), user=request.user)
 
 
 @admin.register(Metric)
 class MetricAdmin(ServiceSaveMixin, SimpleHistoryAdmin):
-    service = staticmethod(services.save_metric)
+    service = "save_metric"
     list_display = ["name", "key", "category", "unit", "per_slot", "window"]
     list_filter = ["category"]
     search_fields = ["key", "name"]
@@ -50,6 +57,8 @@ class MetricAdmin(ServiceSaveMixin, SimpleHistoryAdmin):
         description="Write the configuration and reload Prometheus and Alertmanager now", permissions=["change"]
     )
     def apply_configuration_now(self, request, queryset):
+        from monitoring import services
+
         if not request.user.has_perm("monitoring.change_metric"):
             raise PermissionDenied
         try:
@@ -60,14 +69,14 @@ class MetricAdmin(ServiceSaveMixin, SimpleHistoryAdmin):
 
 @admin.register(Threshold)
 class ThresholdAdmin(ServiceSaveMixin, SimpleHistoryAdmin):
-    service = staticmethod(services.save_threshold)
+    service = "save_threshold"
     list_display = ["metric", "environment", "warning", "critical", "for_seconds"]
     list_filter = ["environment", "metric__category"]
 
 
 @admin.register(ScrapeTarget)
 class ScrapeTargetAdmin(ServiceSaveMixin, SimpleHistoryAdmin):
-    service = staticmethod(services.save_target)
+    service = "save_target"
     list_display = ["environment", "kind", "address", "metrics_path", "slot", "enabled"]
     list_filter = ["environment", "kind", "enabled"]
 
@@ -77,6 +86,8 @@ class OnCallAdmin(SimpleHistoryAdmin):
     list_display = ["environment", "email"]
 
     def save_model(self, request, obj, form, change):
+        from monitoring import services
+
         services.save_oncall(oncall=obj, user=request.user)
 
 
@@ -147,11 +158,15 @@ class AlertAdmin(admin.ModelAdmin):
 
     @admin.action(description="Acknowledge", permissions=["operate"])
     def acknowledge(self, request, queryset):
+        from monitoring import services
+
         self._operate(request)
         done = sum(services.acknowledge(alert_id=a.pk, user=request.user) for a in queryset if a.status == "firing")
         self.message_user(request, f"{done} alert(s) acknowledged.")
 
     def _silence(self, request, queryset, hours):
+        from monitoring import services
+
         self._operate(request)
         reason = request.POST.get("silence_reason", "").strip()
         try:
@@ -179,6 +194,8 @@ class AlertAdmin(admin.ModelAdmin):
     @admin.action(description="Read Alertmanager's silences now (ones made outside the console too)",
                   permissions=["operate"])  # fmt: skip
     def read_silences(self, request, queryset):
+        from monitoring import services
+
         self._operate(request)
         services.request_silence_sync()
         self.message_user(request, "Reading Alertmanager's silences in the background; reload in a moment.")
@@ -190,6 +207,8 @@ class AlertAdmin(admin.ModelAdmin):
         ]
 
     def monitoring_page(self, request, key):
+        from monitoring import pages
+
         return pages.environment_page(request, key, admin_context=self.admin_site.each_context(request))
 
 
@@ -212,6 +231,8 @@ class SilenceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Expire in Alertmanager now", permissions=["operate"])
     def expire(self, request, queryset):
+        from monitoring import services
+
         if not self.has_operate_permission(request):
             raise PermissionDenied
         for row in queryset:
@@ -227,6 +248,8 @@ class SilenceAdmin(admin.ModelAdmin):
         permissions=["operate"],
     )
     def sync(self, request, queryset):
+        from monitoring import services
+
         if not self.has_operate_permission(request):
             raise PermissionDenied
         services.request_silence_sync()

@@ -12,5 +12,5 @@ class MonitoringConfig(AppConfig):
 
         register_section("monitoring", order=40, lines=alert_lines)
         register_panel("Monitoring", environment_panel)
-        # Registered by name in every process (web included), so core.tasks.enqueue finds them.
-        import monitoring.tasks  # noqa: F401
+        # monitoring.tasks is not imported here: core.tasks.enqueue loads the tasks modules on the first lookup
+        # of a name it does not know, as a worker does, and start-up stays light (tests/test_startup.py).

@@ -18,10 +18,17 @@
 - `slot_value(key, environment=, slot=, window_seconds=)`: a catalog metric of one slot over a window, as the
   deployment engine's triggers read it; None when Prometheus does not watch the environment, has no data, or
   cannot be reached, and the caller falls back to its own source (HAProxy).
+
+raise_alert, resolve_alert and active_alerts load monitoring.alerts (and through it incidents) on first use
+(module __getattr__), not when another app imports this module at start-up (tests/test_startup.py).
 """
 
-from monitoring.alerts import active_alerts, raise_alert, resolve_alert
+from typing import TYPE_CHECKING
+
 from monitoring.choices import AlertSeverity
+
+if TYPE_CHECKING:
+    from monitoring.alerts import active_alerts, raise_alert, resolve_alert
 
 
 def metric_query(key: str, *, environment: str, slot: str | None = None, window: str | None = None) -> str:
@@ -79,3 +86,11 @@ __all__ = [
     "slot_value",
     "watches",
 ]
+
+
+def __getattr__(name):
+    if name in {"active_alerts", "raise_alert", "resolve_alert"}:
+        from monitoring import alerts
+
+        return getattr(alerts, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

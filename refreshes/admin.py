@@ -16,11 +16,12 @@ from core.confirm import Confirmation, confirm
 from core.formatting import human_duration
 from core.imports import ImportPermissionMixin
 from environments.public import Environment, EnvironmentKey, register_panel
-from refreshes import services
-from refreshes.choices import RunKind, RunStatus, SourceKind, Strategy
+from refreshes.choices import CHANGE_RULE_PERMISSION, RunKind, RunStatus, SourceKind, Strategy
 from refreshes.exceptions import RefreshError
 from refreshes.models import DataTarget, MaskingRule, RefreshRun, RefreshStep, RunEvent
 from refreshes.resources import MaskingRuleResource
+
+# Services, engines and pages are imported in the functions that use them: start-up stays light (issue 19).
 
 _STATUS_TONE = {RunStatus.SUCCEEDED: "ops-ok", RunStatus.FAILED: "ops-bad", RunStatus.CANCELLED: "ops-warn"}
 
@@ -58,7 +59,7 @@ class DataTargetAdmin(SimpleHistoryAdmin):
 @admin.register(MaskingRule)
 class MaskingRuleAdmin(ImportPermissionMixin, ImportExportModelAdmin, SimpleHistoryAdmin):
     resource_classes = [MaskingRuleResource]
-    import_permissions = (services.CHANGE_RULE_PERMISSION,)  # adding a rule is checked row by row
+    import_permissions = (CHANGE_RULE_PERMISSION,)  # adding a rule is checked row by row
     formats = [YAML, CSV]
     list_display = ["schema", "table", "column_label", "strategy", "params", "flag", "note"]
     list_display_links = ["table", "column_label"]
@@ -75,6 +76,8 @@ class MaskingRuleAdmin(ImportPermissionMixin, ImportExportModelAdmin, SimpleHist
 
     def save_model(self, request, obj, form, change):
         # The form has validated; the service checks the permission and records who, as an import does.
+        from refreshes import services
+
         services.save_masking_rule(rule=obj, actor=request.user)
 
     @admin.display(description="Column", ordering="column")
@@ -96,6 +99,8 @@ class MaskingRuleAdmin(ImportPermissionMixin, ImportExportModelAdmin, SimpleHist
 
     def check_schema_view(self, request):
         """Compare the rules with production's schema now (read-only, one information_schema query)."""
+        from refreshes import services
+
         context = {**self.admin_site.each_context(request), "title": "Masking rules against production's schema"}
         try:
             context["check"] = services.check_rules_against_production()
@@ -105,6 +110,8 @@ class MaskingRuleAdmin(ImportPermissionMixin, ImportExportModelAdmin, SimpleHist
 
     def preview_view(self, request):
         """Rows of the last masked copy: after masking only, the console never shows production rows."""
+        from refreshes import services
+
         staging = Environment.objects.filter(key=EnvironmentKey.STAGING).first()
         run = services.latest_runs([staging.pk], status=RunStatus.SUCCEEDED).get(staging.pk) if staging else None
         table = request.GET.get("table", "")
@@ -247,6 +254,8 @@ class RefreshRunAdmin(admin.ModelAdmin):
 
     def start_view(self, request, kind):
         """'Refresh staging now' and 'Reset dev now': POST only, enqueued on commit, never waits for the work."""
+        from refreshes import services
+
         changelist = reverse("admin:refreshes_refreshrun_changelist")
         if request.method != "POST" or kind not in RunKind.values:
             return HttpResponseRedirect(changelist)
@@ -284,6 +293,8 @@ class RefreshRunAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel selected runs", permissions=["change"])
     def cancel_runs(self, request, queryset):
+        from refreshes import services
+
         for run in queryset.filter(status__in=[RunStatus.PENDING, RunStatus.RUNNING]):
             with transaction.atomic():
                 services.cancel_run(run_id=run.pk, actor=request.user.get_username())
@@ -291,6 +302,8 @@ class RefreshRunAdmin(admin.ModelAdmin):
 
     @admin.action(description="Resume selected runs (after a worker crash)", permissions=["change"])
     def resume_runs(self, request, queryset):
+        from refreshes import services
+
         for run in queryset:
             try:
                 services.resume_run(run_id=run.pk)

@@ -61,3 +61,8 @@ STEPS = {
     RunKind.STAGING_REFRESH: ["preflight", "copy", "mask", "verify", "load", "cleanup"],
     RunKind.DEV_RESET: ["preflight", "build", "load", "cleanup"],
 }
+
+
+# Saving a masking rule, from the admin form or an import (services.save_masking_rule checks them).
+ADD_RULE_PERMISSION = "refreshes.add_maskingrule"
+CHANGE_RULE_PERMISSION = "refreshes.change_maskingrule"

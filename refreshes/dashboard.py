@@ -3,7 +3,6 @@ from django.utils import timezone
 
 from core.dashboard import CardLine
 from environments.public import age_text
-from refreshes import services
 from refreshes.choices import RunStatus
 
 
@@ -20,6 +19,8 @@ def data_age(environment, run, now):
 
 
 def data_lines(environments):
+    from refreshes import services
+
     environments = list(environments)
     ids = [e.pk for e in environments if e.data_max_age is not None]
     latest = services.latest_runs(ids, status=RunStatus.SUCCEEDED) if ids else {}

@@ -13,7 +13,6 @@ import json
 from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
 
-from refreshes import services
 from refreshes.exceptions import RefreshError
 from refreshes.models import MaskingRule
 from refreshes.rules import split_table
@@ -106,6 +105,8 @@ class MaskingRuleResource(resources.ModelResource):
         return super().import_data(dataset, **kwargs)
 
     def save_instance(self, instance, is_create, row, **kwargs):
+        from refreshes import services
+
         try:
             services.save_masking_rule(rule=instance, actor=kwargs.get("user"), reason="import")
         except RefreshError as exc:

@@ -18,7 +18,7 @@ from core.tasks import signature
 from environments.public import EmailMode, Environment, EnvironmentKey
 from migrations_log.public import replay_live_migrations
 from refreshes import conf, devseed, masking, pg, verify
-from refreshes.choices import STEPS, RunKind, RunStatus, StepStatus
+from refreshes.choices import ADD_RULE_PERMISSION, CHANGE_RULE_PERMISSION, STEPS, RunKind, RunStatus, StepStatus
 from refreshes.drivers import get_source
 from refreshes.exceptions import FailClosed, NotAllowed, RefreshError
 from refreshes.models import DataTarget, MaskingRule, RefreshRun, RefreshStep
@@ -97,9 +97,6 @@ def make_sample_commerce(*, dsn: str, customers: int) -> dict:
 
 
 # --- Masking rules ---------------------------------------------------------------------------------
-
-ADD_RULE_PERMISSION = "refreshes.add_maskingrule"
-CHANGE_RULE_PERMISSION = "refreshes.change_maskingrule"
 
 
 def save_masking_rule(*, rule: MaskingRule, actor, reason: str = "") -> MaskingRule:

@@ -13,7 +13,6 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from core.admin_site import SecretPagesMixin
 from environments.public import Environment, register_panel
-from secrets_registry import alerting, policy, services
 from secrets_registry.choices import CheckStatus, RunStatus
 from secrets_registry.drivers.base import ManagerError
 from secrets_registry.exceptions import SecretsError
@@ -24,6 +23,8 @@ from secrets_registry.models import (
     SecretReference,
     ServiceAccount,
 )
+
+# Services, engines and pages are imported in the functions that use them: start-up stays light (issue 19).
 
 AUDIT_CSV_FIELDS = ["at", "actor_kind", "actor", "action", "secret_name", "version_id", "detail"]
 
@@ -108,6 +109,8 @@ class SecretReferenceAdmin(SecretPagesMixin, SimpleHistoryAdmin):
 
     @admin.action(description="Check now (exists, current version, replicated, due)", permissions=["check"])
     def check_now(self, request, queryset):
+        from secrets_registry import services
+
         try:
             report = services.check_secrets(references=queryset, user=request.user)
         except PermissionDenied as exc:
@@ -123,6 +126,8 @@ class SecretReferenceAdmin(SecretPagesMixin, SimpleHistoryAdmin):
             self._rotate(request, reference)
 
     def _rotate(self, request, reference):
+        from secrets_registry import services
+
         try:
             run = services.request_rotation(reference_id=reference.pk, user=request.user)
         except (SecretsError, PermissionDenied) as exc:
@@ -141,6 +146,8 @@ class SecretReferenceAdmin(SecretPagesMixin, SimpleHistoryAdmin):
         return environment
 
     def environment_view(self, request, key):
+        from secrets_registry import alerting
+
         if not self.has_view_permission(request):
             raise PermissionDenied
         environment = self._environment(key)
@@ -161,6 +168,8 @@ class SecretReferenceAdmin(SecretPagesMixin, SimpleHistoryAdmin):
         return TemplateResponse(request, "admin/secrets_registry/environment.html", context)
 
     def act_view(self, request, key):
+        from secrets_registry import services
+
         if request.method != "POST":
             raise PermissionDenied
         environment = self._environment(key)
@@ -190,6 +199,8 @@ class SecretReferenceAdmin(SecretPagesMixin, SimpleHistoryAdmin):
         return page
 
     def policy_view(self, request, key):
+        from secrets_registry import policy
+
         if not request.user.has_perm("secrets_registry.export_policy"):
             raise PermissionDenied
         document = policy.export(self._environment(key))
@@ -239,14 +250,20 @@ class RotationRunAdmin(admin.ModelAdmin):
 
     @admin.action(description="Approve (a second person; production)", permissions=["approve"])
     def approve(self, request, queryset):
+        from secrets_registry import services
+
         self._each(request, queryset, services.approve_rotation, "approved and queued")
 
     @admin.action(description="Reject", permissions=["approve"])
     def reject(self, request, queryset):
+        from secrets_registry import services
+
         self._each(request, queryset, services.reject_rotation, "rejected")
 
     @admin.action(description="Resume (after a worker died)", permissions=["rotate"])
     def resume(self, request, queryset):
+        from secrets_registry import services
+
         self._each(request, queryset, services.resume_rotation, "queued again")
 
 

@@ -18,6 +18,5 @@ class SecretsRegistryConfig(AppConfig):
 
         # The console's own webhook secrets are read from the manager when a reference rotates them.
         webhook_secrets.set_source(webhook_source.values)
-        # core.tasks.enqueue looks tasks up by name in Celery's registry: register ours in every process
-        # (web, beat, commands), not only in workers, which autodiscover them.
-        import secrets_registry.tasks  # noqa: F401
+        # secrets_registry.tasks is not imported here: core.tasks.enqueue loads the tasks modules on the first
+        # lookup of a name it does not know, as a worker does, and start-up stays light (tests/test_startup.py).

@@ -7,10 +7,10 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path, reverse
 
-from deployments import services as deployment_services
 from deployments.exceptions import DeploymentRefused
-from deployments.postdeploy import notify, services
 from deployments.postdeploy.models import JourneyRun, JourneyStep, ReleaseNotification, SyntheticJourney
+
+# Services, engines and pages are imported in the functions that use them: start-up stays light (issue 19).
 
 
 class JourneyStepInline(admin.TabularInline):
@@ -57,6 +57,8 @@ class ReleaseNotificationAdmin(admin.ModelAdmin):
 
 def has_operate_permission(modeladmin, request):
     """The "operate" admin-action permission: deployments.operate_deployment."""
+    from deployments import services as deployment_services
+
     return request.user.has_perm(deployment_services.OPERATE_PERMISSION)
 
 
@@ -65,6 +67,8 @@ def has_operate_permission(modeladmin, request):
 )
 def run_post_deploy_checks(modeladmin, request, queryset):
     """Enqueues a round per succeeded deployment; never waits on the storefront here."""
+    from deployments.postdeploy import notify, services
+
     if not has_operate_permission(modeladmin, request):
         raise PermissionDenied
     queued, skipped = [], []
@@ -99,6 +103,9 @@ def urls(modeladmin):
     view = modeladmin.admin_site.admin_view
 
     def keep(request, pk):
+        from deployments import services as deployment_services
+        from deployments.postdeploy import services
+
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not request.user.has_perm(deployment_services.OPERATE_PERMISSION):
@@ -112,6 +119,8 @@ def urls(modeladmin):
         return _back(pk)
 
     def error_logs(request, pk):
+        from deployments.postdeploy import services
+
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not request.user.has_perm("deployments.check_checklist"):
