@@ -37,6 +37,8 @@ def recent_release_filter(path):
         parameter_name = "release"
 
         def lookups(self, request, model_admin):
+            from migrations_log import services
+
             releases = list(services.releases_with_migrations()[:RECENT_RELEASES])
             chosen = _release_id(self.value())
             if chosen and chosen not in {r.pk for r in releases}:
@@ -222,6 +224,8 @@ class MigrationAdmin(SimpleHistoryAdmin):
         ] + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):
+        from migrations_log import services
+
         releases = services.releases_with_migrations()[:RECENT_RELEASES]
         return super().changelist_view(request, {"releases": releases, **(extra_context or {})})
 
