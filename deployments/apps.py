@@ -11,6 +11,9 @@ class DeploymentsConfig(AppConfig):
         from deployments.dashboard import deployment_lines
 
         gates.register()
+        from retention.public import register_rollup
+
+        register_rollup("deployments.MetricSample", "deployments.rollups.MetricSampleRollup")
         from deployments.postdeploy.services import on_rolled_back
         from deployments.signals import deployment_rolled_back
 
