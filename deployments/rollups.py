@@ -17,8 +17,15 @@ _HOUR = {
     "sqlite": "strftime('%%Y-%%m-%%d %%H:00:00', taken_at)",
 }
 
+# A subquery, not a WITH: Python's sqlite3 (before 3.12) reports no rowcount for a statement not starting INSERT.
 _SQL = """
-WITH s AS (
+INSERT INTO deployments_metricsamplehourly
+    (deployment_id, slot_id, hour, samples, requests, errors, p95_max, p95_avg, last_weight)
+SELECT deployment_id, slot_id, hour, COUNT(*),
+       SUM(CASE WHEN next_req IS NULL THEN 0 WHEN next_req >= req_tot THEN next_req - req_tot ELSE next_req END),
+       SUM(CASE WHEN next_5xx IS NULL THEN 0 WHEN next_5xx >= hrsp_5xx THEN next_5xx - hrsp_5xx ELSE next_5xx END),
+       MAX(p95_seconds), AVG(p95_seconds), MAX(last_weight)
+FROM (
     SELECT deployment_id, slot_id, taken_at, req_tot, hrsp_5xx, p95_seconds, {hour} AS hour,
            LEAD(req_tot) OVER w AS next_req, LEAD(hrsp_5xx) OVER w AS next_5xx,
            FIRST_VALUE(weight) OVER (PARTITION BY deployment_id, slot_id, {hour} ORDER BY taken_at DESC, id DESC)
@@ -26,14 +33,7 @@ WITH s AS (
     FROM deployments_metricsample
     WHERE taken_at >= %s AND taken_at < %s
     WINDOW w AS (PARTITION BY deployment_id, slot_id ORDER BY taken_at, id)
-)
-INSERT INTO deployments_metricsamplehourly
-    (deployment_id, slot_id, hour, samples, requests, errors, p95_max, p95_avg, last_weight)
-SELECT deployment_id, slot_id, hour, COUNT(*),
-       SUM(CASE WHEN next_req IS NULL THEN 0 WHEN next_req >= req_tot THEN next_req - req_tot ELSE next_req END),
-       SUM(CASE WHEN next_5xx IS NULL THEN 0 WHEN next_5xx >= hrsp_5xx THEN next_5xx - hrsp_5xx ELSE next_5xx END),
-       MAX(p95_seconds), AVG(p95_seconds), MAX(last_weight)
-FROM s
+) AS s
 WHERE taken_at < %s
 GROUP BY deployment_id, slot_id, hour
 ON CONFLICT (deployment_id, slot_id, hour) DO UPDATE SET
@@ -50,5 +50,7 @@ class MetricSampleRollup(HourlyRollup):
     def roll(self, start, end) -> int:
         sql = _SQL.format(hour=_HOUR[connection.vendor])
         with connection.cursor() as cursor:
-            cursor.execute(sql, [start, end + LOOK_AHEAD, end])
+            # As the ORM writes them (SQLite compares text: "…10:00:00" is not >= "…10:00:00+00:00")
+            bounds = [connection.ops.adapt_datetimefield_value(at) for at in (start, end + LOOK_AHEAD, end)]
+            cursor.execute(sql, bounds)
             return cursor.rowcount
