@@ -13,6 +13,8 @@ from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 
+from retention.rollups import ROLLUPS
+
 
 class RetentionPolicy(models.Model):
     table = models.CharField(max_length=100, unique=True, help_text='The model\'s label, e.g. "backups.RpoCheck".')
@@ -65,8 +67,6 @@ class RetentionPolicy(models.Model):
             self._clean_rollup()
 
     def _clean_rollup(self):
-        from retention.rollups import ROLLUPS
-
         if self.table not in ROLLUPS:
             known = ", ".join(ROLLUPS.kinds()) or "none"
             raise ValidationError({"rollup_keep_days": f"{self.table} has no hourly roll-up (tables with one: "
