@@ -20,6 +20,7 @@ from backups.models import (
     RestoreDrill,
     RestoreDrillEvent,
     RpoCheck,
+    RpoCheckHourly,
     ServiceTier,
 )
 from core.confirm import Confirmation, confirm
@@ -400,6 +401,18 @@ class RestoreDrillAdmin(ReadOnlyAdmin):
 class RpoCheckAdmin(ReadOnlyAdmin):
     list_display = ["checked_at", "database", "ok", "worst_case_loss", "last_archived_wal", "detail"]
     list_filter = ["ok", "database"]
+    list_select_related = ["database__environment"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+
+
+@admin.register(RpoCheckHourly)
+class RpoCheckHourlyAdmin(ReadOnlyAdmin):
+    """13 months of RPO history after the raw checks are pruned (retention)."""
+
+    list_display = ["hour", "database", "checks", "failed", "archiving_failing", "loss_unknown", "worst_case_loss",
+                    "unarchived_bytes"]  # fmt: skip
+    list_filter = ["database__environment", "database"]
     list_select_related = ["database__environment"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator

@@ -404,6 +404,32 @@ class RpoCheck(models.Model):
         return f"RPO {'ok' if self.ok else 'RED'} at {self.checked_at:%Y-%m-%d %H:%M:%S}"
 
 
+class RpoCheckHourly(models.Model):
+    """An hour of a database's RPO checks, kept after the raw checks are pruned (retention, issue 19).
+
+    What a recording rule would keep for a chart: how many checks, how many red, how many saw archiving
+    failing or could not know the loss, and the hour's worst loss and largest unarchived backlog.
+    """
+
+    database = models.ForeignKey(ProtectedDatabase, on_delete=models.CASCADE, related_name="rpo_hours")
+    hour = models.DateTimeField(help_text="The start of the hour (UTC).")
+    checks = models.PositiveIntegerField()
+    failed = models.PositiveIntegerField(help_text="Checks that were not ok.")
+    archiving_failing = models.PositiveIntegerField(help_text="Checks that saw archiving failing.")
+    loss_unknown = models.PositiveIntegerField(help_text="Checks that could not know the worst-case loss.")
+    worst_case_loss = models.DurationField(null=True, blank=True, help_text="The hour's largest worst-case loss.")
+    unarchived_bytes = models.BigIntegerField(help_text="The hour's largest unarchived backlog.")
+
+    class Meta:
+        ordering = ["-hour", "-id"]
+        verbose_name = "RPO check hour"
+        constraints = [models.UniqueConstraint(fields=["database", "hour"], name="rpo_check_hour_once")]
+        indexes = [models.Index(fields=["-hour", "-id"], name="rpo_check_hour_newest")]
+
+    def __str__(self):
+        return f"RPO {self.hour:%Y-%m-%d %H:00}: {self.failed}/{self.checks} red"
+
+
 class AssetBucket(models.Model):
     """§9 Files/Assets: an environment's bucket, whose settings a daily check reads through the S3 API."""
 

@@ -9,6 +9,10 @@ first, warming request, and the time is the median of the next three.
 
 First the pages issue 19 names, then a crawl of every registered model's changelist and one change page.
 Goal (issue 19): every page under 300 ms, with a number of queries that does not grow with the data.
+
+Last, when the year is to be dropped, the retention prune of its RPO checks is timed (rolled up to hourly, then
+deleted, a day per transaction) and the hourly list it filled is measured. A year scaled down spans days, not
+months: below 60 days of checks, the prune keeps 1 raw day instead of 30 so that it has something to roll up.
 """
 
 import math
@@ -161,6 +165,35 @@ def _superuser():
     return user
 
 
+def prune_rpo_checks():
+    """Time retention's prune of the RPO checks (roll-up first); its result line, and the pages it filled."""
+    from datetime import timedelta
+
+    from django.contrib import admin
+    from django.db.models import Max, Min
+    from django.urls import reverse
+
+    from backups.models import RpoCheck, RpoCheckHourly
+    from retention.models import RetentionPolicy
+    from retention.services import prune
+
+    policy = RetentionPolicy.objects.get(table="backups.RpoCheck")
+    span = RpoCheck.objects.aggregate(span=Max("checked_at") - Min("checked_at"))["span"] or timedelta(0)
+    if span < timedelta(days=60):
+        RetentionPolicy.objects.filter(pk=policy.pk).update(keep_days=1)
+    started = time.perf_counter()
+    run = prune(policy_id=policy.pk, started_by="bench")
+    seconds = time.perf_counter() - started
+    line = (f"retention prune of the year's RPO checks (keeping {1 if span < timedelta(days=60) else policy.keep_days}"
+            f" raw days): {run.removed:,} removed, {run.rolled_up:,} hourly rows rolled up in {run.batches} "
+            f"transactions, {seconds:.1f} s")  # fmt: skip
+    hourly = reverse("admin:backups_rpocheckhourly_changelist")
+    per_page = admin.site._registry[RpoCheckHourly].list_per_page
+    deep = max(1, math.ceil(RpoCheckHourly.objects.count() / per_page) // 2)
+    return line, [("RPO check hours list, after the prune", hourly),
+                  (f"RPO check hours list, page {deep}", f"{hourly}?p={deep}")]  # fmt: skip
+
+
 def run():
     from django.test import Client, override_settings
 
@@ -189,6 +222,15 @@ def run():
                         continue
                     mark = f"  over {SLOW_MS} ms" if ms > SLOW_MS else ""
                     lines.append(f"  {ms:>6.0f}ms  {queries:>4} q.  {label}  {url}{mark}")
+            if os.environ.get("BENCH_KEEP_YEAR") != "1":  # the prune empties the kept year's raw checks
+                line, pages = prune_rpo_checks()
+                lines.append(line)
+                for label, url in pages:
+                    status, ms, queries = _measure(client, url)
+                    results.append((label, status, ms, queries))
+                    shown = f"{ms:>6.0f}ms" if ms is not None else f"HTTP {status}"
+                    mark = f"  over {SLOW_MS} ms" if ms is not None and ms > SLOW_MS else ""
+                    lines.append(f"  {shown:>8}  {queries:>4} q.  {label}  {url}{mark}")
             timed = [r for r in results if r[2] is not None]
             slow = [r for r in timed if r[2] > SLOW_MS]
             failed = [r for r in results if r[2] is None]

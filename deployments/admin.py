@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.confirm import Confirmation, confirm, refused
+from core.paginators import EstimatedCountPaginator
 from deployments.choices import ACTIVE, Actor, ChecklistPhase, DeploymentStatus, SlotRole, StepStatus
 from deployments.exceptions import DeploymentRefused
 from deployments.models import (
@@ -21,6 +22,7 @@ from deployments.models import (
     Deployment,
     DeploymentPolicy,
     DeploymentStep,
+    MetricSampleHourly,
     Release,
     RollbackTrigger,
     Slot,
@@ -706,3 +708,29 @@ class DeploymentAdmin(admin.ModelAdmin):
         if self._act(request, lambda: services.check_item(deployment_id=pk, item_key=key, user=request.user)):
             self.message_user(request, "Checked.", messages.SUCCESS)
         return redirect(reverse("admin:deployments_deployment_change", args=[pk]))
+
+
+@admin.register(MetricSampleHourly)
+class MetricSampleHourlyAdmin(admin.ModelAdmin):
+    """13 months of a deployment's load-balancer figures, hour by hour, after the raw samples are pruned."""
+
+    list_display = ["hour", "deployment", "slot", "samples", "requests", "errors", "error_rate_shown", "p95_max",
+                    "p95_avg", "last_weight"]  # fmt: skip
+    list_filter = ["deployment__environment", "slot__color"]
+    list_select_related = ["deployment__release", "deployment__environment", "slot__environment"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+
+    @admin.display(description="5xx %")
+    def error_rate_shown(self, obj):
+        rate = obj.error_rate
+        return "—" if rate is None else f"{rate:.2f}"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -11,6 +11,9 @@ class DeploymentsConfig(AppConfig):
         from deployments.dashboard import deployment_lines
 
         gates.register()
+        from retention.public import register_rollup
+
+        register_rollup("deployments.MetricSample", "deployments.rollups.MetricSampleRollup")
         from deployments.signals import deployment_rolled_back
 
         deployment_rolled_back.connect(_resolve_journey_alerts, dispatch_uid="postdeploy.resolve_journey_alerts")

@@ -470,6 +470,39 @@ class MetricSample(models.Model):
         return f"{self.slot} at {self.taken_at:%H:%M:%S}: {self.req_tot} requests, {self.hrsp_5xx} 5xx"
 
 
+class MetricSampleHourly(models.Model):
+    """An hour of a slot's load-balancer samples during a deployment, kept after the raw samples are pruned.
+
+    Requests and 5xx are the counters' increase over the hour (deltas between consecutive samples, across
+    reloads, as window_rate counts them), so an error rate is errors / requests; p95 is the hour's worst and mean.
+    """
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="sample_hours")
+    slot = models.ForeignKey(Slot, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField(help_text="The start of the hour (UTC).")
+    samples = models.PositiveIntegerField()
+    requests = models.BigIntegerField(help_text="Requests counted from this hour's samples to the next one.")
+    errors = models.BigIntegerField(help_text="5xx responses over the same spans.")
+    p95_max = models.FloatField(null=True, blank=True)
+    p95_avg = models.FloatField(null=True, blank=True)
+    last_weight = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The weight of the hour's last sample."
+    )
+
+    class Meta:
+        ordering = ["-hour", "-id"]
+        verbose_name = "metric sample hour"
+        constraints = [models.UniqueConstraint(fields=["deployment", "slot", "hour"], name="metric_sample_hour_once")]
+        indexes = [models.Index(fields=["-hour", "-id"], name="metric_sample_hour_newest")]
+
+    def __str__(self):
+        return f"{self.slot} {self.hour:%Y-%m-%d %H:00}: {self.requests} requests, {self.errors} 5xx"
+
+    @property
+    def error_rate(self):
+        return 100.0 * self.errors / self.requests if self.requests else None
+
+
 class ReleaseCommit(models.Model):
     """A commit a release carries, as the git hook's push event described it; lead time starts at `committed_at`."""
 

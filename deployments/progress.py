@@ -162,10 +162,12 @@ def traffic_split(deployment):
 
 
 def series(deployment):
-    """Error rate (%) between consecutive samples of the new slot, and its p95 (s), over time."""
+    """Error rate (%) between consecutive samples of the new slot, and its p95 (s), over time.
+
+    A deployment older than the raw samples' retention (30 days) is drawn from its hourly roll-ups instead."""
     samples = [s for s in deployment.samples.all() if s.slot_id == deployment.to_slot_id]
     if not samples:
-        return []
+        return hourly_series(deployment)
     start = samples[0].taken_at
     points = []
     for previous, current in zip(samples, samples[1:], strict=False):
@@ -178,6 +180,15 @@ def series(deployment):
             )
         )
     return points
+
+
+def hourly_series(deployment):
+    """The new slot's hours once its samples are pruned: each hour's error rate, and its worst p95."""
+    hours = list(deployment.sample_hours.filter(slot_id=deployment.to_slot_id).order_by("hour"))
+    if not hours:
+        return []
+    start = hours[0].hour
+    return [ChartPoint(seconds=(h.hour - start).total_seconds(), error_rate=h.error_rate, p95=h.p95_max) for h in hours]
 
 
 def thresholds(deployment):

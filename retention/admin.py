@@ -7,7 +7,7 @@ from retention.models import PruneRun, RetentionPolicy
 
 @admin.register(RetentionPolicy)
 class RetentionPolicyAdmin(admin.ModelAdmin):
-    list_display = ("table", "time_field", "keep_days", "batch_size", "enabled", "note")
+    list_display = ("table", "time_field", "keep_days", "rollup_keep_days", "batch_size", "enabled", "note")
     list_editable = ()
     actions = ["prune_now"]
 
@@ -26,7 +26,8 @@ class RetentionPolicyAdmin(admin.ModelAdmin):
 
 @admin.register(PruneRun)
 class PruneRunAdmin(admin.ModelAdmin):
-    list_display = ("started_at", "table", "removed", "batches", "cutoff", "status", "finished_at", "started_by")
+    list_display = ("started_at", "table", "removed", "rolled_up", "rollups_removed", "batches", "cutoff", "status",
+                    "finished_at", "started_by")  # fmt: skip
     list_filter = ("status", "table")
     show_full_result_count = False
 

@@ -1,3 +1,5 @@
-"""The retention app's front door: nothing is exported yet (it reaches other apps' tables by model label)."""
+"""The retention app's front door: apps register the hourly roll-up of a table they own here (in their ready())."""
 
-__all__ = []
+from retention.rollups import HourlyRollup, register_rollup
+
+__all__ = ["HourlyRollup", "register_rollup"]

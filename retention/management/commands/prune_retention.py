@@ -25,5 +25,7 @@ class Command(BaseCommand):
             if run is None:
                 self.stdout.write(f"{policy.table}: kept (no retention period)")
             else:
-                self.stdout.write(f"{policy.table}: {run.removed} rows before {run.cutoff:%Y-%m-%d %H:%M} removed "
-                                  f"({run.status})")  # fmt: skip
+                rolled = (f", {run.rolled_up} hourly rows rolled up, {run.rollups_removed} past their period removed"
+                          if policy.rolls_up else "")  # fmt: skip
+                self.stdout.write(f"{policy.table}: {run.removed} rows before {run.cutoff:%Y-%m-%d %H:%M} removed"
+                                  f"{rolled} ({run.status})")  # fmt: skip
