@@ -389,18 +389,13 @@ class Year:
         return rows
 
     def migration_spans(self):
-        from migrations_log.models import REGISTRATION_NUMBERS, MigrationSpan
+        from migrations_log.models import MigrationSpan
 
         # Nothing is ever removed from a directory here: one open span per migration, from its release's number.
         rows = fill(
             MigrationSpan,
             {"migration": "m.id", "first_seq": "s.seq"},
             "FROM migrations_log_migration m JOIN migrations_log_migrationset s ON s.release_id = m.release_id",
-        )
-        # The next registration (one by hand, on the kept year) numbers after the loaded ones.
-        scalar(
-            "SELECT setval(%s, (SELECT coalesce(max(seq), 0) + 1 FROM migrations_log_migrationset), false)",
-            [REGISTRATION_NUMBERS],
         )
         return rows
 

@@ -112,11 +112,20 @@ class Migration(models.Model):
         return f"{self.identifier}.sql"
 
 
-# Registrations are numbered across all releases by this PostgreSQL sequence (created by migration 0006): a
-# number is never handed out twice, even after a release's set is deleted or a registration rolls back.
-REGISTRATION_NUMBERS = "migrations_log_registration_number"
 # Held until the registering transaction ends: two registrations must not diff against the same latest set.
 _REGISTRATION_LOCK = "migrations_log.migration_set"
+
+
+def _next_registration_number():
+    """One past every number a set or a span holds: a deleted release's number is never reused by a span."""
+    from django.db.models import Max
+
+    used = [
+        MigrationSet.objects.aggregate(n=Max("seq"))["n"],
+        MigrationSpan.objects.aggregate(n=Max("first_seq"))["n"],
+        MigrationSpan.objects.aggregate(n=Max("last_seq"))["n"],
+    ]
+    return max((n for n in used if n is not None), default=0) + 1
 
 
 class MigrationSet(models.Model):
@@ -143,10 +152,10 @@ class MigrationSet(models.Model):
         number, a removed one closes its span at the number before, an unchanged one costs nothing."""
         wanted = {getattr(m, "pk", m) for m in migrations}
         with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [_REGISTRATION_LOCK])
-                cursor.execute("SELECT nextval(%s)", [REGISTRATION_NUMBERS])
-                (seq,) = cursor.fetchone()
+            if connection.vendor == "postgresql":  # SQLite (make run) serialises writers by itself
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [_REGISTRATION_LOCK])
+            seq = _next_registration_number()
             still_open = set(MigrationSpan.objects.filter(last_seq__isnull=True).values_list("migration_id", flat=True))
             MigrationSpan.objects.filter(last_seq__isnull=True, migration_id__in=still_open - wanted).update(
                 last_seq=seq - 1

@@ -1,8 +1,6 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-SEQUENCE = "migrations_log_registration_number"
-
 
 class Migration(migrations.Migration):
     """Release migration sets as spans of registration numbers (issue 19); 0007 converts, 0008 drops the copies."""
@@ -21,7 +19,6 @@ class Migration(migrations.Migration):
                 on_delete=django.db.models.deletion.CASCADE, related_name="+", to="deployments.release"
             ),
         ),
-        migrations.RunSQL(f"CREATE SEQUENCE {SEQUENCE} AS bigint", f"DROP SEQUENCE {SEQUENCE}"),
         migrations.CreateModel(
             name="MigrationSet",
             fields=[

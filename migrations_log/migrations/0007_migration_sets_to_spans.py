@@ -5,7 +5,6 @@ from django.db import migrations
 
 from migrations_log.spans import spans_from_sets
 
-SEQUENCE = "migrations_log_registration_number"
 BATCH = 5000
 
 
@@ -27,9 +26,6 @@ def to_spans(apps, schema_editor):
     MigrationSpan.objects.bulk_create(
         (MigrationSpan(migration_id=m, first_seq=first, last_seq=last) for m, first, last in spans), batch_size=BATCH
     )
-    if numbered:
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute("SELECT setval(%s, %s)", [SEQUENCE, numbered[-1][1]])
 
 
 def to_rows(apps, schema_editor):
