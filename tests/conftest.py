@@ -29,6 +29,16 @@ def pytest_configure(config):
             returncode=2,
         )
     _flush_by_delete()
+    _fast_password_hashing()
+
+
+def _fast_password_hashing():
+    """Hash the tests' passwords with MD5: PBKDF2 at full strength costs ~0.3 s per user made, and no test is about
+    hashing. Django's own hashers stay listed after it, so a password a subprocess (ensure_admin) set still checks.
+    """
+    from django.conf import global_settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *global_settings.PASSWORD_HASHERS]
 
 
 KEPT_BY_FLUSH = {"django_content_type", "auth_permission"}
@@ -57,6 +67,18 @@ def _flush_by_delete():
 
     truncate = DatabaseOperations.sql_flush
     DatabaseOperations.sql_flush = sql_flush
+
+    # After the DELETE flush, post_migrate would re-create the content types and permissions: they were kept, so it only
+    # reads them all again (~1 s per transactional test). The project has no post_migrate receiver of its own.
+    from django.core.management.commands.flush import Command as Flush
+
+    def handle(self, **options):
+        if not options.get("reset_sequences", True):  # the DELETE flush above; TRUNCATE needs post_migrate after it
+            options["inhibit_post_migrate"] = True
+        return flush_handle(self, **options)
+
+    flush_handle = Flush.handle
+    Flush.handle = handle
 
 
 def wait_until(predicate, *, timeout=30.0, interval=0.05, what="condition"):
@@ -121,8 +143,77 @@ def env():
     return lambda key: Environment.objects.get(key=key)
 
 
+SHARED_SEEDING = pytest.StashKey[set]()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Note the modules whose rolled-back database tests all take `seeded`: they seed once (see `_module_seeding`)."""
+    modules = {}
+    for item in items:
+        modules.setdefault(item.module.__name__ if hasattr(item, "module") else item.nodeid, []).append(item)
+    shared = set()
+    for name, module_items in modules.items():
+        seeding = [item for item in module_items if "_module_seeding" in item.fixturenames]
+        if len(seeding) < 2 or any(_commits(item) for item in seeding):
+            continue
+        if any(_module_database_fixture(item) for item in module_items):
+            continue
+        # Committing tests run after the others (pytest-django orders them so), when the module's seeding is gone.
+        if all(item in seeding for item in module_items if _uses_db(item) and not _commits(item)):
+            shared.add(name)
+    config.stash[SHARED_SEEDING] = shared
+
+
+def _uses_db(item):
+    return "db" in item.fixturenames or item.get_closest_marker("django_db") is not None
+
+
+def _commits(item):
+    marker = item.get_closest_marker("django_db")
+    transaction = marker is not None and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences"))
+    return bool(transaction) or "transactional_db" in item.fixturenames or "live_server" in item.fixturenames
+
+
+OURS_OR_PYTEST_DJANGOS = {"_module_seeding", "_django_setup_unittest"}
+
+
+def _module_database_fixture(item):
+    """A module's own seeded world (seeded_module, world...): its tests are not ours to seed."""
+    definitions = item._fixtureinfo.name2fixturedefs
+    return any(
+        definition.scope in ("module", "class", "package") and "django_db_blocker" in definition.argnames
+        for name in item.fixturenames
+        if name not in OURS_OR_PYTEST_DJANGOS
+        for definition in definitions.get(name) or ()
+    )
+
+
+@pytest.fixture(scope="module")
+def _module_seeding(request):
+    """Every app's seeds once for a module whose rolled-back database tests all take `seeded`; else None.
+
+    seed_all costs ~2 s (3,000 queries) and 360 tests take it: seeding per module instead of per test saves
+    minutes. Each test still starts from exactly the seeded state: it runs in a savepoint (pytest-django's
+    `db`) inside this module's transaction, rolled back at the test's end, and this one at the module's end.
+    """
+    if request.module.__name__ not in request.config.stash.get(SHARED_SEEDING, set()):
+        yield None
+        return
+    from django.db import transaction
+
+    from core.seeding import seed_all
+
+    request.getfixturevalue("django_db_setup")
+    with request.getfixturevalue("django_db_blocker").unblock(), transaction.atomic():
+        yield seed_all()
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def seeded(db):
+def seeded(_module_seeding, db):
+    """Every app's seeds: once for the module when it can share them (`_module_seeding`), else for this test."""
+    if _module_seeding is not None:
+        return _module_seeding
     from core.seeding import seed_all
 
     return seed_all()
