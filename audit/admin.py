@@ -8,6 +8,7 @@ from django.http import StreamingHttpResponse
 from django.urls import path
 
 from audit.models import AuditEntry
+from core.admin_readonly import ReadOnlyAdminMixin
 
 CSV_FIELDS = ["at", "actor_label", "via", "token_prefix", "session", "ip", "content_type", "object_id",
               "object_repr", "action", "changes"]  # fmt: skip
@@ -46,7 +47,8 @@ def csv_rows(queryset):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    # Read-only for everyone, superusers included: the log is written by audit.recorder only.
     list_display = ["at", "actor_label", "via", "action", "content_type", "object_repr", "ip", "token_prefix"]
     list_filter = ["via", ActionKindFilter, ("at", admin.DateFieldListFilter), "content_type"]
     search_fields = ["actor_label", "object_repr", "object_id", "ip", "token_prefix", "via", "action"]
@@ -55,16 +57,6 @@ class AuditEntryAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in AuditEntry._meta.fields]
     change_list_template = "admin/audit/auditentry/change_list.html"
     actions = None
-
-    # Read-only for everyone, superusers included: the log is written by audit.recorder only.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         wrap = self.admin_site.admin_view

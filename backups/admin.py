@@ -23,6 +23,7 @@ from backups.models import (
     RpoCheckHourly,
     ServiceTier,
 )
+from core.admin_readonly import ReadOnlyAdminMixin
 from core.confirm import Confirmation, confirm
 from core.paginators import EstimatedCountPaginator
 
@@ -357,15 +358,8 @@ def _parse_time(text):
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass
 
 
 class RunEventInline(admin.TabularInline):

@@ -9,20 +9,12 @@ from django.contrib import admin
 from django_celery_results import admin as results_admin  # registers its admin first, so we can replace it
 from django_celery_results.models import GroupResult, TaskResult
 
+from core.admin_readonly import ReadOnlyAdminMixin
 from core.paginators import EstimatedCountPaginator
 
 
-class ReadOnly:
+class ReadOnly(ReadOnlyAdminMixin):
     """Celery writes its results; people read them (issue 18: no "Add" or "Change" on a task's result)."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ReadOnlyGroupResultAdmin(ReadOnly, results_admin.GroupResultAdmin):

@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin_readonly import ReadOnlyAdminMixin
 from core.confirm import Confirmation, confirm, refused
 from core.paginators import EstimatedCountPaginator
 from deployments.choices import ACTIVE, Actor, ChecklistPhase, DeploymentStatus, SlotRole, StepStatus
@@ -711,7 +712,7 @@ class DeploymentAdmin(admin.ModelAdmin):
 
 
 @admin.register(MetricSampleHourly)
-class MetricSampleHourlyAdmin(admin.ModelAdmin):
+class MetricSampleHourlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """13 months of a deployment's load-balancer figures, hour by hour, after the raw samples are pruned."""
 
     list_display = ["hour", "deployment", "slot", "samples", "requests", "errors", "error_rate_shown", "p95_max",
@@ -725,12 +726,3 @@ class MetricSampleHourlyAdmin(admin.ModelAdmin):
     def error_rate_shown(self, obj):
         rate = obj.error_rate
         return "—" if rate is None else f"{rate:.2f}"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

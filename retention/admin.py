@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 
+from core.admin_readonly import ReadOnlyAdminMixin
 from retention import services
 from retention.models import PruneRun, RetentionPolicy
 
@@ -25,17 +26,8 @@ class RetentionPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(PruneRun)
-class PruneRunAdmin(admin.ModelAdmin):
+class PruneRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("started_at", "table", "removed", "rolled_up", "rollups_removed", "batches", "cutoff", "status",
                     "finished_at", "started_by")  # fmt: skip
     list_filter = ("status", "table")
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

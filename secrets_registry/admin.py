@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin_readonly import ReadOnlyAdminMixin
 from core.admin_site import SecretPagesMixin
 from environments.public import Environment, register_panel
 from secrets_registry.choices import CheckStatus, RunStatus
@@ -268,21 +269,12 @@ class RotationRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(AccessAudit)
-class AccessAuditAdmin(admin.ModelAdmin):
+class AccessAuditAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["at", "actor_kind", "actor", "action", "secret_name", "version_id", "detail"]
     list_filter = ["action", "actor_kind", "reference__environment"]
     search_fields = ["secret_name", "actor", "version_id", "detail"]
     date_hierarchy = "at"
     actions = ["export_csv"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Export selected rows as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
