@@ -152,7 +152,8 @@ def test_deployment__histogram_p95_4s_while_average_1s__pauses_on_the_true_p95(p
                                             f" / rate(http_request_duration_seconds_count{{{window})"),
             timeout=20, what="the slow slot's average",
         )  # fmt: skip
-        assert average == pytest.approx(1.0, abs=0.05)
+        # About 1 s: a 5 s window cuts the storefront's 4-fast-1-slow cycle anywhere (1.07 s seen in CI).
+        assert average == pytest.approx(1.0, abs=0.2)
 
         deployment = _shifting(production, to="blue")
         _set_weights(deployment)
