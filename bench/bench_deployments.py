@@ -71,6 +71,17 @@ def _one_run(workdir):
 SWITCH_BACK_GOAL = 10.0
 
 
+def _deleted(queryset):
+    """True once `queryset` is deleted; False while a worker is still adding rows that point at it."""
+    from django.db import IntegrityError
+
+    try:
+        queryset.delete()
+    except IntegrityError:
+        return False
+    return True
+
+
 def _switch_back_runs(workdir):
     """RUNS switch backs on one rig: each deploys a release to success, then times the switch back."""
     from deployments import services
@@ -93,7 +104,9 @@ def _switch_back_runs(workdir):
             # Every executed rollback's incident is opened by the worker: let it land before clearing.
             wait_until(lambda: not Deployment.objects.filter(executed_at__isnull=False, incident__isnull=True).exists(),
                        timeout=60, what="the incidents of earlier rollbacks")  # fmt: skip
-            Incident.objects.filter(deployment__isnull=False).delete()
+            # Its notifications are written by the worker too, a moment later: clear once none is being added.
+            wait_until(lambda: _deleted(Incident.objects.filter(deployment__isnull=False)), timeout=60,
+                       what="the earlier incidents to be cleared")  # fmt: skip
             Deployment.objects.all().delete()
             Slot.objects.all().delete()
             Release.objects.all().delete()
