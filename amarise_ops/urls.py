@@ -4,6 +4,9 @@ from django.views.generic import RedirectView
 
 from core.views import healthz
 
+# The admin's modules load here, with the first page, not in every command (core.apps.OpsAdminConfig).
+admin.autodiscover()
+
 # A refused page is the console's, saying which permission is missing and how to get back.
 handler403 = "core.refusals.permission_denied"
 

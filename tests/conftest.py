@@ -30,6 +30,15 @@ def pytest_configure(config):
         )
     _flush_by_delete()
     _fast_password_hashing()
+    _discover_admin()
+
+
+def _discover_admin():
+    """The admin's modules load with the URLconf (core.apps.OpsAdminConfig). Tests that read `admin.site` without
+    a request first (the generic permission and form checks) see every ModelAdmin, as a web process does."""
+    from django.contrib import admin
+
+    admin.autodiscover()
 
 
 def _fast_password_hashing():

@@ -8,6 +8,9 @@ import sys
 from tests.conftest import ROOT
 
 HEAVY = ["faker", "pglast", "requests", "boto3", "botocore", "hypothesis", "playwright", "redis"]
+# Beat's CrontabSchedule.timezone lists and opens ~600 time zones only when its choices are first read
+# (core/lazy_timezones.py); import-export comes with the admin's modules, when the URLconf loads.
+THIRD_PARTY_ON_USE = ["timezone_field.backends.zoneinfo", "import_export.admin", "tablib"]
 
 # The console's own modules that only an action, a page, a task or a signal needs: the admin, the dashboards,
 # the apps' ready() and the front doors (<app>.public) import them where they are used (issue 19).
@@ -56,6 +59,11 @@ def test_django_setup__imports_none_of_the_heavy_libraries():
     assert _imported_by_setup(HEAVY) == []
 
 
+def test_django_setup__defers_what_only_a_page_or_a_field_s_choices_need():
+    # Given a fresh interpreter, When Django sets up, Then the time zone list and import-export are not loaded yet
+    assert _imported_by_setup(THIRD_PARTY_ON_USE) == []
+
+
 def test_django_setup__imports_no_service_only_an_action_needs():
     # Given a fresh interpreter, When Django sets up (admin autodiscovery and every app's ready() included)
     # Then none of the services, engines and tasks modules was imported: they load on first use
@@ -88,3 +96,49 @@ def test_celery_app__registers_every_apps_tasks_without_start_up_importing_them(
         "backups", "core", "deployments", "environments", "flags", "incidents", "monitoring", "postdeploy",
         "refreshes", "retention", "secrets_registry",
     ]  # fmt: skip
+
+
+def test_django_setup__leaves_the_admin_modules_to_the_urlconf():
+    # Given a fresh interpreter, as a command or a Celery worker starts
+    # When Django sets up, Then no app's admin module was imported and the admin site has nothing registered yet
+    script = (
+        "import django, json, sys; django.setup()\n"
+        "from django.contrib import admin\n"
+        "before = [sorted(m for m in sys.modules if m.endswith('.admin') and not m.startswith('django')),\n"
+        "          len(admin.site._registry)]\n"
+        "import amarise_ops.urls\n"
+        "from deployments.models import Deployment\n"
+        "print(json.dumps([before, admin.site.is_registered(Deployment), len(admin.site._registry)]))"
+    )  # fmt: skip
+    (admin_modules, registered_before), deployment_registered, registered_after = _fresh(script)
+    assert admin_modules == []
+    assert registered_before == 0
+    # When the URLconf loads (a web process at start, or the first reverse()), Then every ModelAdmin is there
+    assert deployment_registered is True
+    assert registered_after > 60
+
+
+def test_system_checks__check_every_model_admin_before_any_page_loaded():
+    # Given a fresh interpreter where no URLconf has loaded, When `manage.py check` runs the admin's checks
+    script = (
+        "import django, json; django.setup()\n"
+        "from django.contrib import admin; from django.core import checks\n"
+        "errors = checks.run_checks(tags=[checks.Tags.admin])\n"
+        "print(json.dumps([len(admin.site._registry), [str(e) for e in errors]]))"
+    )  # fmt: skip
+    registered, errors = _fresh(script)
+    # Then the site discovered the apps' admin modules first, so every ModelAdmin was checked, and all pass
+    assert registered > 60
+    assert errors == []
+
+
+def test_manage_py__runs_the_command_with_the_garbage_collector_back_on():
+    # Given manage.py, which sets Django up with the cyclic collector off (amarise_ops/startup.py)
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "amarise_ops.settings"}
+    code = "import gc, json; print(json.dumps([gc.isenabled(), gc.get_threshold()[0]]))"
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    # When a command runs, Then the collector is on again, with Python's default threshold
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [True, 700]
