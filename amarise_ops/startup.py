@@ -1,9 +1,11 @@
 """Process entry points: load settings (a configuration error is one line) and set Django up without the cyclic GC.
 
-Django's setup imports about a thousand modules and defines every model: a million objects that live as long
-as the process. Python's collector walks them again and again while they are created (about 5 % of
-`manage.py help`) and finds little to free. So an entry point turns it off first thing and `setup_django()`
-turns it back on once the apps are ready; the few thousand cyclic leftovers go at its next full collection.
+Django's setup imports about a thousand modules and defines every model: objects that live as long as the
+process. Python's collector walks them again and again while they are created, then once more after the
+command, at exit, and finds almost nothing to free: 15 % of `manage.py help`. So an entry point turns it off
+first thing, and `setup_django()` freezes what start-up made (the collector never walks it again) and turns it
+back on. The price is the cyclic leftovers of start-up, about 6,000 small objects (under 1 MB), kept for the
+life of the process.
 """
 
 import gc
@@ -23,10 +25,11 @@ def load_settings_or_exit():
 
 
 def setup_django():
-    """`django.setup()`, then the collector on again (the caller turned it off before its first import)."""
+    """`django.setup()`, then the collector on again for what the command makes (the caller turned it off)."""
     import django
 
     try:
         django.setup()
     finally:
+        gc.freeze()
         gc.enable()
