@@ -29,7 +29,7 @@ from django.template.response import TemplateResponse
 from core.caller import acting, current
 
 REASON = "confirm_reason"
-MAX_REASON = 200
+MAX_REASON = 300  # the services, the APIs and the timeline columns take 300 too
 # Never carried along: the token is the page's own, the reason is asked again.
 _NOT_CARRIED = {"csrfmiddlewaretoken", REASON}
 

@@ -18,9 +18,15 @@ def _post(data, user):
     return request
 
 
-@pytest.mark.parametrize("reason", ["", "   ", "two\nlines", "x" * 201])
+@pytest.mark.parametrize("reason", ["", "   ", "two\nlines", "x" * 301])
 def test_reason_form__blank_multiline_or_long__refused(reason):
     assert not ReasonForm({"confirm_reason": reason}).is_valid()
+
+
+def test_reason_form__300_characters__taken_as_the_switch_back_api_takes_them():
+    # The page allowed 200 while `switch_back` and its API take 300: a reason typed for one fits the other
+    form = ReasonForm({"confirm_reason": "x" * 300})
+    assert form.is_valid() and len(form.cleaned_data["confirm_reason"]) == 300
 
 
 @pytest.mark.django_db
