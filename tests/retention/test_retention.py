@@ -125,3 +125,14 @@ def test_seed__issue_periods_and_hourly_beat_job():
     for policy in RetentionPolicy.objects.all():
         policy.full_clean()  # every seeded table and field exists
     assert PeriodicTask.objects.get(name="Retention: prune old rows").task == "retention.prune_all"
+
+
+def test_prune_run_list__says_how_long_each_run_took(policy, admin_client):
+    started = NOW - timedelta(hours=1)
+    PruneRun.objects.create(policy=policy, table=policy.table, cutoff=NOW, started_at=started,
+                            finished_at=started + timedelta(seconds=3.25), status="done")  # fmt: skip
+    PruneRun.objects.create(policy=policy, table=policy.table, cutoff=NOW, started_at=NOW)
+    page = admin_client.get("/admin/retention/prunerun/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "Took" in body and "3.2 s" in body and "running" in body
