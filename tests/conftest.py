@@ -144,24 +144,44 @@ def env():
 
 
 SHARED_SEEDING = pytest.StashKey[set]()
+OPEN_SEEDING = pytest.StashKey[list]()
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """Note the modules whose rolled-back database tests all take `seeded`: they seed once (see `_module_seeding`)."""
-    modules = {}
-    for item in items:
-        modules.setdefault(item.module.__name__ if hasattr(item, "module") else item.nodeid, []).append(item)
+    """Let a module's rolled-back tests that take `seeded` share one seeding (see `_module_seeding`).
+
+    Runs after pytest-django's ordering (rolled-back database tests, then committing ones, then the rest). Within each
+    module's run of rolled-back database tests, those taking `seeded` move to the end, in their order, so the seeding
+    opened for the first of them (module-scoped) is not seen by a test that does not take it, and is rolled back
+    after the last of them (`pytest_runtest_teardown`), before the module's committing tests.
+    """
     shared = set()
-    for name, module_items in modules.items():
-        seeding = [item for item in module_items if "_module_seeding" in item.fixturenames]
-        if len(seeding) < 2 or any(_commits(item) for item in seeding):
+    position = 0
+    while position < len(items):
+        module = _module_name(items[position])
+        run_end = position
+        while run_end < len(items) and _module_name(items[run_end]) == module and _rolled_back(items[run_end]):
+            run_end += 1
+        if run_end == position:
+            position += 1
             continue
-        if any(_module_database_fixture(item) for item in module_items):
-            continue
-        # Committing tests run after the others (pytest-django orders them so), when the module's seeding is gone.
-        if all(item in seeding for item in module_items if _uses_db(item) and not _commits(item)):
-            shared.add(name)
+        run = items[position:run_end]
+        seeding = [item for item in run if "_module_seeding" in item.fixturenames]
+        if len(seeding) >= 2 and not any(_module_database_fixture(item) for item in run):
+            items[position:run_end] = [item for item in run if item not in seeding] + seeding
+            shared.update(item.nodeid for item in seeding)
+        position = run_end
     config.stash[SHARED_SEEDING] = shared
+    config.stash[OPEN_SEEDING] = []
+
+
+def _module_name(item):
+    return item.module.__name__ if getattr(item, "module", None) is not None else item.nodeid
+
+
+def _rolled_back(item):
+    return _uses_db(item) and not _commits(item)
 
 
 def _uses_db(item):
@@ -188,32 +208,82 @@ def _module_database_fixture(item):
     )
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Roll the shared seeding back after the last test sharing it, before whatever runs next in the module."""
+    try:
+        return (yield)
+    finally:
+        shared = item.config.stash.get(SHARED_SEEDING, set())
+        if nextitem is None or nextitem.nodeid not in shared or _module_name(nextitem) != _module_name(item):
+            for close in item.config.stash.get(OPEN_SEEDING, []):
+                close()
+
+
+class _SharedSeeding:
+    """Every app's seeds in a transaction left open across the tests sharing it; `close` rolls it back (once)."""
+
+    def __init__(self, blocker):
+        from django.db import transaction
+
+        from core.seeding import seed_all
+
+        self.blocker = blocker
+        self.atomic = transaction.atomic()
+        with blocker.unblock():
+            self.atomic.__enter__()
+            try:
+                self.report = seed_all()
+            except BaseException:
+                self.atomic.__exit__(*sys.exc_info())
+                raise
+        self.open = True
+
+    def close(self):
+        if not self.open:
+            return
+        from django.db import transaction
+
+        self.open = False
+        with self.blocker.unblock():
+            transaction.set_rollback(True)
+            self.atomic.__exit__(None, None, None)
+
+
 @pytest.fixture(scope="module")
 def _module_seeding(request):
-    """Every app's seeds once for a module whose rolled-back database tests all take `seeded`; else None.
+    """Every app's seeds once for a module's rolled-back tests that take `seeded` (listed by the collection hook).
 
-    seed_all costs ~2 s (3,000 queries) and 360 tests take it: seeding per module instead of per test saves
-    minutes. Each test still starts from exactly the seeded state: it runs in a savepoint (pytest-django's
-    `db`) inside this module's transaction, rolled back at the test's end, and this one at the module's end.
+    seed_all costs ~2 s (3,000 queries) and most tests taking `seeded` are rolled back: seeding once per module
+    instead of per test saves minutes. Each test still starts from exactly the seeded state: it runs in a savepoint
+    (pytest-django's `db`) inside this transaction, rolled back at the test's end, and this one after the last test
+    sharing it. Module-scoped so that it is entered before any of the test's own fixtures (`db` among them).
     """
-    if request.module.__name__ not in request.config.stash.get(SHARED_SEEDING, set()):
+    item = getattr(request, "_pyfuncitem", None)
+    if item is None or item.nodeid not in request.config.stash.get(SHARED_SEEDING, set()):
         yield None
         return
-    from django.db import transaction
-
-    from core.seeding import seed_all
-
     request.getfixturevalue("django_db_setup")
-    with request.getfixturevalue("django_db_blocker").unblock(), transaction.atomic():
-        yield seed_all()
-        transaction.set_rollback(True)
+    seeding = _SharedSeeding(request.getfixturevalue("django_db_blocker"))
+    opened = request.config.stash[OPEN_SEEDING]
+    opened.append(seeding.close)
+    try:
+        yield seeding
+    finally:
+        seeding.close()
+        opened.remove(seeding.close)
 
 
 @pytest.fixture
-def seeded(_module_seeding, db):
-    """Every app's seeds: once for the module when it can share them (`_module_seeding`), else for this test."""
-    if _module_seeding is not None:
-        return _module_seeding
+def seeded(request, _module_seeding, db):
+    """Every app's seeds: shared with the module's other rolled-back tests where it can (`_module_seeding`), else
+    for this test."""
+    if (
+        _module_seeding is not None
+        and _module_seeding.open
+        and request.node.nodeid in request.config.stash.get(SHARED_SEEDING, set())
+    ):
+        return _module_seeding.report
     from core.seeding import seed_all
 
     return seed_all()
