@@ -226,14 +226,12 @@ class _SharedSeeding:
     def __init__(self, blocker):
         from django.db import transaction
 
-        from core.seeding import seed_all
-
         self.blocker = blocker
         self.atomic = transaction.atomic()
         with blocker.unblock():
             self.atomic.__enter__()
             try:
-                self.report = seed_all()
+                self.report = SEED_SNAPSHOT.seed()
             except BaseException:
                 self.atomic.__exit__(*sys.exc_info())
                 raise
@@ -284,9 +282,7 @@ def seeded(request, _module_seeding, db):
         and request.node.nodeid in request.config.stash.get(SHARED_SEEDING, set())
     ):
         return _module_seeding.report
-    from core.seeding import seed_all
-
-    return seed_all()
+    return SEED_SNAPSHOT.seed()
 
 
 @pytest.fixture(scope="module")
@@ -297,18 +293,14 @@ def seeded_module(django_db_setup, django_db_blocker):
     """
     from django.db import transaction
 
-    from core.seeding import seed_all
-
     with django_db_blocker.unblock(), transaction.atomic():
-        yield seed_all()
+        yield SEED_SNAPSHOT.seed()
         transaction.set_rollback(True)
 
 
 @pytest.fixture
 def seeded_tx(transactional_db):
-    """Every app's seeds, committed. The first such test seeds for real (on an empty database) and keeps the rows
-    it wrote (`SeedSnapshot`); later ones get those rows back by COPY (~0.1 s instead of ~2.5 s), where nothing
-    seed_all reads differs: the database is empty again and the settings and process environment are the same."""
+    """Every app's seeds, committed (`SeedSnapshot`)."""
     return SEED_SNAPSHOT.seed()
 
 
@@ -318,7 +310,11 @@ NOT_SEEDS = {f"django_celery_results_{model}" for model in ("taskresult", "group
 
 
 class SeedSnapshot:
-    """seed_all's committed result on an empty database: the rows of every table, its report, its on-commit work.
+    """seed_all's result on an empty database: the rows of every table, its report, its on-commit work.
+
+    The first seed of the session runs seed_all for real and keeps the rows it wrote (COPY, committed or not); later
+    ones get those rows back by COPY (~0.1 s instead of ~2.5 s) where nothing seed_all reads differs: the database is
+    empty again (in the caller's transaction) and the settings and process environment are the same. Else seed_all.
 
     What seed_all leaves is a function of the (empty) database, the settings and the process environment, plus the
     time: timestamps are shifted by the time since the snapshot was taken, as if seeded now. Its only work outside
@@ -327,7 +323,7 @@ class SeedSnapshot:
     """
 
     def __init__(self):
-        self.taken = None  # (fingerprint, report, {table: copied rows}, {table: timestamp columns}, time taken)
+        self.taken = {}  # fingerprint: (report, {table: copied rows}, {table: timestamp columns}, time taken)
 
     def seed(self):
         import copy
@@ -338,11 +334,11 @@ class SeedSnapshot:
         if not self._empty(tables):
             return seed_all()
         fingerprint = self._fingerprint()
-        if self.taken is not None and self.taken[0] == fingerprint:
-            return copy.deepcopy(self._restore())
+        if fingerprint in self.taken:
+            return copy.deepcopy(self._restore(*self.taken[fingerprint]))
         started = time.time()
         report = seed_all()
-        self.taken = (fingerprint, copy.deepcopy(report), *self._copy(tables), started)
+        self.taken[fingerprint] = (copy.deepcopy(report), *self._copy(tables), started)
         return report
 
     @staticmethod
@@ -365,7 +361,9 @@ class SeedSnapshot:
     @staticmethod
     def _fingerprint():
         names = sorted(name for name in dir(settings) if name.isupper())
-        environment = sorted((name, value) for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST")
+        environment = tuple(
+            sorted((name, value) for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST")
+        )
         return repr([(name, repr(getattr(settings, name))) for name in names]), environment
 
     @staticmethod
@@ -389,24 +387,31 @@ class SeedSnapshot:
                 stamps.setdefault(table, []).append(column)
         return rows, stamps
 
-    def _restore(self):
+    @staticmethod
+    def _restore(report, rows, stamps, taken):
         from django.db import connection, transaction
 
         from environments.public import Environment
         from flags import documents
 
-        _fingerprint, report, rows, stamps, taken = self.taken
         qn = connection.ops.quote_name
         with transaction.atomic(), connection.cursor() as cursor:
             # Triggers off, as for the flush: the rows are seed_all's own (its audit entries, history rows) already.
+            # Back on right after: SET LOCAL lasts to the end of the outermost transaction (a module's shared seeding).
+            cursor.execute("SELECT current_setting('session_replication_role')")
+            role = cursor.fetchone()[0]
             cursor.execute("SET LOCAL session_replication_role = replica")
-            for table, data in rows.items():
-                with cursor.cursor.copy(f"COPY {qn(table)} FROM STDIN") as copy:
-                    copy.write(data)
-            elapsed = time.time() - taken
-            for table, columns in stamps.items():
-                shift = ", ".join(f"{qn(c)} = {qn(c)} + make_interval(secs => %s)" for c in columns)
-                cursor.execute(f"UPDATE {qn(table)} SET {shift}", [elapsed] * len(columns))  # noqa: S608
+            try:
+                for table, data in rows.items():
+                    with cursor.cursor.copy(f"COPY {qn(table)} FROM STDIN") as copy:
+                        copy.write(data)
+                elapsed = time.time() - taken
+                for table, columns in stamps.items():
+                    shift = ", ".join(f"{qn(c)} = {qn(c)} + make_interval(secs => %s)" for c in columns)
+                    cursor.execute(f"UPDATE {qn(table)} SET {shift}", [elapsed] * len(columns))  # noqa: S608
+            finally:
+                cursor.execute("SELECT set_config('session_replication_role', %s, true)", [role])
+            # As seed_all's commit does (no effect where the caller's transaction is rolled back, as for seed_all).
             for key in Environment.objects.values_list("key", flat=True):
                 documents.refresh_on_commit(key)
         return report
