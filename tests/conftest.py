@@ -153,24 +153,44 @@ def env():
 
 
 SHARED_SEEDING = pytest.StashKey[set]()
+OPEN_SEEDING = pytest.StashKey[list]()
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """Note the modules whose rolled-back database tests all take `seeded`: they seed once (see `_module_seeding`)."""
-    modules = {}
-    for item in items:
-        modules.setdefault(item.module.__name__ if hasattr(item, "module") else item.nodeid, []).append(item)
+    """Let a module's rolled-back tests that take `seeded` share one seeding (see `_module_seeding`).
+
+    Runs after pytest-django's ordering (rolled-back database tests, then committing ones, then the rest). Within each
+    module's run of rolled-back database tests, those taking `seeded` move to the end, in their order, so the seeding
+    opened for the first of them (module-scoped) is not seen by a test that does not take it, and is rolled back
+    after the last of them (`pytest_runtest_teardown`), before the module's committing tests.
+    """
     shared = set()
-    for name, module_items in modules.items():
-        seeding = [item for item in module_items if "_module_seeding" in item.fixturenames]
-        if len(seeding) < 2 or any(_commits(item) for item in seeding):
+    position = 0
+    while position < len(items):
+        module = _module_name(items[position])
+        run_end = position
+        while run_end < len(items) and _module_name(items[run_end]) == module and _rolled_back(items[run_end]):
+            run_end += 1
+        if run_end == position:
+            position += 1
             continue
-        if any(_module_database_fixture(item) for item in module_items):
-            continue
-        # Committing tests run after the others (pytest-django orders them so), when the module's seeding is gone.
-        if all(item in seeding for item in module_items if _uses_db(item) and not _commits(item)):
-            shared.add(name)
+        run = items[position:run_end]
+        seeding = [item for item in run if "_module_seeding" in item.fixturenames]
+        if len(seeding) >= 2 and not any(_module_database_fixture(item) for item in run):
+            items[position:run_end] = [item for item in run if item not in seeding] + seeding
+            shared.update(item.nodeid for item in seeding)
+        position = run_end
     config.stash[SHARED_SEEDING] = shared
+    config.stash[OPEN_SEEDING] = []
+
+
+def _module_name(item):
+    return item.module.__name__ if getattr(item, "module", None) is not None else item.nodeid
+
+
+def _rolled_back(item):
+    return _uses_db(item) and not _commits(item)
 
 
 def _uses_db(item):
@@ -197,35 +217,81 @@ def _module_database_fixture(item):
     )
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Roll the shared seeding back after the last test sharing it, before whatever runs next in the module."""
+    try:
+        return (yield)
+    finally:
+        shared = item.config.stash.get(SHARED_SEEDING, set())
+        if nextitem is None or nextitem.nodeid not in shared or _module_name(nextitem) != _module_name(item):
+            for close in item.config.stash.get(OPEN_SEEDING, []):
+                close()
+
+
+class _SharedSeeding:
+    """Every app's seeds in a transaction left open across the tests sharing it; `close` rolls it back (once)."""
+
+    def __init__(self, blocker):
+        from django.db import transaction
+
+        self.blocker = blocker
+        self.atomic = transaction.atomic()
+        with blocker.unblock():
+            self.atomic.__enter__()
+            try:
+                self.report = SEED_SNAPSHOT.seed()
+            except BaseException:
+                self.atomic.__exit__(*sys.exc_info())
+                raise
+        self.open = True
+
+    def close(self):
+        if not self.open:
+            return
+        from django.db import transaction
+
+        self.open = False
+        with self.blocker.unblock():
+            transaction.set_rollback(True)
+            self.atomic.__exit__(None, None, None)
+
+
 @pytest.fixture(scope="module")
 def _module_seeding(request):
-    """Every app's seeds once for a module whose rolled-back database tests all take `seeded`; else None.
+    """Every app's seeds once for a module's rolled-back tests that take `seeded` (listed by the collection hook).
 
-    seed_all costs ~2 s (3,000 queries) and 360 tests take it: seeding per module instead of per test saves
-    minutes. Each test still starts from exactly the seeded state: it runs in a savepoint (pytest-django's
-    `db`) inside this module's transaction, rolled back at the test's end, and this one at the module's end.
+    seed_all costs ~2 s (3,000 queries) and most tests taking `seeded` are rolled back: seeding once per module
+    instead of per test saves minutes. Each test still starts from exactly the seeded state: it runs in a savepoint
+    (pytest-django's `db`) inside this transaction, rolled back at the test's end, and this one after the last test
+    sharing it. Module-scoped so that it is entered before any of the test's own fixtures (`db` among them).
     """
-    if request.module.__name__ not in request.config.stash.get(SHARED_SEEDING, set()):
+    item = getattr(request, "_pyfuncitem", None)
+    if item is None or item.nodeid not in request.config.stash.get(SHARED_SEEDING, set()):
         yield None
         return
-    from django.db import transaction
-
-    from core.seeding import seed_all
-
     request.getfixturevalue("django_db_setup")
-    with request.getfixturevalue("django_db_blocker").unblock(), transaction.atomic():
-        yield seed_all()
-        transaction.set_rollback(True)
+    seeding = _SharedSeeding(request.getfixturevalue("django_db_blocker"))
+    opened = request.config.stash[OPEN_SEEDING]
+    opened.append(seeding.close)
+    try:
+        yield seeding
+    finally:
+        seeding.close()
+        opened.remove(seeding.close)
 
 
 @pytest.fixture
-def seeded(_module_seeding, db):
-    """Every app's seeds: once for the module when it can share them (`_module_seeding`), else for this test."""
-    if _module_seeding is not None:
-        return _module_seeding
-    from core.seeding import seed_all
-
-    return seed_all()
+def seeded(request, _module_seeding, db):
+    """Every app's seeds: shared with the module's other rolled-back tests where it can (`_module_seeding`), else
+    for this test."""
+    if (
+        _module_seeding is not None
+        and _module_seeding.open
+        and request.node.nodeid in request.config.stash.get(SHARED_SEEDING, set())
+    ):
+        return _module_seeding.report
+    return SEED_SNAPSHOT.seed()
 
 
 @pytest.fixture(scope="module")
@@ -236,18 +302,131 @@ def seeded_module(django_db_setup, django_db_blocker):
     """
     from django.db import transaction
 
-    from core.seeding import seed_all
-
     with django_db_blocker.unblock(), transaction.atomic():
-        yield seed_all()
+        yield SEED_SNAPSHOT.seed()
         transaction.set_rollback(True)
 
 
 @pytest.fixture
 def seeded_tx(transactional_db):
-    from core.seeding import seed_all
+    """Every app's seeds, committed (`SeedSnapshot`)."""
+    return SEED_SNAPSHOT.seed()
 
-    return seed_all()
+
+# Celery's task results: the session's worker may still be writing a result of the previous test's tasks after its
+# flush. seed_all neither reads nor writes them, so they are neither compared nor copied.
+NOT_SEEDS = {f"django_celery_results_{model}" for model in ("taskresult", "groupresult", "chordcounter")}
+
+
+class SeedSnapshot:
+    """seed_all's result on an empty database: the rows of every table, its report, its on-commit work.
+
+    The first seed of the session runs seed_all for real and keeps the rows it wrote (COPY, committed or not); later
+    ones get those rows back by COPY (~0.1 s instead of ~2.5 s) where nothing seed_all reads differs: the database is
+    empty again (in the caller's transaction) and the settings and process environment are the same. Else seed_all.
+
+    What seed_all leaves is a function of the (empty) database, the settings and the process environment, plus the
+    time: timestamps are shifted by the time since the snapshot was taken, as if seeded now. Its only work outside
+    the database is on commit: each environment's flags document rewritten in Redis; a restore does it too.
+    Sequences are not reset (the DELETE flush keeps them): restored ids are below every value they hand out next.
+    """
+
+    def __init__(self):
+        self.taken = {}  # fingerprint: (report, {table: copied rows}, {table: timestamp columns}, time taken)
+
+    def seed(self):
+        import copy
+
+        from core.seeding import seed_all
+
+        tables = self._tables()
+        if not self._empty(tables):
+            return seed_all()
+        fingerprint = self._fingerprint()
+        if fingerprint in self.taken:
+            return copy.deepcopy(self._restore(*self.taken[fingerprint]))
+        started = time.time()
+        report = seed_all()
+        self.taken[fingerprint] = (copy.deepcopy(report), *self._copy(tables), started)
+        return report
+
+    @staticmethod
+    def _tables():
+        from django.db import connection
+
+        names = connection.introspection.django_table_names(only_existing=True, include_views=False)
+        return sorted(set(names) - KEPT_BY_FLUSH - NOT_SEEDS)
+
+    @staticmethod
+    def _empty(tables):
+        from django.db import connection
+
+        qn = connection.ops.quote_name
+        probes = " OR ".join(f"EXISTS (SELECT 1 FROM {qn(table)})" for table in tables)  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {probes}")  # noqa: S608
+            return not cursor.fetchone()[0]
+
+    @staticmethod
+    def _fingerprint():
+        names = sorted(name for name in dir(settings) if name.isupper())
+        environment = tuple(
+            sorted((name, value) for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST")
+        )
+        return repr([(name, repr(getattr(settings, name))) for name in names]), environment
+
+    @staticmethod
+    def _copy(tables):
+        from django.db import connection
+
+        qn = connection.ops.quote_name
+        rows, stamps = {}, {}
+        with connection.cursor() as cursor:
+            for table in tables:
+                with cursor.cursor.copy(f"COPY {qn(table)} TO STDOUT") as copy:
+                    data = b"".join(bytes(block) for block in copy)
+                if data:
+                    rows[table] = data
+            cursor.execute(
+                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+                " AND table_name = ANY(%s) AND data_type LIKE 'timestamp%%'",
+                [list(rows)],
+            )
+            for table, column in cursor.fetchall():
+                stamps.setdefault(table, []).append(column)
+        return rows, stamps
+
+    @staticmethod
+    def _restore(report, rows, stamps, taken):
+        from django.db import connection, transaction
+
+        from environments.public import Environment
+        from flags import documents
+
+        qn = connection.ops.quote_name
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Triggers off, as for the flush: the rows are seed_all's own (its audit entries, history rows) already.
+            # Back on right after: SET LOCAL lasts to the end of the outermost transaction (a module's shared seeding).
+            cursor.execute("SELECT current_setting('session_replication_role')")
+            role = cursor.fetchone()[0]
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            try:
+                for table, data in rows.items():
+                    with cursor.cursor.copy(f"COPY {qn(table)} FROM STDIN") as copy:
+                        copy.write(data)
+                elapsed = time.time() - taken
+                for table, columns in stamps.items():
+                    shift = ", ".join(f"{qn(c)} = {qn(c)} + make_interval(secs => %s)" for c in columns)
+                    cursor.execute(f"UPDATE {qn(table)} SET {shift}", [elapsed] * len(columns))  # noqa: S608
+            finally:
+                cursor.execute("SELECT set_config('session_replication_role', %s, true)", [role])
+            # As seed_all's commit does (no effect where the caller's transaction is rolled back, as for seed_all).
+            for key in Environment.objects.values_list("key", flat=True):
+                documents.refresh_on_commit(key)
+        return report
+
+
+SEED_SNAPSHOT = SeedSnapshot()
 
 
 class CeleryWorkerProcess:
