@@ -108,8 +108,8 @@ def run():
         pair("console_pg", "bare_pg", "PostgreSQL"),
         pair("console_sqlite", "bare_sqlite", "SQLite"),
         pair("console_pg", "bare_sqlite", "console on PostgreSQL vs bare on SQLite (engines differ)", goal=False),
-        f"  psycopg and Django's PostgreSQL backend: +{median['bare_pg'] - median['bare_sqlite']:.3f} s "
-        f"to the bare project, +{median['console_pg'] - median['console_sqlite']:.3f} s to the console",
+        f"  psycopg and Django's PostgreSQL backend: {median['bare_pg'] - median['bare_sqlite']:+.3f} s "
+        f"to the bare project, {median['console_pg'] - median['console_sqlite']:+.3f} s to the console",
     ]
     rows = import_times(console_env)
     for title, chosen in [
