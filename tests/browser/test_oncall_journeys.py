@@ -70,8 +70,13 @@ def flush():
 @pytest.fixture
 def orm(world):
     """ORM access inside a journey (the module's data is committed; nothing here is rolled back)."""
+    from django.db import connections
+
     with world["blocker"].unblock():
         yield
+        # Not a django_db test, so pytest-django closes nothing: the journey's connection was still open (idle after
+        # its last INSERT) when the run ended, and the test database could not be dropped (a PytestWarning).
+        connections.close_all()
 
 
 def _login(page, url, username="ops"):
