@@ -65,8 +65,8 @@ def test_command__exit_status_decides_and_output_is_captured(tmp_path):
 
 
 def test_command__timeout__fails_with_reason():
-    # sleep-ok: the child must outlive the timeout
-    slow = CommandExecutor(f'{sys.executable} -c "import time; time.sleep(5)"', timeout=0.3)
+    child = f'{sys.executable} -c "import time; time.sleep(5)"'  # sleep-ok: the child must outlive the timeout
+    slow = CommandExecutor(child, timeout=0.3)
     result = slow.run(slot=_slot(), release=Release(version="v2", ref="v2", ref_kind="tag"))
     assert not result.ok and "Timed out after 0.3s" in result.output
 
